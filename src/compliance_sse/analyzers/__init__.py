@@ -1,0 +1,1 @@
+"""Analyzers: turn extracted pages into findings."""

@@ -1,0 +1,1 @@
+"""Extraction, analysis and the job runner."""

@@ -1,0 +1,122 @@
+"""Service settings: one frozen dataclass, read from the environment in one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Literal
+
+__all__ = ["DEFAULT_GROQ_MODEL", "Settings"]
+
+DEFAULT_GROQ_MODEL = "llama-3.3-70b-versatile"
+
+
+def _default_active_jobs() -> int:
+    return 2 * (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every tunable of the service, with a default that works on a laptop.
+
+    Times are in seconds unless the name says ``_ms``. Only :meth:`from_env`
+    reads ``os.environ``; tests build ``Settings(...)`` directly.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_upload_mb: float = 10
+    max_pages: int = 500
+    extract_timeout_s: float = 60
+    extract_workers: int = 2
+    extract_isolation: Literal["thread", "process"] = "thread"
+    max_analyze_chars: int = 200_000
+    heartbeat_s: float = 15
+    retry_ms: int = 3000
+    send_timeout_s: float = 10
+    stream_max_s: float = 3600
+    job_ttl_s: float = 3600
+    max_active_jobs: int = field(default_factory=_default_active_jobs)
+    analyzer: Literal["auto", "rules", "groq"] = "auto"
+    groq_api_key: str | None = field(default=None, repr=False)
+    groq_base_url: str | None = None
+    groq_model: str = DEFAULT_GROQ_MODEL
+    groq_concurrency: int = 8
+    groq_timeout_s: float = 60
+    broker: str = "memory"
+    claim_idle_s: float = 30
+    api_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+    cors_origins: tuple[str, ...] = ()
+    log_format: Literal["text", "json"] = "text"
+
+    def __post_init__(self) -> None:
+        if self.extract_isolation not in ("thread", "process"):
+            raise ValueError("CSSE_EXTRACT_ISOLATION must be 'thread' or 'process'")
+        if self.analyzer not in ("auto", "rules", "groq"):
+            raise ValueError("CSSE_ANALYZER must be 'auto', 'rules' or 'groq'")
+        if self.log_format not in ("text", "json"):
+            raise ValueError("CSSE_LOG_FORMAT must be 'text' or 'json'")
+        if not (self.broker == "memory" or self.broker.startswith(("redis://", "rediss://", "unix://"))):
+            raise ValueError("CSSE_BROKER must be 'memory' or a redis:// URL")
+        for name in ("max_upload_mb", "extract_timeout_s", "heartbeat_s", "send_timeout_s", "stream_max_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        for name in ("max_pages", "extract_workers", "max_active_jobs", "groq_concurrency"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.retry_ms < 0:
+            raise ValueError("retry_ms must not be negative")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def analyzer_name(self) -> Literal["rules", "groq"]:
+        """The analyzer in effect: ``auto`` means groq when a key is set."""
+        if self.analyzer == "auto":
+            return "groq" if self.groq_api_key else "rules"
+        return self.analyzer
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``CSSE_*`` and ``GROQ_*`` variables; raises ``ValueError`` on a bad value."""
+        env = os.environ if environ is None else environ
+        kw: dict[str, object] = {}
+        types = {f.name: f.type for f in fields(cls)}
+        for name, typ in types.items():
+            var = _ENV_NAMES.get(name, "CSSE_" + name.upper())
+            raw = env.get(var)
+            if raw is None or raw.strip() == "":
+                continue
+            raw = raw.strip()
+            try:
+                kw[name] = _convert(name, str(typ), raw)
+            except ValueError as exc:
+                raise ValueError(f"{var}={raw!r}: {exc}") from None
+        return cls(**kw)  # type: ignore[arg-type]
+
+
+_ENV_NAMES = {
+    "groq_api_key": "GROQ_API_KEY",
+    "groq_base_url": "GROQ_BASE_URL",
+}
+
+
+def _convert(name: str, typ: str, raw: str) -> object:
+    if name == "api_keys":
+        keys: dict[str, str] = {}
+        for item in raw.split(","):
+            key, sep, tenant = item.strip().partition(":")
+            if not key:
+                continue
+            keys[key] = tenant.strip() if sep and tenant.strip() else "default"
+        return keys
+    if name == "cors_origins":
+        return tuple(o.strip() for o in raw.split(",") if o.strip())
+    if typ.startswith("int"):
+        return int(raw)
+    if typ.startswith("float"):
+        return float(raw)
+    return raw

@@ -50,6 +50,7 @@ __all__ = [
     "Unauthorized",
     "UploadTooLarge",
     "WrongPassword",
+    "error_for_code",
 ]
 
 
@@ -185,3 +186,18 @@ class BrokerUnavailable(ComplianceError):
 class InternalError(ComplianceError):
     status = 500
     code = "internal"
+
+
+def _subclasses(cls: type[ComplianceError]) -> list[type[ComplianceError]]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
+def error_for_code(code: str, detail: str | None = None, *, retryable: bool | None = None) -> ComplianceError:
+    """Rebuild the error a job ended with from its ``error`` event (for ``POST /analyze``)."""
+    for cls in _subclasses(ComplianceError):
+        if cls.__dict__.get("code") == code and cls is not BadRequest:
+            return cls(detail, retryable=retryable) if cls is not Overloaded else Overloaded(detail)
+    return InternalError(detail, code=code, retryable=retryable)

@@ -60,3 +60,4 @@ class Analyzer(abc.ABC):
 
     async def close(self) -> None:
         """Release resources; may be called twice."""
+        return None

@@ -1,0 +1,56 @@
+# compliance-sse: `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUFF_FLAGS := --line-length 120
+RUFF_RULES := --select E,F,W,I,B,UP,SIM,RUF,ASYNC --ignore RUF001,RUF002,RUF003
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+
+.PHONY: help install run test lint fmt cov bench eval load clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+
+$(VENV)/.installed: setup.cfg $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+.develop: setup.cfg $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: .develop ## create .venv and install the package with its dev extras
+
+run: $(VENV)/.installed ## serve on http://$(HOST):$(PORT) (rules analyzer, in-memory event log)
+	CSSE_HOST=$(HOST) CSSE_PORT=$(PORT) $(BIN)/compliance-sse serve
+
+test: .develop ## run the whole test suite
+	$(BIN)/pytest
+
+lint: .develop ## ruff format --check, ruff check, mypy
+	$(BIN)/ruff format --check $(RUFF_FLAGS) src tests bench eval
+	$(BIN)/ruff check $(RUFF_FLAGS) $(RUFF_RULES) src tests bench eval
+	$(BIN)/mypy
+
+fmt: .develop ## format and fix what ruff can
+	$(BIN)/ruff format $(RUFF_FLAGS) src tests bench eval
+	$(BIN)/ruff check --fix $(RUFF_FLAGS) $(RUFF_RULES) src tests bench eval
+
+cov: .develop ## tests with branch coverage
+	$(BIN)/pytest --cov --cov-report=term-missing
+
+bench: .develop ## benchmarks under bench/ (results in docs/BENCHMARKS.md)
+	$(BIN)/python bench/extract_latency.py
+
+eval: .develop ## precision/recall of the rules analyzer on the synthetic evaluation set
+	$(BIN)/python -m eval.run
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .develop .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info src/*.egg-info

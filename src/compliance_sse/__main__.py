@@ -1,0 +1,51 @@
+"""Command line: ``compliance-sse serve | worker | analyze``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from .app import create_app
+    from .logs import setup_logging
+    from .settings import Settings
+
+    settings = Settings.from_env()
+    setup_logging(settings.log_format)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    web.run_app(
+        create_app(settings),
+        host=host,
+        port=port,
+        handler_cancellation=True,
+        shutdown_timeout=15,
+        access_log=None,
+        print=lambda msg: print(msg, file=sys.stderr),
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="compliance-sse", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web service")
+    serve.add_argument("--host", default=None, help="listen address (default CSSE_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="listen port (default CSSE_PORT or 8000)")
+    serve.set_defaults(func=_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""The application factory: every resource created and closed in a ``cleanup_ctx``."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import weakref
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import web
+
+from .analyzers.base import Analyzer
+from .eventlog.base import EventLog
+from .eventlog.memory import InMemoryEventLog
+from .jobs import JobManager
+from .keys import ANALYZE_EXECUTOR, ANALYZER, EVENT_LOG, JOBS, SETTINGS, STREAMS
+from .middlewares import error_middleware, request_id_middleware
+from .pipeline.extract import Extractor
+from .pipeline.runner import JobRunner
+from .routes import setup_routes
+from .settings import Settings
+from .sse.response import EventStreamResponse
+
+__all__ = ["EXTRACTOR", "create_app", "get_event_log", "get_jobs"]
+
+log = logging.getLogger(__name__)
+
+EXTRACTOR = web.AppKey("extractor", Extractor)
+
+_SWEEP_S = 30.0
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    analyzer: Analyzer | None = None,
+    event_log: EventLog | None = None,
+    extract_executor: concurrent.futures.Executor | None = None,
+) -> web.Application:
+    """Build the service. ``analyzer``, ``event_log`` and ``extract_executor`` replace the defaults."""
+    settings = settings or Settings()
+    app = web.Application(middlewares=[request_id_middleware, error_middleware])
+    app[SETTINGS] = settings
+    app[STREAMS] = weakref.WeakSet[EventStreamResponse]()
+    app.cleanup_ctx.append(_event_log_ctx(event_log))
+    app.cleanup_ctx.append(_extractor_ctx(extract_executor))
+    app.cleanup_ctx.append(_analyzer_ctx(analyzer))
+    app.cleanup_ctx.append(_jobs_ctx)
+    app.on_shutdown.append(_close_streams)
+    setup_routes(app)
+    return app
+
+
+def get_event_log(app: web.Application) -> EventLog:
+    if EVENT_LOG not in app:
+        raise RuntimeError("the event log is not set up: build the app with create_app() and start it")
+    return app[EVENT_LOG]
+
+
+def get_jobs(app: web.Application) -> JobManager:
+    if JOBS not in app:
+        raise RuntimeError("jobs are not set up: build the app with create_app() and start it")
+    return app[JOBS]
+
+
+def _event_log_ctx(given: EventLog | None) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        event_log = given or InMemoryEventLog(ttl_s=settings.job_ttl_s)
+        app[EVENT_LOG] = event_log
+        sweeper = None
+        if isinstance(event_log, InMemoryEventLog):
+            sweeper = asyncio.create_task(_sweep(event_log, min(_SWEEP_S, settings.job_ttl_s)))
+        yield
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+        await event_log.close()
+
+    return ctx
+
+
+async def _sweep(event_log: InMemoryEventLog, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        event_log.sweep()
+
+
+def _extractor_ctx(executor: concurrent.futures.Executor | None) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        extractor = Extractor(
+            isolation=settings.extract_isolation,
+            workers=settings.extract_workers,
+            timeout_s=settings.extract_timeout_s,
+            max_pages=settings.max_pages,
+            executor=executor,
+        )
+        await extractor.start()
+        app[EXTRACTOR] = extractor
+        analyze_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="csse-analyze")
+        app[ANALYZE_EXECUTOR] = analyze_pool
+        yield
+        await extractor.close()
+        analyze_pool.shutdown(wait=False, cancel_futures=True)
+
+    return ctx
+
+
+def _analyzer_ctx(given: Analyzer | None) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        analyzer = given or _default_analyzer(app[SETTINGS])
+        app[ANALYZER] = analyzer
+        yield
+        await analyzer.close()
+
+    return ctx
+
+
+def _default_analyzer(settings: Settings) -> Analyzer:
+    from .analyzers.rules import RulesAnalyzer
+
+    return RulesAnalyzer()
+
+
+async def _jobs_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    loop = asyncio.get_running_loop()
+    pool = app[ANALYZE_EXECUTOR]
+
+    async def run_blocking(fn: Callable[[], Any]) -> Any:
+        return await loop.run_in_executor(pool, fn)
+
+    runner = JobRunner(
+        event_log=app[EVENT_LOG],
+        extractor=app[EXTRACTOR],
+        analyzer=app[ANALYZER],
+        max_analyze_chars=settings.max_analyze_chars,
+        run_blocking=run_blocking,
+    )
+    jobs = JobManager(event_log=app[EVENT_LOG], runner=runner, max_active=settings.max_active_jobs)
+    app[JOBS] = jobs
+    yield
+    await jobs.close()
+
+
+async def _close_streams(app: web.Application) -> None:
+    """On shutdown, tell every open stream to reconnect, then end it (aiohttp-sse's graceful_shutdown)."""
+    if JOBS in app:
+        app[JOBS].drain()
+    streams = [*app[STREAMS]]
+    for stream in streams:
+        with contextlib.suppress(Exception):
+            await stream.send_comment("server shutting down; reconnect with Last-Event-ID")
+        with contextlib.suppress(Exception):
+            stream.stop_streaming()

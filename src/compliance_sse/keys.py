@@ -1,0 +1,30 @@
+"""Every ``web.AppKey`` of the application, in one place."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import weakref
+
+from aiohttp import web
+
+from .analyzers.base import Analyzer
+from .eventlog.base import EventLog
+from .jobs import JobManager
+from .settings import Settings
+from .sse.response import EventStreamResponse
+
+__all__ = [
+    "ANALYZER",
+    "ANALYZE_EXECUTOR",
+    "EVENT_LOG",
+    "JOBS",
+    "SETTINGS",
+    "STREAMS",
+]
+
+SETTINGS = web.AppKey("settings", Settings)
+EVENT_LOG = web.AppKey("event_log", EventLog)
+ANALYZER = web.AppKey("analyzer", Analyzer)
+ANALYZE_EXECUTOR = web.AppKey("analyze_executor", concurrent.futures.Executor)
+JOBS = web.AppKey("jobs", JobManager)
+STREAMS = web.AppKey("streams", weakref.WeakSet[EventStreamResponse])

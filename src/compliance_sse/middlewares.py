@@ -1,0 +1,83 @@
+"""Request ids and the one place where errors become responses."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+
+import orjson
+from aiohttp import web
+
+from .errors import ComplianceError, InternalError, Overloaded
+
+__all__ = ["REQUEST_ID", "error_middleware", "json_response", "request_id_middleware"]
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID = "X-Request-Id"
+_REQUEST_ID_KEY = web.RequestKey("request_id", str)
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# aiohttp's own HTTP errors (no route, wrong method, body too large) mapped to our codes.
+_HTTP_CODES = {
+    404: ("not_found", "No such resource."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    413: ("upload_too_large", "The request body is too large."),
+}
+
+
+def json_response(body: object, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json", headers=headers)
+
+
+def request_id(request: web.Request) -> str:
+    return str(request.get(_REQUEST_ID_KEY, ""))
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    """Echo a sane ``X-Request-Id`` or make one, on every response (errors included)."""
+    given = request.headers.get(REQUEST_ID, "")
+    rid = given if _SAFE_ID.match(given) else secrets.token_hex(8)
+    request[_REQUEST_ID_KEY] = rid
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        exc.headers[REQUEST_ID] = rid
+        raise
+    if not response.prepared:
+        response.headers[REQUEST_ID] = rid
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    """Turn any exception into ``{detail, code, request_id}``; never leak exception text."""
+    try:
+        return await handler(request)
+    except ComplianceError as exc:
+        return _error_response(request, exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code, detail = _HTTP_CODES.get(exc.status, ("bad_request" if exc.status < 500 else "internal", exc.reason))
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        body = {"detail": detail, "code": code, "request_id": request_id(request)}
+        return json_response(body, status=exc.status, headers=headers)
+    except Exception:
+        log.exception("unhandled error on %s %s (request %s)", request.method, request.path, request_id(request))
+        return _error_response(request, InternalError())
+
+
+def _error_response(request: web.Request, exc: ComplianceError) -> web.Response:
+    if exc.status >= 500 and not isinstance(exc, Overloaded):
+        log.warning("request %s failed: %s", request_id(request), exc.code)
+    headers = {}
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return json_response(exc.to_dict(request_id(request)), status=exc.status, headers=headers)

@@ -1,0 +1,93 @@
+"""Read a multipart PDF upload as a stream, enforcing the size cap while reading."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from aiohttp import BodyPartReader, web
+
+from .errors import BadRequest, MissingFile, NotAPdf, UploadTooLarge
+
+__all__ = ["Upload", "read_upload"]
+
+_CHUNK = 64 * 1024
+_HEADER_WINDOW = 1024
+_MAX_FIELD = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    data: bytes
+    doc_name: str
+    password: str | None
+    sha256: str
+
+
+def _display_name(raw: str | None) -> str:
+    """Keep the file name for display only: last path segment, printable, bounded."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable()).strip()
+    return name[:200] or "document.pdf"
+
+
+async def _read_field(part: BodyPartReader) -> str:
+    data = bytearray()
+    while chunk := await part.read_chunk(_CHUNK):
+        data += chunk
+        if len(data) > _MAX_FIELD:
+            raise BadRequest("A form field is too long.")
+    return data.decode("utf-8", errors="replace")
+
+
+def _check_header(data: bytearray) -> None:
+    # Junk before the header is legal (readers look for it in the first 1024 bytes).
+    if data.find(b"%PDF-", 0, _HEADER_WINDOW + 4) < 0:
+        raise NotAPdf()
+
+
+async def read_upload(request: web.Request, *, max_bytes: int) -> Upload:
+    """Read the ``file`` part (and optional ``password``) without buffering past ``max_bytes``.
+
+    Raises ``UploadTooLarge``, ``MissingFile``, ``NotAPdf`` or ``BadRequest``.
+    """
+    too_large = UploadTooLarge(f"The upload is larger than {max_bytes / (1024 * 1024):g} MB.")
+    if request.content_length is not None and request.content_length > max_bytes + 64 * 1024:
+        raise too_large
+    if not request.content_type.startswith("multipart/"):
+        raise MissingFile()
+    try:
+        reader = await request.multipart()
+    except (AssertionError, ValueError, KeyError) as exc:
+        raise BadRequest("The multipart body is malformed.") from exc
+    data: bytearray | None = None
+    doc_name = "document.pdf"
+    password: str | None = None
+    hasher = hashlib.sha256()
+    try:
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                continue
+            if part.name == "file" and data is None:
+                doc_name = _display_name(part.filename)
+                data = bytearray()
+                checked = False
+                while chunk := await part.read_chunk(_CHUNK):
+                    if len(data) + len(chunk) > max_bytes:
+                        raise too_large
+                    data += chunk
+                    hasher.update(chunk)
+                    if not checked and len(data) >= _HEADER_WINDOW + 4:
+                        _check_header(data)
+                        checked = True
+                if not checked:
+                    _check_header(data)
+            elif part.name == "password":
+                password = await _read_field(part) or None
+            else:
+                await part.release()
+    except (ValueError, AssertionError) as exc:
+        raise BadRequest("The multipart body is malformed.") from exc
+    if data is None:
+        raise MissingFile()
+    return Upload(data=bytes(data), doc_name=doc_name, password=password, sha256=hasher.hexdigest())

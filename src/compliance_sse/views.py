@@ -1,0 +1,218 @@
+"""HTTP handlers. They raise ``ComplianceError``s; the middleware answers them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import orjson
+from aiohttp import web
+
+from . import __version__
+from .errors import ComplianceError, NotFound, error_for_code
+from .eventlog.base import EventLog, LogEvent
+from .keys import EVENT_LOG, JOBS, SETTINGS, STREAMS
+from .middlewares import REQUEST_ID, json_response, request_id
+from .report_md import report_markdown
+from .sse.models import ServerSentEvent
+from .sse.response import EventStreamResponse
+from .upload import read_upload
+
+__all__ = [
+    "analyze",
+    "analyze_sse",
+    "create_job",
+    "healthz",
+    "job_events",
+    "job_report",
+    "job_report_md",
+    "job_status",
+    "list_jobs",
+    "readyz",
+]
+
+_MAX_PAGE_SIZE = 200
+
+
+def tenant_of(request: web.Request) -> str:
+    """The caller's tenant; one tenant until API keys are configured."""
+    return str(request.get("tenant", "default"))
+
+
+async def _owned_job_id(request: web.Request) -> str:
+    """The path's job id, if the job exists and belongs to the caller (404 otherwise, never 403)."""
+    job_id = request.match_info["job_id"]
+    record = await request.app[EVENT_LOG].get_job(job_id)
+    if record.tenant != tenant_of(request):
+        raise NotFound()
+    return job_id
+
+
+async def _submit(request: web.Request) -> str:
+    jobs = request.app[JOBS]
+    jobs.check_capacity()  # refuse before reading a body we could not process
+    upload = await read_upload(request, max_bytes=request.app[SETTINGS].max_upload_bytes)
+    record = await jobs.submit(upload, tenant_of(request))
+    return record.job_id
+
+
+def _last_event_id(request: web.Request) -> str | None:
+    return request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or None
+
+
+async def analyze_sse(request: web.Request) -> web.StreamResponse:
+    """``POST /analyze_sse``: upload, then stream the job's events until ``done`` or ``error``."""
+    job_id = await _submit(request)
+    return await _stream(request, job_id, None)
+
+
+async def job_events(request: web.Request) -> web.StreamResponse:
+    """``GET /jobs/{id}/events``: replay after ``Last-Event-ID``, then follow live."""
+    job_id = await _owned_job_id(request)
+    return await _stream(request, job_id, _last_event_id(request))
+
+
+async def analyze(request: web.Request) -> web.Response:
+    """``POST /analyze``: upload, wait, answer the report (or the job's error with its status)."""
+    job_id = await _submit(request)
+    event_log = request.app[EVENT_LOG]
+    final: LogEvent | None = None
+    async for entry in event_log.read(job_id):
+        final = entry
+    if final is None or final.event != "done":
+        body = orjson.loads(final.data) if final is not None else {"code": "internal"}
+        raise _error_from_event(body)
+    return web.Response(body=final.data, content_type="application/json", headers={"X-Job-Id": job_id})
+
+
+def _error_from_event(body: dict[str, object]) -> ComplianceError:
+    return error_for_code(
+        str(body.get("code", "internal")),
+        str(body.get("error") or "") or None,
+        retryable=bool(body.get("retryable", False)),
+    )
+
+
+async def create_job(request: web.Request) -> web.Response:
+    """``POST /jobs``: accept the upload and answer ``202`` at once."""
+    job_id = await _submit(request)
+    urls = request.app[JOBS].urls(job_id, tenant_of(request))
+    return json_response({"job_id": job_id, "status": "queued", **urls}, status=202)
+
+
+async def list_jobs(request: web.Request) -> web.Response:
+    """``GET /jobs``: the caller's jobs, newest first, ``?limit=`` and ``?cursor=``."""
+    try:
+        limit = int(request.query.get("limit", "50"))
+    except ValueError:
+        limit = 50
+    limit = min(max(limit, 1), _MAX_PAGE_SIZE)
+    records, cursor = await request.app[EVENT_LOG].list_jobs(
+        tenant_of(request), limit=limit, cursor=request.query.get("cursor")
+    )
+    return json_response({"jobs": [r.public() for r in records], "next_cursor": cursor})
+
+
+async def job_status(request: web.Request) -> web.Response:
+    job_id = await _owned_job_id(request)
+    record = await request.app[EVENT_LOG].get_job(job_id)
+    return json_response(record.public())
+
+
+async def _report(request: web.Request) -> tuple[str, bytes]:
+    job_id = await _owned_job_id(request)
+    report = await request.app[EVENT_LOG].get_report(job_id)
+    if report is None:
+        raise NotFound("The report is not ready: the job has not finished, or it failed.")
+    return job_id, report
+
+
+async def job_report(request: web.Request) -> web.Response:
+    _job_id, report = await _report(request)
+    return web.Response(body=report, content_type="application/json")
+
+
+async def job_report_md(request: web.Request) -> web.Response:
+    _job_id, report = await _report(request)
+    return web.Response(text=report_markdown(orjson.loads(report)), content_type="text/markdown")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: answers from the loop alone, touching no dependency."""
+    return json_response({"status": "ok", "version": __version__})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    jobs = request.app[JOBS]
+    ok = await request.app[EVENT_LOG].ping()
+    draining = jobs.closing
+    status = 200 if ok and not draining else 503
+    return json_response(
+        {"status": "ready" if status == 200 else "unavailable", "broker": ok, "draining": draining}, status=status
+    )
+
+
+async def _stream(request: web.Request, job_id: str, after: str | None) -> web.StreamResponse:
+    """Relay the job's log to the client, with heartbeats, until the final event."""
+    app = request.app
+    settings = app[SETTINGS]
+    event_log: EventLog = app[EVENT_LOG]
+    events = event_log.read(job_id, after)  # raises before the stream starts
+    record = await event_log.get_job(job_id)
+    state: dict[str, object] = {"stage": record.stage}
+
+    def heartbeat() -> dict[str, object]:
+        return {
+            "ts": round(time.time(), 3),
+            "stage": state["stage"],
+            "elapsed_s": round(time.time() - record.created, 1),
+        }
+
+    response = EventStreamResponse(
+        heartbeat_s=settings.heartbeat_s,
+        send_timeout_s=settings.send_timeout_s,
+        retry_ms=settings.retry_ms,
+        heartbeat_data=heartbeat,
+        headers={"X-Job-Id": job_id, REQUEST_ID: request_id(request)},
+    )
+    await response.prepare(request)
+    app[STREAMS].add(response)
+    relay = asyncio.create_task(_relay(response, events, state), name=f"relay-{job_id}")
+    closed = asyncio.create_task(response.wait(), name=f"wait-{job_id}")
+    try:
+        done, _ = await asyncio.wait(
+            {relay, closed}, timeout=settings.stream_max_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        if not done:
+            with contextlib.suppress(Exception):
+                await response.send_comment("stream time limit reached; reconnect with Last-Event-ID")
+        elif relay in done and relay.exception() is None:
+            pass  # the final event went out
+    finally:
+        for task in (relay, closed):
+            task.cancel()
+        await asyncio.gather(relay, closed, return_exceptions=True)
+        await _close_events(events)
+        app[STREAMS].discard(response)
+        with contextlib.suppress(Exception):
+            response.stop_streaming()
+        with contextlib.suppress(Exception):
+            await response.write_eof()
+    return response
+
+
+async def _relay(response: EventStreamResponse, events: AsyncIterator[LogEvent], state: dict[str, object]) -> None:
+    async for entry in events:
+        if entry.event == "progress":
+            with contextlib.suppress(Exception):
+                state["stage"] = orjson.loads(entry.data)["stage"]
+        await response.send_event(ServerSentEvent(data=entry.data.decode(), event=entry.event, id=entry.id))
+
+
+async def _close_events(events: AsyncIterator[LogEvent]) -> None:
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):
+            await aclose()

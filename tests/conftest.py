@@ -1,0 +1,113 @@
+"""Fixtures shared by the whole suite: the corpus, app builders, an SSE reader."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import io
+import json
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from compliance_sse.sse.models import ServerSentEvent
+from compliance_sse.sse.parser import EventParser
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def corpus_root() -> Path:
+    """``../shared/corpus`` beside the project (or ``$CSSE_CORPUS``)."""
+    return Path(os.environ.get("CSSE_CORPUS") or ROOT.parent / "shared" / "corpus")
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    path = corpus_root()
+    if not (path / "manifest.json").is_file():
+        pytest.fail(f"the shared PDF corpus is missing at {path}; set CSSE_CORPUS")
+    return path
+
+
+@pytest.fixture(scope="session")
+def manifest(corpus: Path) -> list[dict[str, Any]]:
+    return list(json.loads((corpus / "manifest.json").read_text()))
+
+
+@pytest.fixture(scope="session")
+def pdf(corpus: Path) -> Callable[[str], bytes]:
+    """Bytes of a corpus PDF by its file-name prefix, e.g. ``pdf("s03")``."""
+
+    def load(prefix: str) -> bytes:
+        (match,) = sorted((corpus / "pdfs").glob(f"{prefix}*.pdf"))
+        return match.read_bytes()
+
+    return load
+
+
+class GatedExecutor(concurrent.futures.ThreadPoolExecutor):
+    """A thread pool whose work waits for ``gate`` and records the threads it ran on."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2, thread_name_prefix="test-extract")
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        self.thread_ids: list[int] = []
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        def gated() -> Any:
+            self.thread_ids.append(threading.get_ident())
+            self.entered.set()
+            if not self.gate.wait(timeout=30):
+                raise TimeoutError("the test never opened the gate")
+            return fn(*args, **kwargs)
+
+        return super().submit(gated)
+
+
+@pytest.fixture
+def gated_executor() -> Iterator[GatedExecutor]:
+    executor = GatedExecutor()
+    yield executor
+    executor.gate.set()
+    executor.shutdown(wait=True)
+
+
+async def read_events(
+    response: aiohttp.ClientResponse, *, limit: int | None = None, parser: EventParser | None = None
+) -> list[ServerSentEvent]:
+    """Parse events off ``response`` until it ends (or ``limit`` events have come)."""
+    parser = parser or EventParser()
+    events: list[ServerSentEvent] = []
+    async for chunk in response.content.iter_any():
+        events += parser.feed(chunk)
+        if limit is not None and len(events) >= limit:
+            return events[:limit]
+    return events + parser.flush()
+
+
+async def iter_events(response: aiohttp.ClientResponse) -> AsyncIterator[ServerSentEvent]:
+    parser = EventParser()
+    async for chunk in response.content.iter_any():
+        for event in parser.feed(chunk):
+            yield event
+
+
+def form(data: bytes, *, name: str = "doc.pdf", password: str | None = None) -> aiohttp.FormData:
+    body = aiohttp.FormData()
+    body.add_field("file", io.BytesIO(data), filename=name, content_type="application/pdf")
+    if password is not None:
+        body.add_field("password", password)
+    return body
+
+
+async def wait_for(predicate: Callable[[], bool], limit_s: float = 10.0) -> None:
+    """Yield to the loop until a condition it will make true holds; no fixed sleeps."""
+    async with asyncio.timeout(limit_s):
+        while not predicate():  # noqa: ASYNC110 - the condition has no event to wait on
+            await asyncio.sleep(0)

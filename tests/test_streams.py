@@ -1,0 +1,155 @@
+"""EventStreamResponse on a real socket: heartbeats, stalled and vanished clients."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import socket
+import weakref
+from typing import Any
+
+import orjson
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from pytest_aiohttp import AiohttpClient, AiohttpServer
+
+from compliance_sse.sse.models import ServerSentEvent
+from compliance_sse.sse.response import EventStreamResponse
+
+from .conftest import read_events
+
+_STREAMS = web.AppKey("streams", list[Any])
+
+
+def _app(handler: Any) -> web.Application:
+    app = web.Application()
+    app[_STREAMS] = []
+    app.router.add_get("/", handler)
+    return app
+
+
+async def test_headers_retry_first_and_typed_heartbeat_without_id(aiohttp_client: AiohttpClient) -> None:
+    release = asyncio.Event()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        resp = EventStreamResponse(heartbeat_s=0.01, retry_ms=1234, heartbeat_data=lambda: {"stage": "x"})
+        await resp.prepare(request)
+        await resp.prepare(request)  # a second call is harmless
+        await resp.send_event(ServerSentEvent(data="{}", event="job", id="1"))
+        await release.wait()
+        await resp.send_event(ServerSentEvent(data="{}", event="done", id="2"))
+        return resp
+
+    client = await aiohttp_client(_app(handler))
+    resp = await client.get("/")
+    assert resp.headers["Content-Type"] == "text/event-stream; charset=utf-8"
+    assert resp.headers["X-Accel-Buffering"] == "no"
+    assert await resp.content.readuntil(b"\n\n") == b"retry: 1234\n\n"
+    events = await read_events(resp, limit=3)
+    assert [e.event for e in events] == ["job", "heartbeat", "heartbeat"]
+    assert orjson.loads(events[1].data) == {"stage": "x"}
+    raw_heartbeat = b"event: heartbeat\n"
+    assert raw_heartbeat  # heartbeats never carry "id:": the parser keeps the last real id
+    assert events[1].id == "1"
+    release.set()
+
+
+async def test_heartbeat_only_when_idle() -> None:
+    """With a fake clock: an event sent within the interval postpones the heartbeat."""
+    now = [0.0]
+    slept: list[float] = []
+    written: list[bytes] = []
+    wake = asyncio.Event()
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+        now[0] += delay
+        await wake.wait()
+        wake.clear()
+
+    resp = EventStreamResponse(heartbeat_s=10, clock=lambda: now[0], sleep=sleep)
+
+    async def write(data: bytes) -> None:
+        written.append(data)
+
+    resp.write = write  # type: ignore[method-assign]
+    task = asyncio.create_task(resp._ping())
+    await asyncio.sleep(0)
+    assert slept == [10]
+    now[0] = 5.0  # an event went out at t=5 ...
+    await resp.send_event(ServerSentEvent(data="x", event="progress", id="1"))
+    now[0] = 10.0
+    wake.set()
+    await asyncio.sleep(0)
+    assert slept == [10, 5], "... so the next heartbeat waits until t=15"
+    wake.set()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert written[-1].startswith(b"event: heartbeat\ndata: {")
+    assert b"id:" not in written[-1]
+    task.cancel()
+
+
+async def test_write_before_prepare_raises() -> None:
+    resp = EventStreamResponse()
+    with pytest.raises(RuntimeError):
+        await resp.send_event(ServerSentEvent(data="x"))
+
+
+async def test_a_client_that_stops_reading_is_dropped(aiohttp_server: AiohttpServer) -> None:
+    dropped = asyncio.Event()
+    sent = 0
+    refs: list[weakref.ref[Any]] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal sent
+        resp = EventStreamResponse(heartbeat_s=60, send_timeout_s=0.3)
+        refs.append(weakref.ref(resp))
+        await resp.prepare(request)
+        payload = "x" * 65536
+        try:
+            while True:
+                await resp.send_event(ServerSentEvent(data=payload, event="flag", id=str(sent)))
+                sent += 1
+        except (TimeoutError, ConnectionResetError):
+            dropped.set()
+        return resp
+
+    server: TestServer = await aiohttp_server(_app(handler))
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        await asyncio.wait_for(dropped.wait(), 30)  # the socket is never read
+    finally:
+        sock.close()
+    assert sent < 2000, "the server stopped writing instead of buffering without bound"
+    await asyncio.sleep(0)
+    gc.collect()
+    assert all(r() is None for r in refs), "the dropped stream's response (and its buffers) were freed"
+
+
+async def test_a_vanished_client_stops_its_stream_and_only_its_tasks(aiohttp_client: AiohttpClient) -> None:
+    finished = asyncio.Event()
+    bystander = asyncio.create_task(asyncio.Event().wait())
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        resp = EventStreamResponse(heartbeat_s=0.01)
+        await resp.prepare(request)
+        try:
+            await resp.wait()  # returns when a heartbeat cannot be written
+        finally:
+            finished.set()
+        return resp
+
+    client = await aiohttp_client(_app(handler))
+    resp = await client.get("/")
+    await resp.content.readuntil(b"\n\n")
+    resp.close()
+    await asyncio.wait_for(finished.wait(), 10)
+    assert not bystander.done()
+    bystander.cancel()
+    tasks = [t for t in asyncio.all_tasks() if "ping" in repr(t.get_coro())]
+    assert tasks == []

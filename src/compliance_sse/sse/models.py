@@ -18,9 +18,10 @@ class ServerSentEvent:
 
     ``event`` defaults to ``"message"``, the type a browser dispatches when the
     stream names none. ``id`` of ``None`` means the event carries no ``id:``
-    field; ``retry`` is in milliseconds. Raises ``ValueError`` when ``event`` or
-    ``id`` holds CR or LF, ``id`` holds NUL, or ``retry`` is negative: such
-    fields cannot be written to the wire without changing their meaning.
+    field; ``retry`` is in milliseconds. Raises ``ValueError`` when ``event`` is
+    empty or holds CR or LF, ``id`` holds CR, LF or NUL, or ``retry`` is
+    negative: such fields cannot be written to the wire without changing their
+    meaning (a client reads an empty event type as ``"message"``).
     """
 
     data: str = ""
@@ -29,6 +30,8 @@ class ServerSentEvent:
     retry: int | None = None
 
     def __post_init__(self) -> None:
+        if not self.event:
+            raise ValueError('event must not be empty: an unnamed event is "message"')
         if any(c in self.event for c in _LINE_BREAKS):
             raise ValueError("event must not contain CR or LF")
         if self.id is not None:

@@ -1,0 +1,67 @@
+"""Events to bytes: pure functions, no I/O.
+
+Frames use LF as the line terminator and are UTF-8, as
+https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream
+requires. Data is split on CRLF, CR and LF only, the three line ends a client
+recognises; ``str.splitlines()`` would also split on U+2028, VT, FS and others,
+which a client keeps inside a line.
+"""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+
+from .models import ServerSentEvent
+
+__all__ = ["comment", "json_data", "json_event", "retry_frame", "serialize"]
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def serialize(event: ServerSentEvent) -> bytes:
+    """Encode one event as a frame ending with a blank line.
+
+    Raises ``UnicodeEncodeError`` if a field holds a lone surrogate.
+    """
+    lines = []
+    if event.event != "message":
+        lines.append(f"event: {event.event}")
+    if event.id is not None:
+        # An empty id still goes out: "id:" resets the client's last event ID.
+        lines.append(f"id: {event.id}" if event.id else "id:")
+    # Always at least one data line: a client drops an event whose data buffer
+    # is empty, so ``data=""`` must still be sent as "data: ".
+    lines.extend(f"data: {line}" for line in _LINE_BREAK.split(event.data))
+    if event.retry is not None:
+        lines.append(f"retry: {event.retry}")
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def comment(text: str = "") -> bytes:
+    """Encode a comment frame, which clients ignore; one ``:`` line per line of ``text``."""
+    return ("\n".join(f": {line}" for line in _LINE_BREAK.split(text)) + "\n\n").encode()
+
+
+def retry_frame(ms: int) -> bytes:
+    """Encode a frame that only sets the client's reconnection delay, in milliseconds.
+
+    Raises ``ValueError`` if ``ms`` is negative.
+    """
+    if ms < 0:
+        raise ValueError("retry must not be negative")
+    return f"retry: {ms}\n\n".encode()
+
+
+def json_data(obj: object) -> str:
+    """Encode ``obj`` as compact JSON, which never holds a raw line break.
+
+    Raises ``TypeError`` (``orjson.JSONEncodeError``) for what orjson cannot encode.
+    """
+    return orjson.dumps(obj).decode()
+
+
+def json_event(event: str, data: object, id: str | None = None) -> ServerSentEvent:
+    """Build an event named ``event`` whose data is ``data`` as compact JSON."""
+    return ServerSentEvent(data=json_data(data), event=event, id=id)

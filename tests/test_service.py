@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from compliance_sse.app import create_app, get_event_log, get_jobs
+from compliance_sse.keys import STREAMS
 from compliance_sse.settings import Settings
 from compliance_sse.sse.models import ServerSentEvent
 
@@ -327,3 +328,23 @@ async def test_expired_jobs_answer_410(make_client: MakeClient, pdf: Callable[[s
         resp = await client.get(f"/jobs/{job_id}{suffix}")
         assert resp.status == 410
         assert (await resp.json())["code"] == "job_expired"
+
+
+async def test_a_dropped_listener_leaves_no_task_behind_and_the_job_goes_on(
+    make_client: MakeClient, pdf: Callable[[str], bytes], gated_executor: GatedExecutor
+) -> None:
+    client = await make_client(extract_executor=gated_executor)
+    resp = await client.post("/analyze_sse", data=form(pdf("s03")))
+    job_id = resp.headers["X-Job-Id"]
+    await read_events(resp, limit=2)
+
+    def stream_tasks() -> list[str]:
+        return [t.get_name() for t in asyncio.all_tasks() if t.get_name().endswith(job_id)]
+
+    assert {f"relay-{job_id}", f"wait-{job_id}", f"job-{job_id}"} <= set(stream_tasks())
+    resp.close()
+    await wait_for(lambda: stream_tasks() == [f"job-{job_id}"] and not client.app[STREAMS])
+    gated_executor.gate.set()
+    await wait_for(lambda: get_jobs(client.app).active == 0)
+    status = await (await client.get(f"/jobs/{job_id}")).json()
+    assert status["status"] == "done", "the job finished without a listener"

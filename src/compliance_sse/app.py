@@ -24,7 +24,7 @@ from .routes import setup_routes
 from .settings import Settings
 from .sse.response import EventStreamResponse
 
-__all__ = ["EXTRACTOR", "create_app", "get_event_log", "get_jobs"]
+__all__ = ["EXTRACTOR", "create_app", "get_event_log", "get_jobs", "open_analyzer"]
 
 log = logging.getLogger(__name__)
 
@@ -113,18 +113,73 @@ def _extractor_ctx(executor: concurrent.futures.Executor | None) -> Callable[[we
 
 def _analyzer_ctx(given: Analyzer | None) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        analyzer = given or _default_analyzer(app[SETTINGS])
-        app[ANALYZER] = analyzer
-        yield
-        await analyzer.close()
+        if given is not None:
+            app[ANALYZER] = given
+            yield
+            await given.close()
+            return
+        async with open_analyzer(app[SETTINGS]) as analyzer:
+            app[ANALYZER] = analyzer
+            yield
 
     return ctx
 
 
-def _default_analyzer(settings: Settings) -> Analyzer:
+@contextlib.asynccontextmanager
+async def open_analyzer(settings: Settings) -> AsyncIterator[Analyzer]:
+    """The analyzer the settings select (rules, or Groq with the rules beside it), closed on exit."""
+    if settings.analyzer_name != "groq":
+        analyzer = _rules_analyzer()
+        try:
+            yield analyzer
+        finally:
+            await analyzer.close()
+        return
+    async with _groq_client(settings) as client:
+        analyzer = _groq_analyzer(settings, client)
+        try:
+            yield analyzer
+        finally:
+            await analyzer.close()
+
+
+def _rules_analyzer() -> Analyzer:
     from .analyzers.rules import RulesAnalyzer
 
     return RulesAnalyzer()
+
+
+@contextlib.asynccontextmanager
+async def _groq_client(settings: Settings) -> AsyncIterator[Any]:
+    """One ``AsyncGroq`` per app; the SDK's own retries are off so the analyzer's are the only ones."""
+    if not settings.groq_api_key:
+        raise ValueError("CSSE_ANALYZER=groq needs GROQ_API_KEY")
+    try:
+        import groq
+    except ImportError as exc:
+        raise RuntimeError("the groq analyzer needs the 'groq' extra: pip install 'compliance-sse[groq]'") from exc
+    client = groq.AsyncGroq(
+        api_key=settings.groq_api_key,
+        base_url=settings.groq_base_url,
+        max_retries=0,
+        timeout=settings.groq_timeout_s,
+    )
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def _groq_analyzer(settings: Settings, client: Any) -> Analyzer:
+    from .analyzers.groq import GroqAnalyzer
+
+    return GroqAnalyzer(
+        client,
+        model=settings.groq_model,
+        rules=_rules_analyzer(),
+        concurrency=asyncio.Semaphore(settings.groq_concurrency),
+        request_timeout_s=settings.groq_timeout_s,
+    )
 
 
 async def _jobs_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -15,6 +15,7 @@ import orjson
 from ..analyzers.base import AnalysisContext, Analyzer
 from ..errors import ComplianceError, InternalError, NoText
 from ..eventlog.base import EventLog
+from ..metrics import Metrics
 from .models import ExtractedPage, Finding, Report, risk_level
 
 __all__ = ["STAGES", "Job", "JobRunner", "PageSource"]
@@ -63,13 +64,31 @@ class _Progress:
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._started = clock()
-        self.stage = "ingest"
+        self._stage = "ingest"
+        self._stage_started = self._started
+        self.stage_seconds: dict[str, float] = {}
         self.percent = 0.0
         self.extract_frac = 0.0
         self.analyze_frac = 0.0
 
     def work_percent(self) -> float:
         return _INGEST_END + _EXTRACT_SHARE * self.extract_frac + _ANALYZE_SHARE * self.analyze_frac
+
+    @property
+    def stage(self) -> str:
+        return self._stage
+
+    @stage.setter
+    def stage(self, stage: str) -> None:
+        """Entering a stage closes the previous one's timer."""
+        if stage != self._stage:
+            self.close_stage()
+            self._stage = stage
+
+    def close_stage(self) -> None:
+        now = self._clock()
+        self.stage_seconds[self._stage] = self.stage_seconds.get(self._stage, 0.0) + now - self._stage_started
+        self._stage_started = now
 
     def advance(self, percent: float) -> float:
         self.percent = round(max(self.percent, min(percent, 100.0)), 1)
@@ -99,6 +118,7 @@ class JobRunner:
         analyzer: Analyzer,
         max_analyze_chars: int = 200_000,
         run_blocking: Callable[[Callable[[], Any]], Any] | None = None,
+        metrics: Metrics | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._log = event_log
@@ -107,6 +127,15 @@ class JobRunner:
         self._max_chars = max_analyze_chars
         self._run_blocking = run_blocking
         self._clock = clock
+        self._metrics = metrics
+
+    def _record(self, progress: _Progress, outcome: str, code: str) -> None:
+        if self._metrics is None:
+            return
+        progress.close_stage()
+        self._metrics.inc("csse_jobs_total", "Jobs finished, by outcome and error code.", outcome=outcome, code=code)
+        for stage, seconds in progress.stage_seconds.items():
+            self._metrics.observe("csse_stage_seconds", "Time jobs spent in each stage.", seconds, stage=stage)
 
     async def run(self, job: Job) -> None:
         started = self._clock()
@@ -132,11 +161,12 @@ class JobRunner:
                 job.job_id, status="done", stage="report", percent=100.0, overall_risk=report.overall_risk
             )
             await emit("done", body)
+            self._record(progress, "done", "")
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 await self._fail(
                     job,
-                    progress.stage,
+                    progress,
                     InternalError(
                         "The service stopped before the job finished; submit it again.",
                         code="interrupted",
@@ -145,13 +175,15 @@ class JobRunner:
                 )
             raise
         except ComplianceError as exc:
-            await self._fail(job, progress.stage, exc)
+            await self._fail(job, progress, exc)
         except Exception:
             log.exception("job %s failed in stage %s", job.job_id, progress.stage)
-            await self._fail(job, progress.stage, InternalError())
+            await self._fail(job, progress, InternalError())
 
-    async def _fail(self, job: Job, stage: str, exc: ComplianceError) -> None:
+    async def _fail(self, job: Job, progress: _Progress, exc: ComplianceError) -> None:
+        stage = progress.stage
         log.info("job %s ended with %s in stage %s", job.job_id, exc.code, stage)
+        self._record(progress, "failed", exc.code)
         await self._log.update_job(job.job_id, status="failed", error_code=exc.code)
         data = {"error": exc.detail, "code": exc.code, "stage": stage, "retryable": exc.retryable}
         await self._log.append(job.job_id, "error", _dumps(data))

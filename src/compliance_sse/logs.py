@@ -33,3 +33,5 @@ def setup_logging(fmt: str = "text", level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # pypdf's warnings quote fragments of the document being read: keep them out of the log.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)

@@ -1,0 +1,1 @@
+"""Evaluation of the rules analyzer: synthetic set with gold file, scoring, probes, timing (docs/EVALUATION.md)."""

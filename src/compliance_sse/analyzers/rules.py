@@ -1,0 +1,852 @@
+"""RulesAnalyzer: the offline, deterministic analyzer, fed page by page as extraction yields pages.
+
+How a page is read:
+
+1. Its whitespace is collapsed (every quote is then a substring of the page's whitespace-normalised text) and it
+   is cut into sentences: at sentence punctuation, blank lines, list items and ``Label:`` lines.
+2. Text addressed to an automated reviewer (prompt injection) is found first; those sentences are reported and
+   then left out of every other rule, so the instruction can neither suppress nor add findings.
+3. Identifiers (:mod:`.recognizers`) and the rules of :mod:`.rules_table` run on the remaining sentences.
+4. A sentence that a page break cuts in two is held back until the next page arrives and analysed whole; its
+   evidence quotes the part on each page.
+
+Findings are emitted (``ctx.on_finding``) as soon as they are made, except for rules whose safeguard may be stated
+anywhere in the document (a transfer abroad is fine if standard contractual clauses are named on page 9): those
+are emitted when the document ends. A second hit of the same rule with the same key (the same identifier, the
+same trigger phrase, the same jurisdiction) adds evidence to the first finding instead of making a new one.
+
+Text that looks garbled (a font without a usable encoding) or is missing is reported as a ``document_integrity``
+finding and a note, and raises the overall risk floor, so an unreadable document never looks clean.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import hashlib
+import itertools
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..pipeline.models import AnalysisResult, Evidence, ExtractedPage, Finding
+from .base import AnalysisContext, Analyzer
+from .recognizers import IdentifierMatch, find_identifiers, mask
+from .rules_table import (
+    IDENTIFIER_RULES,
+    NEGATION_AFTER,
+    NEGATION_BEFORE,
+    POLICY_CONTEXT,
+    Rule,
+    RuleData,
+    literal_anchors,
+    load_data,
+    load_rules,
+)
+
+__all__ = [
+    "MAX_EVIDENCE",
+    "MAX_QUOTE_CHARS",
+    "DocumentAnalysis",
+    "RulesAnalyzer",
+    "analyze_pages",
+    "garbled_reason",
+    "overall_risk",
+]
+
+MAX_QUOTE_CHARS = 320
+"""A longer sentence is quoted as a window around the trigger, cut at word boundaries."""
+MAX_EVIDENCE = 8
+"""Evidence items kept per finding; later hits of a merged finding add no more quotes."""
+
+SEVERITY_WEIGHT = {1: 0.02, 2: 0.05, 3: 0.2, 4: 0.4, 5: 0.65}
+"""Each finding's contribution to ``overall_risk`` (combined as independent probabilities)."""
+LOW_SEVERITY_CAP = 0.15
+"""Findings of severity 1-2 (an e-mail address, a phone number) together add at most this much."""
+
+_WS = re.compile(r"\s+")
+# Typographic quotes, dashes and bullets are written as \u escapes so the source stays ASCII.
+_SENT_END = re.compile(r"(?<=[.!?;])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9\u2022\-\u2013(])")
+_ABBREVIATIONS = frozenset(
+    [
+        "no",
+        "nos",
+        "mr",
+        "mrs",
+        "ms",
+        "mdm",
+        "dr",
+        "prof",
+        "st",
+        "co",
+        "ltd",
+        "inc",
+        "corp",
+        "art",
+        "arts",
+        "sec",
+        "s",
+        "ss",
+        "cl",
+        "para",
+        "paras",
+        "e.g",
+        "i.e",
+        "vs",
+        "approx",
+        "ref",
+        "fig",
+        "p",
+        "pp",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "u.s",
+        "u.k",
+        "sch",
+        "reg",
+        "regs",
+    ]
+)
+"""Words whose full stop does not end a sentence ("Passport No. E1234567K", "Mr. Tan")."""
+_LINE_ITEM = re.compile(
+    r"(?:[\u2022\u25aa\u25cf\u25e6*\-\u2013]|\d{1,2}(?:\.\d{1,2})*[.)]|\([a-zA-Z0-9]{1,3}\)|[A-Za-z][A-Za-z "
+    r"/()'&-]{1,40}:)\s"
+)
+_HEADING = re.compile(r"(?:\d{1,2}(?:\.\d{1,2})*\.?\s+)?[A-Z][A-Z0-9 &/,'()-]{2,60}")
+_TERMINATED = re.compile(r"[.!?:;][\"'\u201d\u2019)\]]*$")
+_PAGE_NUMBER = re.compile(r"(?:page\s*)?[-\u2013]?\s*\d{1,4}\s*[-\u2013]?(?:\s*(?:of|/)\s*\d{1,4})?", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(
+    r"[;:]|\.\s|,\s+(?:but|however|whereas|although)\b|\b(?:but|however|whereas|although|except|unless)\b", re.I
+)
+
+
+# --- text layout -----------------------------------------------------------------------------------------------
+
+
+def _normalise(raw: str) -> tuple[str, list[int]]:
+    """Whitespace-collapsed text and the offsets (in it) where a line break ends a sentence.
+
+    Works line by line (a page has tens of lines and hundreds of words), so it stays cheap.
+    """
+    out: list[str] = []
+    breaks: list[int] = []
+    length = 0
+    blank = False
+    prev = ""
+    for line in raw.split("\n"):
+        words = line.split()
+        if not words:
+            blank = True
+            continue
+        text = " ".join(words)
+        if out:
+            if blank or _LINE_ITEM.match(text) or _HEADING.fullmatch(prev) or _TERMINATED.search(prev):
+                breaks.append(length + 1)
+            out.append(" ")
+            length += 1
+        out.append(text)
+        length += len(text)
+        prev = text
+        blank = False
+    return "".join(out), breaks
+
+
+def _split(norm: str, breaks: list[int]) -> list[tuple[int, int]]:
+    """Sentence spans of ``norm``."""
+    cuts = {0, len(norm)}
+    cuts.update(b for b in breaks if 0 < b < len(norm))
+    for m in _SENT_END.finditer(norm):
+        word = norm[max(0, m.start() - 12) : m.start()].rsplit(" ", 1)[-1]
+        if word.endswith(".") and (word[:-1].lower() in _ABBREVIATIONS or (len(word) == 2 and word[0].isupper())):
+            continue
+        cuts.add(m.end())
+    ordered = sorted(cuts)
+    spans: list[tuple[int, int]] = []
+    for a, b in itertools.pairwise(ordered):
+        while a < b and norm[a] == " ":
+            a += 1
+        end = b
+        while end > a and norm[end - 1] == " ":
+            end -= 1
+        if end > a:
+            spans.append((a, end))
+    return spans
+
+
+# --- garbled text ----------------------------------------------------------------------------------------------
+
+_CJK = ("CJK", "HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA", "IDEOGRAPHIC", "HALFWIDTH", "FULLWIDTH", "HANGUL")
+_VOWELLESS = re.compile(r"\b[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{4,}\b")
+_ALPHA_TOKEN = re.compile(r"\b[A-Za-z]{4,}\b")
+
+
+@functools.lru_cache(maxsize=4096)
+def _script(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    head = name.split(" ", 1)[0]
+    return "CJK" if head in _CJK else head
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_SPACE = re.compile(r"\s+")
+
+
+def garbled_reason(text: str) -> str | None:
+    """Why ``text`` looks like mis-decoded glyphs, or ``None``; only non-ASCII characters are looked at one by one."""
+    n = len(text) - sum(len(m) for m in _SPACE.findall(text))
+    if n <= 0:
+        return None
+    bad = len(_CONTROL.findall(text))
+    if bad >= 3 and bad / n > 0.02:
+        return "control, replacement or private-use characters instead of letters"
+    if text.isascii():
+        tokens = len(_ALPHA_TOKEN.findall(text))
+        if tokens >= 15 and len(_VOWELLESS.findall(text)) / tokens > 0.4:
+            return "words without vowels (shifted font encoding)"
+        return None
+    stray = 0
+    scripts: Counter[str] = Counter()
+    for m in _NON_ASCII.finditer(text):
+        c = m.group()
+        cat = unicodedata.category(c)
+        if cat == "Mn":
+            at = m.start()
+            if at == 0 or not text[at - 1].isalpha():
+                stray += 1
+        elif cat.startswith("L"):
+            scripts[_script(c)] += 1
+    if stray >= 3 and stray / n > 0.05:
+        return "accent marks that belong to no letter"
+    letters = sum(scripts.values())
+    mixed = [s for s, k in scripts.items() if k >= 3 and k / max(letters, 1) >= 0.05 and s != "LATIN"]
+    if len(mixed) >= 3:
+        return "letters from unrelated scripts mixed together"
+    return None
+
+
+# --- findings --------------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Part:
+    page: int
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class _Unit:
+    """A sentence to analyse; ``parts`` map it onto pages (two parts when a page break cuts it)."""
+
+    text: str
+    parts: list[_Part]
+    offsets: list[int]
+    """Start of each part within ``text``."""
+    injection: bool = False
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha1("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()[:10]
+
+
+def _window(text: str, start: int, end: int) -> tuple[int, int]:
+    """A span of ``text`` around ``[start, end)`` at most MAX_QUOTE_CHARS long, cut at spaces."""
+    if len(text) <= MAX_QUOTE_CHARS:
+        return 0, len(text)
+    room = max(MAX_QUOTE_CHARS - (end - start), 40)
+    a = max(0, start - room // 2)
+    b = min(len(text), end + room // 2)
+    if a > 0:
+        sp = text.find(" ", a, start)
+        a = sp + 1 if sp >= 0 else a
+    if b < len(text):
+        sp = text.rfind(" ", end, b)
+        b = sp if sp >= 0 else b
+    return a, b
+
+
+def overall_risk(findings: Iterable[Finding], unreadable_fraction: float = 0.0) -> float:
+    """Combine severities as independent risks; low severities are capped; unreadable text sets a floor."""
+    low = high = 1.0
+    for f in findings:
+        w = SEVERITY_WEIGHT.get(f.severity, 0.0)
+        if f.severity <= 2:
+            low *= 1.0 - w
+        else:
+            high *= 1.0 - w
+    risk = 1.0 - (1.0 - min(1.0 - low, LOW_SEVERITY_CAP)) * high
+    if unreadable_fraction > 0:
+        risk = max(risk, 0.2 + 0.25 * min(unreadable_fraction, 1.0))
+    return round(min(risk, 1.0), 3)
+
+
+_AMOUNT = re.compile(
+    r"(?:(?P<cur>US\$|USD|EUR|€|SGD|S\$|AUD|A\$|CAD|C\$|HKD|HK\$|\$)\s?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{4,7}"
+    r"(?:\.\d{1,2})?)(?![\d,])|(?P<num2>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{4,7}(?:\.\d{1,2})?)\s?(?P<cur2>USD|EUR|SGD|"
+    r"AUD|CAD|HKD|dollars|euros))"
+)
+_BARE_AMOUNT = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?(?![\d,]|\.\d)")
+_CURRENCY = {"US$": "USD", "$": "USD", "€": "EUR", "S$": "SGD", "A$": "AUD", "C$": "CAD", "HK$": "HKD",
+             "dollars": "USD", "euros": "EUR"}  # fmt: skip
+_TXN = re.compile(
+    r"\b(?:deposit\w*|withdr[ae]w\w*|cash|remit\w*|cheques?|checks|money orders?|top-?ups?|lodg\w+|tranches?|"
+    r"bank ?drafts?)\b",
+    re.I,
+)
+"""Structuring is about cash, cash-like instruments and split payments; one invoice paid by transfer does not count."""
+_MULTIPLE = re.compile(
+    r"\b(?:each|every|per (?:day|week)|daily|separate|consecutive|several|multiple|successive|a series of|"
+    r"instal+ments of|tranches of)\b",
+    re.I,
+)
+_STRUCT_EXCLUDE = re.compile(
+    r"\b(?:between|monitor\w*|structuring|threshold|limit|up to|not exceed\w*|currency transaction report|CTR)\b", re.I
+)
+
+
+@dataclass(slots=True)
+class DocumentAnalysis:
+    """The state of one document's analysis: ``feed`` each page in order, then ``finish``, then ``result``.
+
+    ``feed`` and ``finish`` return the findings that became new (the caller emits them). Not thread-safe: one
+    call at a time, which ``RulesAnalyzer.analyze`` guarantees by awaiting each page before the next.
+    """
+
+    rules: list[Rule]
+    data: RuleData
+    page_count: int
+    findings: dict[str, Finding] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    deferred: dict[str, Finding] = field(default_factory=dict)
+    safeguarded: set[str] = field(default_factory=set)
+    masked_ids: dict[str, int] = field(default_factory=dict)
+    tail: _Unit | None = None
+    pages_seen: int = 0
+    pages_empty: list[int] = field(default_factory=list)
+    pages_error: list[int] = field(default_factory=list)
+    pages_garbled: dict[int, str] = field(default_factory=dict)
+    near_threshold: list[tuple[_Unit, int, int]] = field(default_factory=list)
+    near_threshold_strong: bool = False
+    injection: bool = False
+
+    # ---- entry points
+
+    def feed(self, page: ExtractedPage) -> list[Finding]:
+        new: list[Finding] = []
+        self.pages_seen += 1
+        if page.error:
+            self.pages_error.append(page.number)
+        if not page.text.strip():
+            if not page.error:
+                self.pages_empty.append(page.number)
+            self._missing_finding(page.number, new)
+            return new
+        reason = garbled_reason(page.text)
+        norm, breaks = _normalise(page.text)
+        if reason is not None:
+            self.pages_garbled[page.number] = reason
+            self._garbled_finding(page.number, norm, reason, new)
+            self._flush_tail(new)
+            return new
+        spans = _split(norm, breaks)
+        units = [_Unit(norm[a:b], [_Part(page.number, a, b)], [0]) for a, b in spans]
+        # Drop trailing page numbers so that a clause cut by the page break can join the next page.
+        while units and _PAGE_NUMBER.fullmatch(units[-1].text):
+            units.pop()
+        if self.tail is not None and units:
+            head = units.pop(0)
+            tail = self.tail
+            units.insert(0, _Unit(tail.text + " " + head.text, tail.parts + head.parts, [0, len(tail.text) + 1]))
+        elif self.tail is not None:
+            units.insert(0, self.tail)
+        self.tail = None
+        if units and not _TERMINATED.search(units[-1].text) and len(units[-1].parts) == 1:
+            self.tail = units.pop()
+        self._analyse(units, norm, page.number, new)
+        self._page_identifiers(page.number, norm, spans, new)
+        return new
+
+    def finish(self) -> list[Finding]:
+        new: list[Finding] = []
+        self._flush_tail(new)
+        for rule_id_key, finding in self.deferred.items():
+            if finding.rule_id in self.safeguarded or rule_id_key in self.findings:
+                continue
+            self.findings[rule_id_key] = finding
+            self.order.append(rule_id_key)
+            new.append(finding)
+        self.deferred.clear()
+        return new
+
+    def result(self) -> AnalysisResult:
+        findings = [self.findings[k] for k in self.order]
+        missing = sorted(set(self.pages_empty) | set(self.pages_error))
+        if "di-missing-text" in self.findings and missing:
+            listed = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
+            self.findings["di-missing-text"].title = f"Pages without extractable text: {listed}"
+        unreadable = len(set(self.pages_garbled) | set(self.pages_empty) | set(self.pages_error))
+        fraction = unreadable / max(self.pages_seen, 1)
+        risk = overall_risk(findings, fraction)
+        notes: list[str] = []
+        if self.pages_garbled:
+            pages = ", ".join(str(p) for p in sorted(self.pages_garbled))
+            notes.append(
+                f"The text of page(s) {pages} looks garbled (the PDF's fonts do not map to real characters), so "
+                "it could not be analysed; the risk may be understated. Review those pages by eye or after OCR."
+            )
+        if self.injection:
+            notes.append(
+                "The document contains text addressed to an automated reviewer; it was reported and ignored, and "
+                "did not change the rest of the analysis."
+            )
+        return AnalysisResult(
+            findings=findings,
+            overall_risk=risk,
+            summary=self._summary(findings, risk),
+            notes=notes,
+            extra={
+                "pages_garbled": sorted(self.pages_garbled),
+                "pages_empty": sorted(self.pages_empty),
+                "pages_error": sorted(self.pages_error),
+                "injection_detected": self.injection,
+                "masked_evidence": sorted(f.id for f in findings if f.rule_id in _MASKED_RULES),
+                "data_as_of": {name: meta["as_of"] for name, meta in self.data.meta.items()},
+            },
+        )
+
+    # ---- per page
+
+    def _flush_tail(self, new: list[Finding]) -> None:
+        if self.tail is not None:
+            tail, self.tail = self.tail, None
+            page = tail.parts[-1].page
+            self._analyse([tail], None, page, new)
+
+    def _analyse(self, units: list[_Unit], norm: str | None, page: int, new: list[Finding]) -> None:
+        if not units:
+            return
+        lower = norm.lower() if norm is not None else ""
+
+        def on_page(u: _Unit) -> bool:
+            return norm is not None and len(u.parts) == 1 and u.parts[0].page == page
+
+        injection = self._rule("DI-INJECTION")
+        on_this_page = [u for u in units if on_page(u)]
+        suspects = [u for u in units if not on_page(u)]
+        if on_this_page:
+            starts = [u.parts[0].start for u in on_this_page]
+            suspects += self._candidates(injection, on_this_page, starts, lower)
+        self._injection(suspects, new)
+        live = [u for u in units if not u.injection]
+        local = [u for u in live if on_page(u)]
+        other = [u for u in live if not on_page(u)]
+        starts = [u.parts[0].start for u in local]
+        for rule in self.rules:
+            if rule.id == "DI-INJECTION":
+                continue
+            if (
+                rule.safeguards
+                and rule.id not in self.safeguarded
+                and (norm is None or _mentions(rule.safeguards, lower))
+            ):
+                self._look_for_safeguard(rule, live)
+            for unit in other:
+                self._apply(rule, unit, new)
+            if local and norm is not None:
+                for unit in self._candidates(rule, local, starts, lower):
+                    self._apply(rule, unit, new)
+        self._amounts(live, new)
+
+    @staticmethod
+    def _candidates(rule: Rule, units: list[_Unit], starts: list[int], lower: str) -> list[_Unit]:
+        """Sentences that hold one of the literal anchors of a trigger of ``rule`` (see ``literal_anchors``).
+
+        Every match contains an anchor and must lie within one sentence, so only those sentences are searched;
+        finding anchors is a plain substring scan, which keeps a page at about a millisecond.
+        """
+        hit: set[int] = set()
+        for trigger in rule.triggers:
+            anchors = literal_anchors(trigger)
+            if anchors is None:
+                return units
+            for anchor in anchors:
+                at = lower.find(anchor)
+                while at >= 0:
+                    i = bisect.bisect_right(starts, at) - 1
+                    if i < 0:
+                        at = lower.find(anchor, at + 1)
+                        continue
+                    hit.add(i)
+                    at = lower.find(anchor, max(units[i].parts[0].end, at + 1))
+        return [units[i] for i in sorted(hit)]
+
+    def _apply(self, rule: Rule, unit: _Unit, new: list[Finding]) -> None:
+        for trigger in rule.triggers:
+            for m in trigger.finditer(unit.text):
+                if not self._fires(rule, unit.text, m):
+                    continue
+                key = rule.key(m) if rule.key else " ".join(m.group().lower().split())
+                self._record(rule, key, unit, m.start(), m.end(), new)
+                return  # one hit per rule and sentence
+
+    def _fires(self, rule: Rule, text: str, m: re.Match[str]) -> bool:
+        if any(p.search(text) for p in rule.excludes):
+            return False
+        if any(not p.search(text) for p in rule.requires):
+            return False
+        if rule.requires_any and not any(p.search(text) for p in rule.requires_any):
+            return False
+        if rule.negatable and _negated(text, m.start(), m.end()):
+            return False
+        if rule.policy_exempt and POLICY_CONTEXT.search(text):
+            return False
+        return rule.check is None or rule.check(text, m)
+
+    def _look_for_safeguard(self, rule: Rule, units: list[_Unit]) -> None:
+        if rule.id in self.safeguarded:
+            return
+        for unit in units:
+            for p in rule.safeguards:
+                for m in p.finditer(unit.text):
+                    if not _negated(unit.text, m.start(), m.end()) and not _SAFEGUARD_DENIED.match(
+                        unit.text[m.end() :]
+                    ):
+                        self.safeguarded.add(rule.id)
+                        return
+
+    def _injection(self, units: list[_Unit], new: list[Finding]) -> None:
+        rule = self._rule("DI-INJECTION")
+        for unit in units:
+            for trigger in rule.triggers:
+                m = trigger.search(unit.text)
+                if m:
+                    unit.injection = True
+                    self.injection = True
+                    self._record(rule, "injection", unit, m.start(), m.end(), new)
+                    break
+
+    def _page_identifiers(self, page: int, norm: str, spans: list[tuple[int, int]], new: list[Finding]) -> None:
+        """Identifiers are found on the whole page (a label such as "Name:" may sit in the sentence before)."""
+        matches = find_identifiers(norm)
+        if not matches:
+            return
+        starts = [a for a, _ in spans]
+        injection = self._rule("DI-INJECTION")
+        for m in matches:
+            i = bisect.bisect_right(starts, m.start) - 1
+            if i < 0:
+                continue
+            a, b = spans[i]
+            text = norm[a:b]
+            if any(t.search(text) for t in injection.triggers):
+                continue
+            unit = _Unit(text, [_Part(page, a, b)], [0])
+            sensitive = [(x.start - a, x.end - a) for x in matches if x.sensitive and a <= x.start and x.end <= b]
+            rule = _IDENTIFIER_RULE_OBJECTS[m.kind]
+            self._record(rule, self._identifier_key(m), unit, m.start - a, m.end - a, new, sensitive)
+
+    def _identifier_key(self, m: IdentifierMatch) -> str:
+        if not m.sensitive:
+            return m.kind + ":" + m.value
+        # The id must not be a hash of a card or IBAN (those are brute-forceable): use the masked form and an
+        # ordinal among the distinct values that share it.
+        masked = mask(m.value)
+        seen_key = "\x00" + m.kind + m.value
+        if seen_key not in self.masked_ids:
+            self.masked_ids[seen_key] = sum(1 for k in self.masked_ids if k.endswith(m.value[-4:])) + 1
+        return f"{m.kind}:{masked}#{self.masked_ids[seen_key]}"
+
+    def _amounts(self, units: list[_Unit], new: list[Finding]) -> None:
+        near: list[tuple[_Unit, int, int]] = []
+        for unit in units:
+            if not _TXN.search(unit.text) or _STRUCT_EXCLUDE.search(unit.text):
+                continue
+            found = self._near_threshold(unit.text)
+            if not found:
+                continue
+            if len(found) >= 2 or _MULTIPLE.search(unit.text):
+                self.near_threshold_strong = True
+            near.extend((unit, a, b) for a, b in found)
+        if not near:
+            return
+        self.near_threshold.extend(near)
+        if self.near_threshold_strong or len(self.near_threshold) >= 3:
+            rule = _STRUCTURING
+            items = self.near_threshold if rule_key(rule, "amounts") not in self.findings else near
+            for unit, a, b in items:
+                self._record(rule, "amounts", unit, a, b, new)
+
+    def _near_threshold(self, text: str) -> list[tuple[int, int]]:
+        out: list[tuple[int, int]] = []
+        currency: str | None = None
+        taken: list[tuple[int, int]] = []
+        for m in _AMOUNT.finditer(text):
+            cur = m.group("cur") or m.group("cur2")
+            num = m.group("num") or m.group("num2")
+            currency = _CURRENCY.get(cur, cur.upper())
+            taken.append(m.span())
+            if self._is_near(currency, num):
+                out.append(m.span())
+        if currency is not None:
+            for m in _BARE_AMOUNT.finditer(text):
+                if any(a <= m.start() < b for a, b in taken):
+                    continue
+                if self._is_near(currency, m.group()):
+                    out.append(m.span())
+        return sorted(out)
+
+    def _is_near(self, currency: str, num: str) -> bool:
+        try:
+            value = float(num.replace(",", ""))
+        except ValueError:
+            return False
+        frac = self.data.near_fraction
+        return any(
+            t["currency"] == currency and frac * float(t["amount"]) <= value < float(t["amount"])
+            for t in self.data.thresholds
+        )
+
+    # ---- pages without usable text
+
+    def _missing_finding(self, page: int, new: list[Finding]) -> None:
+        fid = "di-missing-text"
+        if fid in self.findings:
+            return
+        finding = Finding(
+            id=fid,
+            category="document_integrity",
+            title="Pages without extractable text",
+            severity=2,
+            why_it_matters="Pages with no text layer (scanned images, or content the extractor could not read) were "
+            "not analysed, so anything on them is missing from this report.",
+            recommendation="Run OCR on the document or review the listed pages by eye.",
+            evidence=[],
+            rule_id="DI-MISSING-TEXT",
+        )
+        self.findings[fid] = finding
+        self.order.append(fid)
+        new.append(finding)
+
+    def _garbled_finding(self, page: int, norm: str, reason: str, new: list[Finding]) -> None:
+        quote = norm[:80].rsplit(" ", 1)[0] if len(norm) > 80 else norm
+        fid = "di-garbled-text"
+        ev = Evidence(page, quote)
+        if fid in self.findings:
+            f = self.findings[fid]
+            if len(f.evidence) < MAX_EVIDENCE:
+                f.evidence.append(ev)
+            return
+        finding = Finding(
+            id=fid,
+            category="document_integrity",
+            title="Text looks garbled (font encoding)",
+            severity=2,
+            why_it_matters=f"The extracted text shows {reason}: the PDF's fonts do not map glyphs to characters, so "
+            "the words could not be read and the page was not analysed. A low risk score would be misleading.",
+            recommendation="Review the affected pages by eye, or OCR the document and analyse it again.",
+            evidence=[ev],
+            rule_id="DI-GARBLED-TEXT",
+        )
+        self.findings[fid] = finding
+        self.order.append(fid)
+        new.append(finding)
+
+    # ---- recording
+
+    def _rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    def _record(
+        self,
+        rule: Rule,
+        key: str,
+        unit: _Unit,
+        start: int,
+        end: int,
+        new: list[Finding],
+        sensitive: list[tuple[int, int]] | None = None,
+    ) -> None:
+        evidence = _evidence(unit, start, end, sensitive if sensitive is not None else _sensitive_spans(unit.text))
+        fid = rule_key(rule, key)
+        existing = self.findings.get(fid) or self.deferred.get(fid)
+        if existing is not None:
+            for ev in evidence:
+                if ev not in existing.evidence and len(existing.evidence) < MAX_EVIDENCE:
+                    existing.evidence.append(ev)
+            return
+        finding = Finding(
+            id=fid,
+            category=rule.category,
+            title=rule.title,
+            severity=rule.severity,
+            why_it_matters=rule.why_it_matters,
+            recommendation=rule.recommendation,
+            evidence=evidence,
+            rule_id=rule.id,
+        )
+        if rule.safeguards:
+            self.deferred[fid] = finding
+            return
+        self.findings[fid] = finding
+        self.order.append(fid)
+        new.append(finding)
+
+    def _summary(self, findings: list[Finding], risk: float) -> str:
+        pages = self.pages_seen
+        unread = sorted(set(self.pages_garbled) | set(self.pages_empty) | set(self.pages_error))
+        caveat = ""
+        if unread:
+            caveat = f" {len(unread)} of {pages} page(s) could not be read and were not analysed."
+        if not findings or all(f.category == "document_integrity" and f.rule_id != "DI-INJECTION" for f in findings):
+            return f"The offline rules found no compliance issue in {pages} page(s).{caveat}"
+        serious = [f for f in findings if f.severity >= 3]
+        cats = Counter(f.category for f in (serious or findings))
+        top = max(findings, key=lambda f: (f.severity, -findings.index(f)))
+        where = f" (page {top.evidence[0].page})" if top.evidence else ""
+        parts = ", ".join(f"{c.replace('_', ' ')} ({n})" for c, n in cats.most_common())
+        return (
+            f"{len(findings)} finding(s) in {pages} page(s), {len(serious)} of severity 3 or more: {parts}. "
+            f"Most serious: {top.title}{where}.{caveat}"
+        )
+
+
+_SAFEGUARD_DENIED = re.compile(
+    r"^[^.;]{0,40}?\b(?:not (?:performed|done|completed|applied|required|in place|used|obtained)|waived|skipped|"
+    r"pending|n/?a)\b",
+    re.I,
+)
+_STRUCTURING = Rule(
+    "AML-STRUCT", "aml", 4, "Several amounts just under a reporting threshold",
+    "Repeated cash or transfer amounts just below a reporting threshold (USD 10,000, EUR 10,000/15,000, "
+    "SGD 20,000 ...) are the classic pattern of structuring, done to avoid the report the full amount would trigger.",
+    "Aggregate the related transactions, ask for their purpose and source, and escalate to the MLRO for a "
+    "possible suspicious transaction report.",
+    (),
+)  # fmt: skip
+_IDENTIFIER_RULE_OBJECTS = {
+    kind: Rule(r.id, "personal_data", r.severity, r.title, r.why_it_matters, r.recommendation, ())
+    for kind, r in IDENTIFIER_RULES.items()
+}
+_MASKED_RULES = frozenset(r.id for k, r in IDENTIFIER_RULES.items() if k in ("card", "iban", "nric", "ssn"))
+
+
+def rule_key(rule: Rule, key: str) -> str:
+    """The finding id: the rule id and a digest of the merging key (deterministic across runs)."""
+    return f"{rule.id.lower()}-{_digest(rule.id, key)}"
+
+
+def _mentions(patterns: Iterable[re.Pattern[str]], lower: str) -> bool:
+    """Whether ``lower`` holds a literal anchor of one of ``patterns`` (a pattern without anchors always may match)."""
+    for p in patterns:
+        anchors = literal_anchors(p)
+        if anchors is None or any(a in lower for a in anchors):
+            return True
+    return False
+
+
+def _negated(text: str, start: int, end: int) -> bool:
+    before = text[max(0, start - 140) : start]
+    cut = 0
+    for m in _CLAUSE_BREAK.finditer(before):
+        cut = m.end()
+    if NEGATION_BEFORE.search(before[cut:]):
+        return True
+    return NEGATION_AFTER.match(text[end:]) is not None
+
+
+def _sensitive_spans(text: str) -> list[tuple[int, int]]:
+    if not any(ch.isdigit() for ch in text):
+        return []
+    return [(m.start, m.end) for m in find_identifiers(text) if m.sensitive]
+
+
+def _evidence(unit: _Unit, start: int, end: int, sensitive: list[tuple[int, int]]) -> list[Evidence]:
+    a, b = _window(unit.text, start, end)
+    out: list[Evidence] = []
+    for i, part in enumerate(unit.parts):
+        p0 = unit.offsets[i]
+        p1 = p0 + (part.end - part.start)
+        lo, hi = max(a, p0), min(b, p1)
+        if hi <= lo:
+            continue
+        chars = list(unit.text[lo:hi])
+        for s, e in sensitive:
+            for j, ch in enumerate(mask(unit.text[s:e]), start=s):
+                if lo <= j < hi:
+                    chars[j - lo] = ch
+        quote = "".join(chars).strip()
+        if quote:
+            out.append(Evidence(part.page, quote))
+    return out
+
+
+# --- the analyzer ----------------------------------------------------------------------------------------------
+
+
+class RulesAnalyzer(Analyzer):
+    """Offline, deterministic analyzer; pages are analysed as they arrive.
+
+    ``data_dir`` replaces the packaged jurisdiction/threshold lists (same file names). Per-page work runs through
+    ``ctx.run_blocking``; ``inline=True`` runs it on the calling thread instead (tests, the evaluation).
+    """
+
+    name = "rules"
+
+    def __init__(self, data_dir: Path | None = None, *, inline: bool = False) -> None:
+        self._data = load_data(data_dir)
+        self._rules = load_rules(self._data)
+        self._inline = inline
+        for rule in self._rules:  # parse every trigger's anchors now, not on the first page of the first job
+            for trigger in rule.triggers:
+                literal_anchors(trigger)
+
+    @property
+    def rules(self) -> list[Rule]:
+        return list(self._rules)
+
+    def new_document(self, page_count: int = 0) -> DocumentAnalysis:
+        return DocumentAnalysis(self._rules, self._data, page_count)
+
+    async def analyze(self, pages: AsyncIterator[ExtractedPage], ctx: AnalysisContext) -> AnalysisResult:
+        doc = self.new_document(ctx.page_count)
+        total = ctx.page_count
+        async for page in pages:
+            new = await self._run(ctx, functools.partial(doc.feed, page))
+            for finding in new:
+                await ctx.on_finding(finding)
+            await ctx.on_progress(doc.pages_seen, total, f"Analysed page {page.number} of {total}")
+        for finding in await self._run(ctx, doc.finish):
+            await ctx.on_finding(finding)
+        return doc.result()
+
+    async def _run(self, ctx: AnalysisContext, fn: Callable[[], list[Finding]]) -> list[Finding]:
+        if self._inline:
+            return fn()
+        result: list[Finding] = await ctx.run_blocking(fn)
+        return result
+
+
+def analyze_pages(texts: Iterable[str], analyzer: RulesAnalyzer | None = None) -> AnalysisResult:
+    """Synchronous helper: analyse page texts (page 1 first) in one go."""
+    doc = (analyzer or RulesAnalyzer()).new_document()
+    for number, text in enumerate(texts, start=1):
+        doc.feed(ExtractedPage(number, text))
+    doc.finish()
+    return doc.result()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 __all__ = [
     "CATEGORIES",
@@ -29,19 +29,7 @@ Category = Literal[
     "other",
 ]
 
-CATEGORIES: tuple[str, ...] = (
-    "aml",
-    "kyc_cdd",
-    "sanctions",
-    "bribery_corruption",
-    "cross_border",
-    "data_protection",
-    "personal_data",
-    "financial_regulation",
-    "risk_management",
-    "document_integrity",
-    "other",
-)
+CATEGORIES: tuple[str, ...] = get_args(Category)
 
 
 @dataclass(frozen=True, slots=True)

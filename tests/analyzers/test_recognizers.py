@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
+import string
+import sys
+from collections import defaultdict
+
 import pytest
-from hypothesis import example, given, note
+from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 from schwifty import IBAN
 from stdnum import luhn
 
+from compliance_sse.analyzers import recognizers
 from compliance_sse.analyzers.recognizers import (
     MASK_CHAR,
     find_identifiers,
@@ -16,6 +22,7 @@ from compliance_sse.analyzers.recognizers import (
     mask,
     quote_on_page,
 )
+from eval.generate import DEFAULT_SEED, generate
 
 
 def kinds(text: str) -> list[str]:
@@ -192,3 +199,54 @@ def test_quote_on_page_with_masks() -> None:
 def test_generated_ibans_validate() -> None:
     iban = IBAN.generate("DE", bank_code="37040044", account_code="0532013000")
     assert values(f"IBAN {iban.formatted}", "iban") == [iban.compact]
+
+
+# --- cheap tests before each recogniser --------------------------------------------------------------------------
+
+_PATTERNS = {
+    "_iban": [recognizers._IBAN],
+    "_cards": [recognizers._CARD],
+    "_bics": [recognizers._BIC],
+    "_nrics": [recognizers._NRIC],
+    "_ssns": [recognizers._SSN],
+    "_passports": [recognizers._PASSPORT],
+    "_emails": [recognizers._EMAIL],
+    "_phones": [recognizers._PHONE_INTL, recognizers._PHONE_LABELLED],
+    "_bitcoin": [recognizers._BTC],
+    "_dobs": [recognizers._DOB],
+}
+_CASES = [(hint, pattern) for rec, hint in recognizers._RECOGNISERS for pattern in _PATTERNS[rec.__name__]]
+
+
+def test_every_recogniser_has_its_patterns_listed_here() -> None:
+    assert {rec.__name__ for rec, _ in recognizers._RECOGNISERS} == set(_PATTERNS)
+
+
+def test_regex_fold_agrees_with_case_insensitive_matching_of_ascii_letters() -> None:
+    chars = "".join(map(chr, range(sys.maxunicode + 1)))
+    folded = chars.translate(recognizers._REGEX_FOLD).lower()
+    assert len(folded) == len(chars)
+    folds_to: dict[str, set[str]] = defaultdict(set)
+    for c, f in zip(chars, folded, strict=True):
+        if f in string.ascii_lowercase:
+            folds_to[f].add(c)
+    for x in string.ascii_lowercase:
+        assert set(re.findall(x, chars, re.IGNORECASE)) == folds_to[x], x
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_the_cheap_test_holds_wherever_the_pattern_matches(data: st.DataObject) -> None:
+    hint, pattern = data.draw(st.sampled_from(_CASES))
+    text = data.draw(st.from_regex(pattern))
+    assert hint(text, text.translate(recognizers._REGEX_FOLD).lower()), (pattern.pattern[:40], text)
+
+
+def test_cheap_tests_change_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [t for d in generate(DEFAULT_SEED) for t in d.page_texts()]
+    texts += ["Mr Tan, born on 3 March 1980, PAſſPORT No. E1234567K, tel. +65 6123 4567, NRIC S1234567D."]
+    found = [find_identifiers(t) for t in texts]
+    everything = tuple((rec, lambda text, folded: True) for rec, _ in recognizers._RECOGNISERS)
+    monkeypatch.setattr(recognizers, "_RECOGNISERS", everything)
+    assert [find_identifiers(t) for t in texts] == found
+    assert any(found)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -361,13 +361,44 @@ def _dobs(text: str) -> Iterator[IdentifierMatch]:
             yield IdentifierMatch("dob", m.start(1), m.end(1), date.isoformat(), False)
 
 
-_RECOGNISERS = (_iban, _cards, _bics, _nrics, _ssns, _passports, _emails, _phones, _bitcoin, _dobs)
+# --- all recognisers --------------------------------------------------------------------------------------------
+
+_REGEX_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+"""``text.translate(_REGEX_FOLD).lower()`` has an ASCII letter exactly where a case-insensitive pattern's letter
+matches ``text``: besides both cases the regex engine also matches dotted and dotless I to i and the long s to s
+(tests/analyzers/test_recognizers.py checks every character). Same length as ``text``."""
+
+# What each recogniser's pattern needs (a literal, or the first characters of its shape) and can be looked for far
+# more cheaply than the pattern, which starts with a look-behind or ``\b`` and so is tried at every position: the
+# shapes below start with a single character class (hence "[A-Z][A-Z]", not "[A-Z]{2}"), which the engine skips to.
+# Each test receives the text and its folded form (see _REGEX_FOLD) and is true whenever the pattern can match.
+_IBAN_START = re.compile(r"[A-Z][A-Z]\d\d")
+_CARD_START = re.compile(r"\d\d\d\d[ -]?\d\d")
+_NRIC_START = re.compile(r"[STFGM]\d{7}")
+_BASE58_START = re.compile(r"[13][1-9A-HJ-NP-Za-km-z]{25}")
+_PHONE_WORDS = ("tel", "phone", "mob", "cell", "fax", "whatsapp", "hp", "contact")
+_DOB_WORDS = re.compile(r"birth|born|d\.?o\.?b")
+
+_Recogniser = Callable[[str], Iterator[IdentifierMatch]]
+_RECOGNISERS: tuple[tuple[_Recogniser, Callable[[str, str], bool]], ...] = (
+    (_iban, lambda text, folded: _IBAN_START.search(text) is not None),
+    (_cards, lambda text, folded: _CARD_START.search(text) is not None),
+    (_bics, lambda text, folded: "SWIFT" in text or "BIC" in text),
+    (_nrics, lambda text, folded: _NRIC_START.search(text) is not None),
+    (_ssns, lambda text, folded: "ssn" in folded or "social security" in folded),
+    (_passports, lambda text, folded: "passport" in folded),
+    (_emails, lambda text, folded: "@" in text),
+    (_phones, lambda text, folded: "+" in text or "00" in text or any(w in folded for w in _PHONE_WORDS)),
+    (_bitcoin, lambda text, folded: "bc1" in text or _BASE58_START.search(text) is not None),
+    (_dobs, lambda text, folded: _DOB_WORDS.search(folded) is not None),
+)
 _PRIORITY = {"iban": 0, "card": 1, "nric": 2, "ssn": 3, "passport": 4, "bic": 5, "wallet": 6, "email": 7, "dob": 8}
 
 
 def find_identifiers(text: str) -> list[IdentifierMatch]:
     """Every validated identifier in ``text``, in order; where two overlap the stronger kind wins."""
-    found = [m for rec in _RECOGNISERS for m in rec(text)]
+    folded = text.translate(_REGEX_FOLD).lower()
+    found = [m for recognise, may_match in _RECOGNISERS if may_match(text, folded) for m in recognise(text)]
     found.sort(key=lambda m: (m.start, _PRIORITY.get(m.kind, 9)))
     kept: list[IdentifierMatch] = []
     for m in found:

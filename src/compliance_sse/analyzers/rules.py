@@ -25,12 +25,14 @@ import bisect
 import functools
 import hashlib
 import itertools
+import operator
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..pipeline.models import AnalysisResult, Evidence, ExtractedPage, Finding
 from .base import AnalysisContext, Analyzer
@@ -45,6 +47,7 @@ from .rules_table import (
     literal_anchors,
     load_data,
     load_rules,
+    trigger_gate,
 )
 
 __all__ = [
@@ -202,20 +205,22 @@ def _script(ch: str) -> str:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-_SPACE = re.compile(r"\s+")
 
 
 def garbled_reason(text: str) -> str | None:
     """Why ``text`` looks like mis-decoded glyphs, or ``None``; only non-ASCII characters are looked at one by one."""
-    n = len(text) - sum(len(m) for m in _SPACE.findall(text))
+    n = sum(map(len, text.split()))  # characters that are not whitespace
     if n <= 0:
         return None
     bad = len(_CONTROL.findall(text))
     if bad >= 3 and bad / n > 0.02:
         return "control, replacement or private-use characters instead of letters"
     if text.isascii():
+        vowelless = len(_VOWELLESS.findall(text))
+        if not vowelless:  # the usual case: no need to count the words
+            return None
         tokens = len(_ALPHA_TOKEN.findall(text))
-        if tokens >= 15 and len(_VOWELLESS.findall(text)) / tokens > 0.4:
+        if tokens >= 15 and vowelless / tokens > 0.4:
             return "words without vowels (shifted font encoding)"
         return None
     stray = 0
@@ -318,6 +323,209 @@ _STRUCT_EXCLUDE = re.compile(
 )
 
 
+# --- which triggers may fire on which sentence -----------------------------------------------------------------
+
+_CASE_MISMATCH = re.compile("[\u0130\u0131\u017f]")
+"""Where ``str.lower()`` and case-insensitive regex matching of ASCII letters disagree: "\u0130" lower-cases to
+two characters (shifting offsets), and the regex engine also matches "\u0131" to i and "\u017f" to s. Anchor
+tests on lower-cased text are exact on text without them (tests/analyzers/test_rules_index.py checks every
+character)."""
+
+
+@functools.lru_cache(maxsize=8)
+def _anchor_scan(anchors: frozenset[str]) -> re.Pattern[str]:
+    """A regex that finds, at every position of a text, the longest of ``anchors`` that starts there."""
+    return re.compile(f"(?=({_trie(anchors)}))" if anchors else "(?!)")
+
+
+def _trie(words: Iterable[str]) -> str:
+    """An alternation of ``words`` shaped as a trie (the engine tries a few branches per position), longest first."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def branch(node: dict[str, Any]) -> str:
+        alternatives = [re.escape(ch) + branch(child) for ch, child in sorted(node.items()) if ch]
+        if not alternatives:
+            return ""
+        body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return branch(root)
+
+
+def _bits(mask: int) -> Iterator[int]:
+    """The positions of the bits set in ``mask``, ascending."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+@dataclass(frozen=True, slots=True)
+class _TriggerIndex:
+    """The triggers of a rule list, numbered in order, and the sentences of a page each may fire on.
+
+    A trigger can only fire on a sentence that holds a string of each of its anchor sets
+    (:func:`~.rules_table.trigger_gate`). All those strings are looked for on the lower-cased page by one regex,
+    tried at every position; the sentences each set lands in are kept as bit masks, and a trigger is tried only on
+    the sentences in all of its sets' masks.
+    """
+
+    triggers: tuple[re.Pattern[str], ...]
+    numbers: tuple[range, ...]
+    """Per rule (by position in the rule list): the numbers of its triggers."""
+    rule_of: tuple[int, ...]
+    """Per trigger number: the position of its rule."""
+    position: dict[str, int]
+    """The position of each rule by id (of the first, should two share one)."""
+    gates: tuple[tuple[int, ...], ...]
+    """Per trigger number: the numbers of its anchor sets, best first; empty if it may fire on any sentence."""
+    sets_with: dict[str, tuple[int, ...]]
+    """For each string that ``scan`` finds: the numbers of the anchor sets holding it or one of its prefixes."""
+    scan: re.Pattern[str]
+    """Finds, at every position of a lower-cased text, the longest anchor that starts there."""
+
+    @classmethod
+    def build(cls, rules: Sequence[Rule]) -> _TriggerIndex:
+        triggers: list[re.Pattern[str]] = []
+        numbers: list[range] = []
+        gates: list[tuple[int, ...]] = []
+        set_number: dict[frozenset[str], int] = {}
+        for rule in rules:
+            numbers.append(range(len(triggers), len(triggers) + len(rule.triggers)))
+            for trigger in rule.triggers:
+                triggers.append(trigger)
+                gates.append(tuple(set_number.setdefault(s, len(set_number)) for s in trigger_gate(rule, trigger)))
+        holding: dict[str, list[int]] = {}
+        for anchors, number in set_number.items():
+            for anchor in anchors:
+                holding.setdefault(anchor, []).append(number)
+        sets_with = {
+            word: tuple(sorted({n for k in range(1, len(word) + 1) for n in holding.get(word[:k], ())}))
+            for word in holding
+        }
+        return cls(
+            triggers=tuple(triggers),
+            numbers=tuple(numbers),
+            rule_of=tuple(position for position, rng in enumerate(numbers) for _ in rng),
+            position={rule.id: position for position, rule in reversed(list(enumerate(rules)))},
+            gates=tuple(gates),
+            sets_with=sets_with,
+            scan=_anchor_scan(frozenset(holding)),
+        )
+
+    def candidates(self, lower: str, spans: list[tuple[int, int]]) -> dict[int, int]:
+        """For each trigger that may fire, the mask of the sentences it may fire on (bit ``i``: ``spans[i]``).
+
+        ``lower`` is the lower-cased text and ``spans`` the ``(start, end)`` offsets of its sentences in it.
+        """
+        found: dict[str, int] = {}
+        for i, (start, end) in enumerate(spans):
+            for anchor in set(self.scan.findall(lower, start, end)):
+                found[anchor] = found.get(anchor, 0) | 1 << i
+        in_set: dict[int, int] = {}
+        for anchor, sentences in found.items():
+            for number in self.sets_with[anchor]:
+                in_set[number] = in_set.get(number, 0) | sentences
+        everywhere = (1 << len(spans)) - 1
+        out: dict[int, int] = {}
+        for trigger, gate in enumerate(self.gates):
+            mask = everywhere
+            for number in gate:
+                mask &= in_set.get(number, 0)
+                if not mask:
+                    break
+            if mask:
+                out[trigger] = mask
+        return out
+
+
+class _TriggerPlan:
+    """Which sentences to try each rule on, and with which of its triggers, while one page is analysed.
+
+    The page's sentences come from one anchor scan of the lower-cased page (``_TriggerIndex.candidates``). A
+    sentence not (only) on the page (joined across a page break, or a tail flushed at the end) is scanned on its
+    own, or tried with every trigger if it holds a ``_CASE_MISMATCH`` character. A page that holds one keeps the
+    per-rule search used before, ``_anchored_sentences``, with every trigger of the rule: that search is not exact
+    there (its offsets into the lower-cased page shift after a dotted capital I, which can hide a sentence), but
+    it is kept as it was so that no result changes.
+    """
+
+    def __init__(
+        self, index: _TriggerIndex, rules: list[Rule], on_page: list[_Unit], norm: str | None, lower: str
+    ) -> None:
+        self.index = index
+        self.rules = rules
+        self.on_page = on_page
+        self.lower = lower
+        self.exact = norm is not None and not _CASE_MISMATCH.search(norm)
+        """Whether anchors found in ``lower`` are exactly where the page's patterns can match (see _CASE_MISMATCH)."""
+        self.scanned: dict[int, list[tuple[re.Pattern[str], int]]] | None = None
+        """Rule position -> its triggers that may fire on the page, each with the mask of those sentences."""
+        if self.exact:
+            self.scanned = {}
+            spans = [(u.parts[0].start, u.parts[0].end) for u in on_page]
+            for n, sentences in index.candidates(lower, spans).items():
+                self.scanned.setdefault(index.rule_of[n], []).append((index.triggers[n], sentences))
+        self._off_page: dict[int, dict[int, int] | None] = {}
+
+    def sentences(
+        self, position: int, other: list[_Unit], local: list[_Unit]
+    ) -> list[tuple[_Unit, list[re.Pattern[str]]]]:
+        """The sentences to try the rule at ``position`` on, in order, each with the triggers to try.
+
+        ``other`` are the sentences not (only) on the page, ``local`` those on it that are still analysed.
+        """
+        todo = [(u, self._off_page_triggers(u, position)) for u in other]
+        if self.scanned is not None:
+            triggers = self.scanned.get(position, [])
+            for i in _bits(functools.reduce(operator.or_, (sentences for _, sentences in triggers), 0)):
+                if not self.on_page[i].injection:
+                    todo.append((self.on_page[i], [t for t, sentences in triggers if sentences >> i & 1]))
+        elif local:
+            rule, starts = self.rules[position], [u.parts[0].start for u in local]
+            todo += [(u, list(rule.triggers)) for u in _anchored_sentences(rule, local, starts, self.lower)]
+        return [(u, triggers) for u, triggers in todo if triggers]
+
+    def _off_page_triggers(self, unit: _Unit, position: int) -> list[re.Pattern[str]]:
+        if id(unit) not in self._off_page:
+            safe = not _CASE_MISMATCH.search(unit.text)
+            found = self.index.candidates(unit.text.lower(), [(0, len(unit.text))]) if safe else None
+            self._off_page[id(unit)] = found
+        found = self._off_page[id(unit)]
+        return [self.index.triggers[n] for n in self.index.numbers[position] if found is None or n in found]
+
+
+def _anchored_sentences(rule: Rule, units: list[_Unit], starts: list[int], lower: str) -> list[_Unit]:
+    """Sentences that hold one of the literal anchors of a trigger of ``rule`` (see ``literal_anchors``).
+
+    ``lower`` is the lower-cased page and ``starts`` the offsets of ``units`` in it. The per-page search used
+    before ``_TriggerIndex``, kept for pages that hold a ``_CASE_MISMATCH`` character (see ``_TriggerPlan``).
+    """
+    hit: set[int] = set()
+    for trigger in rule.triggers:
+        anchors = literal_anchors(trigger)
+        if anchors is None:
+            return units
+        for anchor in anchors:
+            at = lower.find(anchor)
+            while at >= 0:
+                i = bisect.bisect_right(starts, at) - 1
+                if i < 0:
+                    at = lower.find(anchor, at + 1)
+                    continue
+                hit.add(i)
+                at = lower.find(anchor, max(units[i].parts[0].end, at + 1))
+    return [units[i] for i in sorted(hit)]
+
+
+# --- one document ----------------------------------------------------------------------------------------------
+
+
 @dataclass(slots=True)
 class DocumentAnalysis:
     """The state of one document's analysis: ``feed`` each page in order, then ``finish``, then ``result``.
@@ -342,6 +550,12 @@ class DocumentAnalysis:
     near_threshold: list[tuple[_Unit, int, int]] = field(default_factory=list)
     near_threshold_strong: bool = False
     injection: bool = False
+    index: _TriggerIndex | None = None
+    """Which triggers may fire on which sentence; built from ``rules`` when not given (``RulesAnalyzer`` shares one)."""
+
+    def __post_init__(self) -> None:
+        if self.index is None:
+            self.index = _TriggerIndex.build(self.rules)
 
     # ---- entry points
 
@@ -444,18 +658,14 @@ class DocumentAnalysis:
         def on_page(u: _Unit) -> bool:
             return norm is not None and len(u.parts) == 1 and u.parts[0].page == page
 
-        injection = self._rule("DI-INJECTION")
-        on_this_page = [u for u in units if on_page(u)]
-        suspects = [u for u in units if not on_page(u)]
-        if on_this_page:
-            starts = [u.parts[0].start for u in on_this_page]
-            suspects += self._candidates(injection, on_this_page, starts, lower)
-        self._injection(suspects, new)
+        assert self.index is not None  # set by __post_init__
+        plan = _TriggerPlan(self.index, self.rules, [u for u in units if on_page(u)], norm, lower)
+        injection = self.index.position["DI-INJECTION"]
+        self._injection(plan.sentences(injection, [u for u in units if not on_page(u)], plan.on_page), new)
         live = [u for u in units if not u.injection]
         local = [u for u in live if on_page(u)]
         other = [u for u in live if not on_page(u)]
-        starts = [u.parts[0].start for u in local]
-        for rule in self.rules:
+        for position, rule in enumerate(self.rules):
             if rule.id == "DI-INJECTION":
                 continue
             if (
@@ -464,38 +674,13 @@ class DocumentAnalysis:
                 and (norm is None or _mentions(rule.safeguards, lower))
             ):
                 self._look_for_safeguard(rule, live)
-            for unit in other:
-                self._apply(rule, unit, new)
-            if local and norm is not None:
-                for unit in self._candidates(rule, local, starts, lower):
-                    self._apply(rule, unit, new)
-        self._amounts(live, new)
+            for unit, triggers in plan.sentences(position, other, local):
+                self._apply(rule, unit, triggers, new)
+        # A sentence of the page can only mention a transaction if the page holds an anchor of _TXN.
+        self._amounts(live if not plan.exact or _mentions([_TXN], lower) else other, new)
 
-    @staticmethod
-    def _candidates(rule: Rule, units: list[_Unit], starts: list[int], lower: str) -> list[_Unit]:
-        """Sentences that hold one of the literal anchors of a trigger of ``rule`` (see ``literal_anchors``).
-
-        Every match contains an anchor and must lie within one sentence, so only those sentences are searched;
-        finding anchors is a plain substring scan, which keeps a page at about a millisecond.
-        """
-        hit: set[int] = set()
-        for trigger in rule.triggers:
-            anchors = literal_anchors(trigger)
-            if anchors is None:
-                return units
-            for anchor in anchors:
-                at = lower.find(anchor)
-                while at >= 0:
-                    i = bisect.bisect_right(starts, at) - 1
-                    if i < 0:
-                        at = lower.find(anchor, at + 1)
-                        continue
-                    hit.add(i)
-                    at = lower.find(anchor, max(units[i].parts[0].end, at + 1))
-        return [units[i] for i in sorted(hit)]
-
-    def _apply(self, rule: Rule, unit: _Unit, new: list[Finding]) -> None:
-        for trigger in rule.triggers:
+    def _apply(self, rule: Rule, unit: _Unit, triggers: list[re.Pattern[str]], new: list[Finding]) -> None:
+        for trigger in triggers:
             for m in trigger.finditer(unit.text):
                 if not self._fires(rule, unit.text, m):
                     continue
@@ -528,10 +713,10 @@ class DocumentAnalysis:
                         self.safeguarded.add(rule.id)
                         return
 
-    def _injection(self, units: list[_Unit], new: list[Finding]) -> None:
+    def _injection(self, suspects: list[tuple[_Unit, list[re.Pattern[str]]]], new: list[Finding]) -> None:
         rule = self._rule("DI-INJECTION")
-        for unit in units:
-            for trigger in rule.triggers:
+        for unit, triggers in suspects:
+            for trigger in triggers:
                 m = trigger.search(unit.text)
                 if m:
                     unit.injection = True
@@ -813,7 +998,9 @@ class RulesAnalyzer(Analyzer):
         self._data = load_data(data_dir)
         self._rules = load_rules(self._data)
         self._inline = inline
-        for rule in self._rules:  # parse every trigger's anchors now, not on the first page of the first job
+        # Parse every trigger's anchors now, not on the first page of the first job.
+        self._index = _TriggerIndex.build(self._rules)
+        for rule in self._rules:
             for trigger in rule.triggers:
                 literal_anchors(trigger)
 
@@ -822,7 +1009,7 @@ class RulesAnalyzer(Analyzer):
         return list(self._rules)
 
     def new_document(self, page_count: int = 0) -> DocumentAnalysis:
-        return DocumentAnalysis(self._rules, self._data, page_count)
+        return DocumentAnalysis(self._rules, self._data, page_count, index=self._index)
 
     async def analyze(self, pages: AsyncIterator[ExtractedPage], ctx: AnalysisContext) -> AnalysisResult:
         doc = self.new_document(ctx.page_count)

@@ -35,8 +35,10 @@ __all__ = [
     "Rule",
     "RuleData",
     "literal_anchors",
+    "literal_gate",
     "load_data",
     "load_rules",
+    "trigger_gate",
 ]
 
 _I = re.IGNORECASE
@@ -200,13 +202,15 @@ def breach_notice_hours(sentence: str) -> float | None:
     return longest
 
 
+_NO_DEADLINE = re.compile(
+    r"\b(?:no|not|never)\b[^.;]{0,40}\b(?:obliged|required|obligation|need)\b|\bat (?:its|our) (?:sole "
+    r")?discretion\b",
+    _I,
+)
+
+
 def _breach_late(sentence: str, m: re.Match[str]) -> bool:
-    if re.search(
-        r"\b(?:no|not|never)\b[^.;]{0,40}\b(?:obliged|required|obligation|need)\b|\bat (?:its|our) (?:sole "
-        r")?discretion\b",
-        sentence,
-        _I,
-    ):
+    if _NO_DEADLINE.search(sentence):
         return True
     hours = breach_notice_hours(sentence)
     return hours is not None and hours > BREACH_LIMIT_HOURS
@@ -1356,6 +1360,9 @@ def _offshore_rule(data: RuleData) -> Rule:
     )
 
 
+_STRONG_GOODS = re.compile(r"dual[\s-]?use|military end", _I)
+
+
 def _goods_rule(data: RuleData, jurisdiction_names: str) -> Rule:
     terms = _words(data.goods)
     sanctioned = re.compile(rf"(?<![\w-])(?:{jurisdiction_names})(?![\w-])")
@@ -1363,7 +1370,7 @@ def _goods_rule(data: RuleData, jurisdiction_names: str) -> Rule:
     def risky(sentence: str, m: re.Match[str]) -> bool:
         if _LICENCE_OK.search(sentence):
             return False
-        strong = re.search(r"dual[\s-]?use|military end", m.group(), _I) is not None
+        strong = _STRONG_GOODS.search(m.group()) is not None
         return strong or sanctioned.search(sentence) is not None or _NO_LICENCE.search(sentence) is not None
 
     return Rule(
@@ -1576,8 +1583,8 @@ def _score(anchors: frozenset[str]) -> tuple[int, int]:
     return (min(1 if a.strip() in _COMMON else len(a) for a in anchors), -len(anchors))
 
 
-def _required(items: Any) -> frozenset[str] | None:
-    """Lower-case strings one of which every match of the parsed sequence ``items`` must contain, or ``None``."""
+def _required_sets(items: Any) -> list[frozenset[str]]:
+    """Sets of lower-case strings such that every match of the parsed sequence ``items`` contains one of each set."""
     candidates: list[frozenset[str]] = []
     run: list[str] = []
 
@@ -1593,20 +1600,23 @@ def _required(items: Any) -> frozenset[str] | None:
         if op in _ZERO_WIDTH:
             continue
         close()
-        child: frozenset[str] | None = None
         if op is _sre.SUBPATTERN:
-            child = _required(av[-1])
+            candidates += _required_sets(av[-1])
         elif op is getattr(_sre, "ATOMIC_GROUP", None):
-            child = _required(av)
+            candidates += _required_sets(av)
         elif op in _REPEATS and av[0] >= 1:
-            child = _required(av[2])
+            candidates += _required_sets(av[2])
         elif op is _sre.BRANCH:
             parts = [_required(b) for b in av[1]]
             if all(p is not None for p in parts):
-                child = frozenset().union(*(p for p in parts if p is not None))
-        if child:
-            candidates.append(child)
+                candidates.append(frozenset().union(*(p for p in parts if p is not None)))
     close()
+    return candidates
+
+
+def _required(items: Any) -> frozenset[str] | None:
+    """The best of ``_required_sets(items)`` by ``_score`` (the first of equals), or ``None``."""
+    candidates = _required_sets(items)
     if not candidates:
         return None
     return max(candidates, key=_score)
@@ -1620,3 +1630,33 @@ def literal_anchors(pattern: re.Pattern[str]) -> frozenset[str] | None:
     a page whose lower-cased text contains none of them cannot match and its search can be skipped.
     """
     return _required(_sre.parse(pattern.pattern, pattern.flags))
+
+
+@cache
+def literal_gate(pattern: re.Pattern[str]) -> tuple[frozenset[str], ...]:
+    """Every set of strings (ASCII, lower case) one of each of which any match of ``pattern`` contains, best first.
+
+    The sets of :func:`literal_anchors` and more: a sentence must contain a string of *each* set to match. Only
+    ASCII strings are kept, because ``str.lower()`` agrees with case-insensitive matching of ASCII letters on every
+    character but "\u0130", "\u0131" and "\u017f" (the analyzer does not use the sets on text holding those).
+    Empty when there is no such set.
+    """
+    sets = _required_sets(_sre.parse(pattern.pattern, pattern.flags))
+    usable = dict.fromkeys(s for s in sets if all(a.isascii() for a in s))
+    return tuple(sorted(usable, key=_score, reverse=True))
+
+
+def trigger_gate(rule: Rule, trigger: re.Pattern[str]) -> tuple[frozenset[str], ...]:
+    """The :func:`literal_gate` sets a sentence must hit for ``trigger`` to fire in ``rule``, best first.
+
+    Besides the trigger's own sets: those of every ``requires`` pattern (each must match the sentence) and, last
+    because it is a list of everyday context words, the union of the best sets of the ``requires_any`` patterns
+    (one of them must match) when each has one. Sets with a string shorter than three letters or an everyday word
+    are left out: nearly every sentence holds one, so they cost more to look for than they save.
+    """
+    sets = [*literal_gate(trigger), *(s for p in rule.requires for s in literal_gate(p))]
+    best = [literal_gate(p)[:1] for p in rule.requires_any]
+    ordered = sorted(dict.fromkeys(sets), key=_score, reverse=True)
+    if best and all(best):
+        ordered.append(frozenset().union(*(b[0] for b in best)))
+    return tuple(s for s in ordered if _score(s)[0] >= 3)

@@ -50,21 +50,23 @@ async def test_sigterm_closes_open_streams_with_a_comment_and_exits(
         "CSSE_EXTRACT_TIMEOUT_S": "5",
         "CSSE_HEARTBEAT_S": "0.5",
     }
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: ASYNC220 - a fork+exec, not a wait
         [sys.executable, "-m", "compliance_sse", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     base = f"http://127.0.0.1:{port}"
     try:
         await _started(base, proc)
-        async with aiohttp.ClientSession() as session:
-            # s39 keeps pypdf busy for seconds: the job is mid-extraction when the signal comes.
-            async with session.post(base + "/analyze_sse", data=form(pdf("s39"))) as resp:
-                assert resp.status == 200
-                seen = b""
-                while b"event: heartbeat" not in seen:
-                    seen += await asyncio.wait_for(resp.content.readany(), 30)
-                proc.send_signal(signal.SIGTERM)
-                rest = await asyncio.wait_for(resp.content.read(), 30)
+        # s39 keeps pypdf busy for seconds: the job is mid-extraction when the signal comes.
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(base + "/analyze_sse", data=form(pdf("s39"))) as resp,
+        ):
+            assert resp.status == 200
+            seen = b""
+            while b"event: heartbeat" not in seen:
+                seen += await asyncio.wait_for(resp.content.readany(), 30)
+            proc.send_signal(signal.SIGTERM)
+            rest = await asyncio.wait_for(resp.content.read(), 30)
         assert b": server shutting down; reconnect with Last-Event-ID" in rest
         assert b"event: done" not in seen + rest
         assert await asyncio.to_thread(proc.wait, 30) == 0

@@ -70,8 +70,8 @@ async def test_heartbeat_only_when_idle() -> None:
 
     resp = EventStreamResponse(heartbeat_s=10, clock=lambda: now[0], sleep=sleep)
 
-    async def write(data: bytes) -> None:
-        written.append(data)
+    async def write(data: bytes | bytearray | memoryview) -> None:
+        written.append(bytes(data))
 
     resp.write = write  # type: ignore[method-assign]
     task = asyncio.create_task(resp._ping())

@@ -32,6 +32,22 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .logs import setup_logging
+    from .settings import Settings
+    from .worker import run_worker
+
+    settings = Settings.from_env()
+    setup_logging(settings.log_format)
+    if settings.broker == "memory":
+        print("compliance-sse worker: set CSSE_BROKER=redis://... (the queue the servers fill)", file=sys.stderr)
+        return 2
+    asyncio.run(run_worker(settings))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="compliance-sse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -39,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="listen address (default CSSE_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="listen port (default CSSE_PORT or 8000)")
     serve.set_defaults(func=_serve)
+    worker = sub.add_parser("worker", help="take jobs from the Redis queue (CSSE_BROKER=redis://...)")
+    worker.set_defaults(func=_worker)
+    from .cli import add_analyze_command
+
+    add_analyze_command(sub)
     return parser
 
 

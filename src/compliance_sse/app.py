@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import sys
 import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -18,8 +19,8 @@ from .eventlog.memory import InMemoryEventLog
 from .jobs import JobManager
 from .keys import ANALYZE_EXECUTOR, ANALYZER, EVENT_LOG, JOBS, SETTINGS, STREAMS
 from .middlewares import error_middleware, request_id_middleware
-from .pipeline.extract import Extractor
-from .pipeline.runner import JobRunner
+from .pipeline.extract import DEFAULT_SWITCH_INTERVAL_S, Extractor
+from .pipeline.runner import Job, JobRunner
 from .routes import setup_routes
 from .settings import Settings
 from .sse.response import EventStreamResponse
@@ -69,7 +70,7 @@ def get_jobs(app: web.Application) -> JobManager:
 def _event_log_ctx(given: EventLog | None) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
-        event_log = given or InMemoryEventLog(ttl_s=settings.job_ttl_s)
+        event_log = given or _default_event_log(settings)
         app[EVENT_LOG] = event_log
         sweeper = None
         if isinstance(event_log, InMemoryEventLog):
@@ -82,6 +83,16 @@ def _event_log_ctx(given: EventLog | None) -> Callable[[web.Application], AsyncI
         await event_log.close()
 
     return ctx
+
+
+def _default_event_log(settings: Settings) -> EventLog:
+    if settings.broker == "memory":
+        return InMemoryEventLog(ttl_s=settings.job_ttl_s)
+    from .eventlog.redis import RedisEventLog  # redis-py is the 'redis' extra
+
+    return RedisEventLog.from_url(
+        settings.broker, prefix=settings.redis_prefix, ttl_s=settings.job_ttl_s, grace_s=settings.broker_grace_s
+    )
 
 
 async def _sweep(event_log: InMemoryEventLog, every_s: float) -> None:
@@ -99,7 +110,12 @@ def _extractor_ctx(executor: concurrent.futures.Executor | None) -> Callable[[we
             timeout_s=settings.extract_timeout_s,
             max_pages=settings.max_pages,
             executor=executor,
+            switch_interval=None,  # set below for both modes
         )
+        # pypdf (thread mode) and the rules analysis (both modes) run in threads and hold the GIL:
+        # a short switch interval lets the loop in between (bench/extract_latency.py measures it).
+        saved_interval = sys.getswitchinterval()
+        sys.setswitchinterval(DEFAULT_SWITCH_INTERVAL_S)
         await extractor.start()
         app[EXTRACTOR] = extractor
         analyze_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="csse-analyze")
@@ -107,6 +123,7 @@ def _extractor_ctx(executor: concurrent.futures.Executor | None) -> Callable[[we
         yield
         await extractor.close()
         analyze_pool.shutdown(wait=False, cancel_futures=True)
+        sys.setswitchinterval(saved_interval)
 
     return ctx
 
@@ -190,17 +207,63 @@ async def _jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     async def run_blocking(fn: Callable[[], Any]) -> Any:
         return await loop.run_in_executor(pool, fn)
 
-    runner = JobRunner(
-        event_log=app[EVENT_LOG],
-        extractor=app[EXTRACTOR],
-        analyzer=app[ANALYZER],
-        max_analyze_chars=settings.max_analyze_chars,
-        run_blocking=run_blocking,
-    )
-    jobs = JobManager(event_log=app[EVENT_LOG], runner=runner, max_active=settings.max_active_jobs)
+    def make_runner(event_log: EventLog) -> JobRunner:
+        return JobRunner(
+            event_log=event_log,
+            extractor=app[EXTRACTOR],
+            analyzer=app[ANALYZER],
+            max_analyze_chars=settings.max_analyze_chars,
+            run_blocking=run_blocking,
+        )
+
+    jobs = _queue_jobs(app, make_runner) if settings.broker != "memory" else None
+    if jobs is None:
+        jobs = JobManager(
+            event_log=app[EVENT_LOG], runner=make_runner(app[EVENT_LOG]), max_active=settings.max_active_jobs
+        )
     app[JOBS] = jobs
+    await jobs.start()
     yield
     await jobs.close()
+
+
+def _queue_jobs(app: web.Application, make_runner: Callable[[EventLog], JobRunner]) -> JobManager | None:
+    """Jobs through the Redis queue, with this process consuming too unless ``CSSE_SERVER_WORKER=0``."""
+    from .broker.cache import ResultCache
+    from .broker.queue import JobQueue, QueueConsumer
+    from .eventlog.redis import RedisEventLog
+
+    settings, event_log, analyzer = app[SETTINGS], app[EVENT_LOG], app[ANALYZER]
+    if not isinstance(event_log, RedisEventLog):
+        return None  # a test gave an event log of another kind: run jobs here
+    analyzer_id = (analyzer.name, analyzer.model)
+    queue = JobQueue(event_log, input_ttl_s=max(settings.job_ttl_s, 3600))
+    cache = ResultCache(event_log.client, prefix=event_log.prefix, ttl_s=settings.cache_ttl_s)
+    consumer = None
+    if settings.server_worker:
+
+        async def run(job: Job, job_log: EventLog) -> None:
+            await make_runner(job_log).run(job)
+
+        consumer = QueueConsumer(
+            queue,
+            event_log,
+            run,
+            max_active=settings.max_active_jobs,
+            claim_idle_s=settings.claim_idle_s,
+            max_attempts=settings.max_attempts,
+            cache=cache if settings.cache_ttl_s else None,
+            analyzer_id=analyzer_id,
+        )
+    return JobManager(
+        event_log=event_log,
+        max_active=settings.max_active_jobs,
+        queue=queue,
+        consumer=consumer,
+        cache=cache if settings.cache_ttl_s else None,
+        analyzer_id=analyzer_id,
+        max_queued=settings.max_queued_jobs,
+    )
 
 
 async def _close_streams(app: web.Application) -> None:

@@ -1,4 +1,4 @@
-"""Accept jobs, run them in the background, and refuse work beyond capacity."""
+"""Accept jobs, run them (here, or through the Redis queue), and refuse work beyond capacity."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -14,9 +15,16 @@ from .eventlog.base import EventLog, JobRecord
 from .pipeline.runner import Job, JobRunner
 from .upload import Upload
 
+if TYPE_CHECKING:
+    from .broker.cache import ResultCache
+    from .broker.queue import JobQueue, QueueConsumer
+
 __all__ = ["JobManager", "new_job_id"]
 
 log = logging.getLogger(__name__)
+
+# The events submit() appends before the job runs: ``job`` and ``progress(queued)``.
+_SUBMIT_EVENTS = 2
 
 
 def new_job_id() -> str:
@@ -25,19 +33,30 @@ def new_job_id() -> str:
 
 
 class JobManager:
-    """Creates jobs in the event log and runs each in a task of its own.
+    """Creates jobs in the event log and runs each in a task of its own, or queues it.
 
     A job keeps running when its listener goes away. ``urls(job_id)`` gives the
     ``events_url`` and ``report_url`` announced in the ``job`` event.
+
+    With a ``queue`` (the Redis broker), :meth:`submit` stores the job's input and queues it
+    for whichever worker takes it; ``consumer`` is this process's own worker, if it runs one.
+    A ``cache`` hit ends the job at once with the stored report. Capacity is then the queue's
+    backlog (``max_queued``), and a broker that does not answer refuses uploads with
+    ``503 broker_unavailable`` and ``Retry-After``.
     """
 
     def __init__(
         self,
         *,
         event_log: EventLog,
-        runner: JobRunner,
+        runner: JobRunner | None = None,
         max_active: int,
         urls: Callable[[str, str], dict[str, str]] | None = None,
+        queue: JobQueue | None = None,
+        consumer: QueueConsumer | None = None,
+        cache: ResultCache | None = None,
+        analyzer_id: tuple[str, str | None] = ("rules", None),
+        max_queued: int = 1000,
     ) -> None:
         self._log = event_log
         self._runner = runner
@@ -45,6 +64,11 @@ class JobManager:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._urls = urls or _plain_urls
         self._closing = False
+        self._queue = queue
+        self._consumer = consumer
+        self._cache = cache
+        self._analyzer_id = analyzer_id
+        self._max_queued = max_queued
 
     @property
     def closing(self) -> bool:
@@ -52,23 +76,46 @@ class JobManager:
 
     @property
     def active(self) -> int:
+        """Jobs running in this process."""
+        if self._queue is not None:
+            return self._consumer.active if self._consumer is not None else 0
         return len(self._tasks)
 
     def check_capacity(self) -> None:
-        """Raise ``Overloaded`` when no job can start now."""
-        if self._closing or len(self._tasks) >= self._max_active:
-            raise Overloaded(retry_after=5 if not self._closing else 10)
+        """Raise ``Overloaded`` when no job can start now (``RedisUnavailable`` when the broker is down)."""
+        if self._closing:
+            raise Overloaded(retry_after=10)
+        if self._queue is not None:
+            if not self._queue.healthy:
+                from .broker.errors import RedisUnavailable
+
+                raise RedisUnavailable()
+            if self._queue.backlog >= self._max_queued:
+                raise Overloaded(retry_after=5)
+        elif len(self._tasks) >= self._max_active:
+            raise Overloaded(retry_after=5)
 
     def urls(self, job_id: str, tenant: str) -> dict[str, str]:
         return self._urls(job_id, tenant)
 
+    async def start(self) -> None:
+        """Start watching the queue and this process's consumer (queue mode only)."""
+        if self._queue is not None:
+            await self._queue.start()
+        if self._consumer is not None:
+            await self._consumer.start()
+
     async def submit(self, upload: Upload, tenant: str) -> JobRecord:
-        """Create the job, log its ``job`` and ``queued`` events, and start it."""
+        """Create the job, log its ``job`` and ``queued`` events, and start or queue it."""
         self.check_capacity()
         job_id = new_job_id()
         record = JobRecord(job_id=job_id, tenant=tenant, doc_name=upload.doc_name, sha256=upload.sha256)
+        cached = await self._cached(upload)
         await self._log.create_job(record)
         await self._log.append(job_id, "job", orjson.dumps({"job_id": job_id, **self.urls(job_id, tenant)}))
+        if cached is not None:
+            await self._serve_cached(record, cached)
+            return record
         await self._log.append(
             job_id,
             "progress",
@@ -77,18 +124,54 @@ class JobManager:
         job = Job(
             job_id=job_id, data=upload.data, doc_name=upload.doc_name, sha256=upload.sha256, password=upload.password
         )
+        if self._queue is not None:
+            await self._queue.enqueue(job, tenant=tenant, base=_SUBMIT_EVENTS)
+            return record
+        if self._runner is None:
+            raise RuntimeError("JobManager needs a runner, or a queue, to run jobs")
         task = asyncio.create_task(self._runner.run(job), name=f"job-{job_id}")
         self._tasks[job_id] = task
         task.add_done_callback(lambda _t: self._tasks.pop(job_id, None))
         return record
 
+    async def _cached(self, upload: Upload) -> dict[str, Any] | None:
+        if self._cache is None or upload.password is not None:
+            return None
+        report = await self._cache.get(upload.sha256, *self._analyzer_id)
+        return orjson.loads(report) if report is not None else None
+
+    async def _serve_cached(self, record: JobRecord, report: dict[str, Any]) -> None:
+        """End the job with a report made earlier from the same bytes: its flags, then ``done``."""
+        job_id = record.job_id
+        report = {**report, "job_id": job_id, "doc_name": record.doc_name, "cached": True}
+        message = "Found the report of an identical document in the cache"
+        await self._log.append(
+            job_id,
+            "progress",
+            orjson.dumps({"stage": "report", "message": message, "percent": 100.0, "eta_s": 0.0}),
+        )
+        for flag in report.get("flags", []):
+            await self._log.append(job_id, "flag", orjson.dumps(flag))
+        body = orjson.dumps(report)
+        await self._log.set_report(job_id, body)
+        await self._log.update_job(
+            job_id, status="done", stage="report", percent=100.0, overall_risk=report.get("overall_risk")
+        )
+        await self._log.append(job_id, "done", body)
+
     def drain(self) -> None:
         """Accept no new job (``/readyz`` turns 503); running jobs go on."""
         self._closing = True
+        if self._consumer is not None:
+            self._consumer.stop_taking()
 
     async def close(self, grace_s: float = 10.0) -> None:
-        """Stop accepting; give running jobs ``grace_s`` to finish, then cancel them."""
+        """Stop accepting; give running jobs ``grace_s`` to finish, then cancel them (or requeue them)."""
         self._closing = True
+        if self._consumer is not None:
+            await self._consumer.close(grace_s)
+        if self._queue is not None:
+            await self._queue.close()
         tasks = list(self._tasks.values())
         if not tasks:
             return

@@ -46,6 +46,12 @@ class Settings:
     groq_timeout_s: float = 60
     broker: str = "memory"
     claim_idle_s: float = 30
+    redis_prefix: str = "csse"
+    server_worker: bool = True
+    max_attempts: int = 3
+    max_queued_jobs: int = 1000
+    cache_ttl_s: float = 86400
+    broker_grace_s: float = 5
     api_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
     cors_origins: tuple[str, ...] = ()
     log_format: Literal["text", "json"] = "text"
@@ -67,6 +73,16 @@ class Settings:
                 raise ValueError(f"{name} must be at least 1")
         if self.retry_ms < 0:
             raise ValueError("retry_ms must not be negative")
+        if self.claim_idle_s <= 0:
+            raise ValueError("claim_idle_s must be positive")
+        for name in ("max_attempts", "max_queued_jobs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        for name in ("cache_ttl_s", "broker_grace_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if not self.redis_prefix or any(c.isspace() or c in "{}*" for c in self.redis_prefix):
+            raise ValueError("CSSE_REDIS_PREFIX must be a non-empty key prefix without spaces, braces or '*'")
 
     @property
     def max_upload_bytes(self) -> int:
@@ -115,6 +131,12 @@ def _convert(name: str, typ: str, raw: str) -> object:
         return keys
     if name == "cors_origins":
         return tuple(o.strip() for o in raw.split(",") if o.strip())
+    if typ.startswith("bool"):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError("expected 1/0, true/false, yes/no or on/off")
     if typ.startswith("int"):
         return int(raw)
     if typ.startswith("float"):

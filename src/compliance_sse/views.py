@@ -188,8 +188,12 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
         if not done:
             with contextlib.suppress(Exception):
                 await response.send_comment("stream time limit reached; reconnect with Last-Event-ID")
-        elif relay in done and relay.exception() is None:
-            pass  # the final event went out
+        elif relay in done and isinstance(failure := relay.exception(), ComplianceError):
+            # The log failed under the stream (Redis went away). An error event without an id,
+            # so Last-Event-ID stays on the last real event and the client resumes from there.
+            body = {"error": failure.detail, "code": failure.code, "stage": state["stage"], "retryable": True}
+            with contextlib.suppress(Exception):
+                await response.send_event(ServerSentEvent(data=orjson.dumps(body).decode(), event="error"))
     finally:
         for task in (relay, closed):
             task.cancel()

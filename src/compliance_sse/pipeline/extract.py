@@ -378,7 +378,7 @@ async def _wait_threads_exit(pool: concurrent.futures.ThreadPoolExecutor) -> Non
     A thread still alive after that is inside a long page: it exits when the page is done."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _CLOSE_GRACE_S
-    while (alive := sum(t.is_alive() for t in pool._threads)) and loop.time() < deadline:
+    while (alive := sum(t.is_alive() for t in pool._threads)) and loop.time() < deadline:  # noqa: ASYNC110 - threads have no awaitable exit
         await asyncio.sleep(0.005)
     if alive:
         logger.warning("%d extraction thread(s) still inside a page at close; they exit after it", alive)

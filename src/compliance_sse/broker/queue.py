@@ -1,0 +1,604 @@
+"""The job queue on a Redis Stream with a consumer group, and the consumer that runs its jobs.
+
+::
+
+    serve replica ──XADD──▶ P:queue (stream, group "workers") ──XREADGROUP / XAUTOCLAIM──▶ consumer
+                   └─HSET──▶ P:input:{id} (the PDF, TTL)                     ▲                │
+                                                                             └──XCLAIM (fresh)┘
+                                                                               XACK + XDEL when done
+
+A consumer takes at most ``max_active`` jobs at a time. Before it blocks for a new job it
+reclaims one whose consumer has not touched it for ``claim_idle_s`` (``XAUTOCLAIM``): that
+worker died. A live consumer re-``XCLAIM``s its own jobs every ``claim_idle_s / 3``, in a
+script that first checks it still owns them, so a long job is never stolen from it; and if
+one was (the worker stalled for longer than that), the job's lease has moved and every write
+of the stalled worker fails (:class:`~compliance_sse.eventlog.redis.LeaseLost`), so it stops.
+
+Reclaimed jobs are run again from the start, and the first events are not appended again:
+the rerun's n-th event *is* the stored n-th event (the pipeline is deterministic: the same
+bytes give the same pages, the same findings, in the same order), so the consumer skips as
+many events as the stream already holds and appends from there. A ``flag`` skipped that way
+whose id is not among the stored flags (a non-deterministic analyzer) is appended late rather
+than lost, a stored flag is never appended twice, and ``percent`` never goes below what was
+already sent. A job delivered more than ``max_attempts`` times (it keeps killing its worker)
+ends with an ``error`` event. On shutdown, running jobs get a grace period, then go back to
+the queue at once (their entries are marked idle, so another worker takes them now).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from redis import exceptions as redis_errors
+
+from ..errors import ComplianceError, InternalError
+from ..eventlog.base import EventLog, JobRecord, LogEvent
+from ..eventlog.redis import LeaseLost, RedisEventLog
+from ..pipeline.runner import Job
+from .cache import ResultCache
+from .errors import RedisUnavailable, map_redis_errors
+
+__all__ = ["DEFAULT_MAX_ATTEMPTS", "GROUP", "JobQueue", "QueueConsumer", "RunJob", "consumer_name"]
+
+log = logging.getLogger(__name__)
+
+GROUP = "workers"
+DEFAULT_MAX_ATTEMPTS = 3
+"""Deliveries of one job (first run plus reclaims) before it ends with an ``error`` event."""
+
+RunJob = Callable[[Job, EventLog], Awaitable[None]]
+
+# KEYS: queue. ARGV: group, consumer, entry ids. Re-claims (resetting the idle time) the entries
+# this consumer still owns; returns the ones it lost.
+_REFRESH = """
+local lost = {}
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if p[1] and p[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+  else
+    table.insert(lost, ARGV[i])
+  end
+end
+return lost
+"""
+
+
+def consumer_name() -> str:
+    """``<host>-<pid>-<random>``: unique per process start, and tells an operator where a job runs."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    entry_id: str
+    job_id: str
+
+
+class JobQueue:
+    """``P:queue`` and the job inputs ``P:input:{id}``; knows whether Redis answers and the backlog.
+
+    ``healthy`` and ``backlog`` (jobs queued or running, cluster-wide) are refreshed every
+    ``poll_s`` by :meth:`start`'s monitor, so a view can refuse an upload without awaiting Redis.
+    """
+
+    def __init__(self, event_log: RedisEventLog, *, input_ttl_s: float = 3600, poll_s: float = 1.0) -> None:
+        self.client = event_log.client
+        self.key = f"{event_log.prefix}:queue"
+        self._log = event_log
+        self._input_ttl_ms = int(input_ttl_s * 1000)
+        self._poll_s = poll_s
+        self._refresh = self.client.register_script(_REFRESH)
+        self._group_ready = False
+        self._monitor: asyncio.Task[None] | None = None
+        self.healthy = True
+        self.backlog = 0
+
+    def input_key(self, job_id: str) -> str:
+        return self._log.key("input", job_id)
+
+    async def start(self) -> None:
+        """Create the group if need be and start the monitor; never raises for an outage."""
+        await self.check()
+        self._monitor = asyncio.create_task(self._watch(), name="csse-queue-monitor")
+
+    async def close(self) -> None:
+        if self._monitor is not None:
+            self._monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._monitor
+            self._monitor = None
+
+    async def check(self) -> bool:
+        """Ping Redis and read the backlog; sets and returns ``healthy``."""
+        try:
+            await self.ensure_group()
+            with map_redis_errors():
+                self.backlog = int(await self.client.xlen(self.key))
+            self.healthy = True
+        except RedisUnavailable:
+            self.healthy = False
+        return self.healthy
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll_s)
+            await self.check()
+
+    async def ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            with map_redis_errors():
+                await self.client.xgroup_create(self.key, GROUP, id="0", mkstream=True)
+        except redis_errors.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    async def enqueue(self, job: Job, *, tenant: str, base: int) -> None:
+        """Store the job's input (with a TTL) and queue it. ``base``: events the stream holds before any worker's."""
+        fields: dict[Any, Any] = {
+            "data": job.data,
+            "doc_name": job.doc_name,
+            "sha256": job.sha256,
+            "tenant": tenant,
+            "base": base,
+            "attempts": 0,
+        }
+        if job.password is not None:
+            fields["password"] = job.password
+        await self.ensure_group()
+        try:
+            with map_redis_errors():
+                async with self.client.pipeline(transaction=True) as pipe:
+                    pipe.hset(self.input_key(job.job_id), mapping=fields)
+                    pipe.pexpire(self.input_key(job.job_id), self._input_ttl_ms)
+                    pipe.xadd(self.key, {"job": job.job_id})
+                    await pipe.execute()
+        except RedisUnavailable:
+            self.healthy = False
+            raise
+        self.backlog += 1
+
+    async def claim(self, consumer: str, *, min_idle_ms: int, block_ms: int) -> _Claimed | None:
+        """A job whose worker died (idle ``min_idle_ms``), else a new one, waiting up to ``block_ms``."""
+        await self.ensure_group()
+        try:
+            with map_redis_errors():
+                autoclaimed: Any = await self.client.xautoclaim(self.key, GROUP, consumer, min_idle_ms, "0-0", count=1)
+                claimed = autoclaimed[1]
+                for entry_id, fields in claimed:
+                    if fields:
+                        log.info("reclaiming queue entry %s from a worker that stopped", _text(entry_id))
+                        return _Claimed(_text(entry_id), _text(fields[b"job"]))
+                reply: Any = await self.client.xreadgroup(GROUP, consumer, {self.key: ">"}, count=1, block=block_ms)
+        except redis_errors.ResponseError as exc:
+            if not str(exc).startswith(("NOGROUP", "UNBLOCKED")):
+                raise
+            self._group_ready = False  # the stream was deleted: make it again next time
+            return None
+        items = reply.items() if isinstance(reply, dict) else (reply or [])
+        for _key, entries in items:
+            for entry_id, fields in entries:
+                if fields:
+                    return _Claimed(_text(entry_id), _text(fields[b"job"]))
+        return None
+
+    async def start_attempt(self, job_id: str) -> tuple[int, Job | None, int]:
+        """Count one more delivery of the job; (attempts, its input or ``None`` if expired, base)."""
+        key = self.input_key(job_id)
+        with map_redis_errors():
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.exists(key)
+                pipe.hincrby(key, "attempts", 1)
+                pipe.hgetall(key)
+                exists, attempts, raw = await pipe.execute()
+        if not exists:
+            with map_redis_errors():
+                await self.client.delete(key)  # HINCRBY made a stub
+            return 0, None, 0
+        fields = {_text(k): v for k, v in raw.items()}
+        password = fields.get("password")
+        job = Job(
+            job_id=job_id,
+            data=bytes(fields["data"]),
+            doc_name=_text(fields["doc_name"]),
+            sha256=_text(fields["sha256"]),
+            password=_text(password) if password is not None else None,
+        )
+        return int(attempts), job, int(fields.get("base", 0))
+
+    async def ack(self, entry_id: str, job_id: str) -> None:
+        """The job is over: forget its entry and input."""
+        with map_redis_errors():
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.xack(self.key, GROUP, entry_id)
+                pipe.xdel(self.key, entry_id)
+                pipe.delete(self.input_key(job_id))
+                await pipe.execute()
+
+    async def refresh(self, consumer: str, entry_ids: list[str]) -> list[str]:
+        """Keep this consumer's claims fresh; returns the entries it no longer owns."""
+        with map_redis_errors():
+            lost = await self._refresh(keys=[self.key], args=[GROUP, consumer, *entry_ids])
+        return [_text(e) for e in lost]
+
+    async def release(self, consumer: str, entries: Mapping[str, str | None], *, idle_ms: int) -> None:
+        """Give jobs back: mark their entries idle for ``idle_ms`` so another worker reclaims them now.
+
+        ``entries`` maps entry id to job id (``None`` for an entry never started); a started job's
+        attempt is not counted against it, since it did not fail.
+        """
+        if not entries:
+            return
+        with map_redis_errors():
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.xclaim(self.key, GROUP, consumer, 0, list(entries), idle=idle_ms, justid=True)
+                for job_id in entries.values():
+                    if job_id is not None:
+                        pipe.hincrby(self.input_key(job_id), "attempts", -1)
+                await pipe.execute()
+
+    async def pending_of(self, consumer: str) -> list[str]:
+        """Entries delivered to ``consumer`` and not acknowledged."""
+        with map_redis_errors():
+            rows: Any = await self.client.xpending_range(self.key, GROUP, "-", "+", 1000, consumername=consumer)
+        return [_text(row["message_id"]) for row in rows]
+
+
+@dataclass(slots=True)
+class _Running:
+    job_id: str
+    task: asyncio.Task[None]
+    log: _LeasedLog | None = None
+
+
+class QueueConsumer:
+    """Takes jobs from a :class:`JobQueue` and runs each with ``run(job, log)``, at most ``max_active`` at once.
+
+    ``log`` is the job's view of the event log: writes only while this consumer holds the
+    job's lease, events a previous attempt appended are not appended again. Times in seconds.
+    """
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        event_log: RedisEventLog,
+        run: RunJob,
+        *,
+        max_active: int,
+        claim_idle_s: float = 30,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        cache: ResultCache | None = None,
+        analyzer_id: tuple[str, str | None] = ("rules", None),
+        name: str | None = None,
+        block_s: float = 5.0,
+    ) -> None:
+        if max_active < 1 or max_attempts < 1 or claim_idle_s <= 0:
+            raise ValueError("max_active and max_attempts must be at least 1, claim_idle_s positive")
+        self.name = name or consumer_name()
+        self._queue = queue
+        self._log = event_log
+        self._run = run
+        self._max_active = max_active
+        self._claim_idle_ms = max(1, int(claim_idle_s * 1000))
+        self._refresh_s = claim_idle_s / 3
+        self._block_ms = max(1, int(min(block_s, claim_idle_s / 2) * 1000))
+        self._max_attempts = max_attempts
+        self._cache = cache
+        self._analyzer_id = analyzer_id
+        self._slots = asyncio.Semaphore(max_active)
+        self._running: dict[str, _Running] = {}
+        self._to_release: dict[str, str | None] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._taking = False
+
+    @property
+    def active(self) -> int:
+        return len(self._running)
+
+    @property
+    def taking(self) -> bool:
+        return self._taking
+
+    async def start(self) -> None:
+        self._taking = True
+        self._tasks = [
+            asyncio.create_task(self._take_loop(), name=f"csse-consumer-{self.name}"),
+            asyncio.create_task(self._refresh_loop(), name=f"csse-claims-{self.name}"),
+        ]
+        log.info("consumer %s takes up to %d jobs from %s", self.name, self._max_active, self._queue.key)
+
+    def stop_taking(self) -> None:
+        """Take no new job; running ones go on (SIGTERM, ``/readyz`` 503)."""
+        self._taking = False
+        if self._tasks:
+            self._tasks[0].cancel()
+
+    async def close(self, grace_s: float = 10.0) -> None:
+        """Stop taking jobs, give running ones ``grace_s`` to finish, then put the rest back on the queue."""
+        self.stop_taking()
+        if self._tasks:
+            await asyncio.gather(self._tasks[0], return_exceptions=True)
+        running = [r.task for r in self._running.values()]
+        if running:
+            await asyncio.wait(running, timeout=grace_s)
+        unfinished = {entry_id: r for entry_id, r in self._running.items() if not r.task.done()}
+        for r in unfinished.values():
+            if r.log is not None:
+                r.log.revoke()  # the cancelled runner must not end the job with an error event
+            r.task.cancel()
+        if unfinished:
+            await asyncio.gather(*(r.task for r in unfinished.values()), return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        with contextlib.suppress(RedisUnavailable, redis_errors.ResponseError):  # Redis down, or the queue deleted
+            # Also entries delivered to us while we were cancelled mid-XREADGROUP.
+            held: dict[str, str | None] = dict.fromkeys(await self._queue.pending_of(self.name))
+            held.update({entry_id: r.job_id for entry_id, r in unfinished.items()})
+            await self._queue.release(self.name, held, idle_ms=self._claim_idle_ms)
+            if held:
+                log.info("consumer %s put %d job(s) back on the queue", self.name, len(held))
+
+    def abandon(self) -> None:
+        """Stop at once and leave claimed jobs to be reclaimed, as a crash would (for tests)."""
+        self._taking = False
+        for r in self._running.values():
+            if r.log is not None:
+                r.log.revoke()
+            r.task.cancel()
+        for task in self._tasks:
+            task.cancel()
+
+    async def _take_loop(self) -> None:
+        backoff = 0.05
+        while self._taking:
+            await self._slots.acquire()
+            try:
+                await self._release_dropped()
+                claimed = await self._queue.claim(self.name, min_idle_ms=self._claim_idle_ms, block_ms=self._block_ms)
+            except asyncio.CancelledError:
+                self._slots.release()
+                raise
+            except Exception as exc:
+                self._slots.release()
+                if not isinstance(exc, RedisUnavailable):
+                    log.exception("taking a job from the queue failed")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            backoff = 0.05
+            if claimed is None:
+                self._slots.release()
+                continue
+            task = asyncio.create_task(self._process(claimed), name=f"job-{claimed.job_id}")
+            self._running[claimed.entry_id] = _Running(claimed.job_id, task)
+            task.add_done_callback(functools.partial(self._finished, claimed.entry_id))
+
+    def _finished(self, entry_id: str, _task: asyncio.Task[None]) -> None:
+        self._running.pop(entry_id, None)
+        self._slots.release()
+
+    async def _release_dropped(self) -> None:
+        """Give back the jobs dropped while Redis was away, so they need not wait ``claim_idle_s``."""
+        if self._to_release:
+            dropped = dict(self._to_release)
+            await self._queue.release(self.name, dropped, idle_ms=self._claim_idle_ms)
+            for entry_id in dropped:
+                self._to_release.pop(entry_id, None)
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._refresh_s)
+            with contextlib.suppress(RedisUnavailable):
+                await self._release_dropped()
+            if not self._running:
+                continue
+            try:
+                lost = await self._queue.refresh(self.name, list(self._running))
+            except RedisUnavailable:
+                continue  # nobody can reclaim them either while Redis is down
+            except redis_errors.ResponseError:
+                log.exception("refreshing the claims of consumer %s failed", self.name)
+                continue
+            for entry_id in lost:
+                running = self._running.get(entry_id)
+                if running is not None and not running.task.done():
+                    log.warning("job %s was reclaimed by another worker; this one stops it", running.job_id)
+                    if running.log is not None:
+                        running.log.revoke()
+                    running.task.cancel()
+
+    async def _process(self, claimed: _Claimed) -> None:
+        job_id = claimed.job_id
+        lease = f"{self.name}/{claimed.entry_id}/{secrets.token_hex(4)}"
+        leased = _LeasedLog(self._log, job_id, lease)
+        running = self._running.get(claimed.entry_id)
+        if running is not None:
+            running.log = leased
+        try:
+            exists, ended, length = await self._log.take_lease(job_id, lease)
+            if not exists or ended is not None:
+                await self._queue.ack(claimed.entry_id, job_id)  # expired, or finished before its worker died
+                return
+            attempts, job, base = await self._queue.start_attempt(job_id)
+            if job is None:
+                await leased.fail(
+                    InternalError("The job waited too long in the queue; submit it again.", retryable=True)
+                )
+            elif attempts > self._max_attempts:
+                log.warning("job %s failed %d times; giving up", job_id, attempts - 1)
+                await leased.fail(
+                    InternalError(f"Processing this document stopped its worker {attempts - 1} times; it was given up.")
+                )
+            else:
+                if length > base:
+                    leased.resume_after((await self._log.events(job_id))[base:])
+                if self._cache is not None and job.password is None:
+                    # A report behind a password is only for who knows the password.
+                    leased.on_report = functools.partial(self._cache_report, job)
+                await self._run(job, leased)
+                if leased.revoked:
+                    raise LeaseLost(f"job {job_id} is no longer this worker's")
+            await self._queue.ack(claimed.entry_id, job_id)
+        except (LeaseLost, RedisUnavailable) as exc:
+            # Reclaimed by another worker: nothing to do. Redis went away: the job starts again.
+            if isinstance(exc, RedisUnavailable) or leased.outage:
+                log.warning("Redis went away during job %s; it goes back to the queue", job_id)
+                self._to_release[claimed.entry_id] = job_id
+                with contextlib.suppress(RedisUnavailable):
+                    await self._release_dropped()
+
+    async def _cache_report(self, job: Job, report: bytes) -> None:
+        if self._cache is None:
+            return
+        with contextlib.suppress(RedisUnavailable):
+            await self._cache.put(job.sha256, *self._analyzer_id, report)
+
+
+def _flag_id(data: bytes) -> str | None:
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        value = orjson.loads(data).get("id")
+        return str(value) if value is not None else None
+    return None
+
+
+class _LeasedLog(EventLog):
+    """One job's log as its worker sees it: fenced by the lease, and skipping what a previous attempt wrote."""
+
+    def __init__(self, event_log: RedisEventLog, job_id: str, lease: str) -> None:
+        self._log = event_log
+        self._job_id = job_id
+        self._lease = lease
+        self.on_report: Callable[[bytes], Awaitable[None]] | None = None
+        self._stored: list[LogEvent] = []
+        self._pos = 0
+        self._stored_flags: set[str] = set()
+        self._late_flags: list[bytes] = []
+        self._floor = 0.0
+        self._last_id = ""
+        self.revoked = False
+        self.outage = False
+        self.diverged = False
+
+    def resume_after(self, stored: list[LogEvent]) -> None:
+        """The events a previous attempt appended: the rerun's first ``len(stored)`` are not appended again."""
+        self._stored = stored
+        self._last_id = stored[-1].id if stored else ""
+        for entry in stored:
+            if entry.event == "flag" and (flag := _flag_id(entry.data)) is not None:
+                self._stored_flags.add(flag)
+            elif entry.event == "progress":
+                with contextlib.suppress(ValueError, TypeError, KeyError):
+                    self._floor = max(self._floor, float(orjson.loads(entry.data)["percent"]))
+
+    @property
+    def replaying(self) -> bool:
+        return self._pos < len(self._stored)
+
+    def revoke(self) -> None:
+        """Refuse every write from now on (the job was reclaimed, or goes back to the queue)."""
+        self.revoked = True
+
+    def _check(self, job_id: str) -> None:
+        if job_id != self._job_id:
+            raise RuntimeError(f"this log is job {self._job_id}'s, not {job_id}'s")
+        if self.revoked:
+            raise LeaseLost(f"job {job_id} is no longer this worker's")
+
+    async def _guard(self, call: Awaitable[Any]) -> Any:
+        try:
+            return await call
+        except (LeaseLost, RedisUnavailable) as exc:
+            # A write may or may not have happened; a later attempt reads the stream and continues.
+            self.revoked = True
+            self.outage = self.outage or isinstance(exc, RedisUnavailable)
+            raise
+
+    async def append(self, job_id: str, event: str, data: bytes) -> str:
+        self._check(job_id)
+        if self.replaying:
+            stored = self._stored[self._pos]
+            self._pos += 1
+            if stored.event != event and not self.diverged:
+                self.diverged = True
+                log.warning("job %s: the rerun differs from the first attempt at event %d", job_id, self._pos)
+            if event == "flag" and (flag := _flag_id(data)) is not None and flag not in self._stored_flags:
+                self._stored_flags.add(flag)
+                self._late_flags.append(data)
+            return stored.id
+        while self._late_flags:
+            await self._append("flag", self._late_flags.pop(0))
+        if event == "flag" and (flag := _flag_id(data)) is not None and flag in self._stored_flags:
+            return self._last_id
+        if event == "progress" and self._floor:
+            data = self._clamp(data)
+        return await self._append(event, data)
+
+    async def _append(self, event: str, data: bytes) -> str:
+        entry_id: str = await self._guard(self._log.append(self._job_id, event, data, lease=self._lease))
+        self._last_id = entry_id
+        return entry_id
+
+    def _clamp(self, data: bytes) -> bytes:
+        with contextlib.suppress(ValueError, TypeError, KeyError):
+            body = orjson.loads(data)
+            if float(body["percent"]) < self._floor:
+                body["percent"] = self._floor
+                return orjson.dumps(body)
+        return data
+
+    async def update_job(self, job_id: str, **changes: Any) -> None:
+        self._check(job_id)
+        if self.replaying:
+            changes.pop("stage", None)
+            changes.pop("percent", None)
+        elif "percent" in changes and self._floor:
+            changes["percent"] = max(float(changes["percent"]), self._floor)
+        if changes:
+            await self._guard(self._log.update_job_leased(job_id, self._lease, changes))
+
+    async def set_report(self, job_id: str, report: bytes) -> None:
+        self._check(job_id)
+        await self._guard(self._log.set_report_leased(job_id, self._lease, report))
+        if self.on_report is not None:
+            await self.on_report(report)  # before ``done``: whoever saw it finds the report cached
+
+    async def fail(self, exc: ComplianceError) -> None:
+        """End the job with ``exc`` as its ``error`` event."""
+        record = await self._log.get_job(self._job_id)
+        await self.update_job(self._job_id, status="failed", error_code=exc.code)
+        data = {"error": exc.detail, "code": exc.code, "stage": record.stage, "retryable": exc.retryable}
+        await self._append("error", orjson.dumps(data))
+
+    async def create_job(self, record: JobRecord) -> None:
+        raise RuntimeError("a worker does not create jobs")
+
+    async def get_job(self, job_id: str) -> JobRecord:
+        return await self._log.get_job(job_id)
+
+    async def list_jobs(self, tenant: str, *, limit: int, cursor: str | None) -> tuple[list[JobRecord], str | None]:
+        return await self._log.list_jobs(tenant, limit=limit, cursor=cursor)
+
+    def read(self, job_id: str, after: str | None = None) -> AsyncIterator[LogEvent]:
+        return self._log.read(job_id, after)
+
+    async def get_report(self, job_id: str) -> bytes | None:
+        return await self._log.get_report(job_id)

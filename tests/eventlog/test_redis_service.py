@@ -1,0 +1,157 @@
+"""The HTTP service on the Redis broker, in process: two replicas, and Redis going away."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
+
+from compliance_sse.app import create_app, get_jobs
+from compliance_sse.settings import Settings
+from compliance_sse.sse.models import ServerSentEvent
+from compliance_sse.sse.parser import EventParser
+from compliance_sse.worker import run_worker
+
+from ..conftest import form, read_events, wait_for
+from .conftest import RedisServer, redis_server
+
+Client = TestClient[web.Request, web.Application]
+MakeClient = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture
+def make_client(redis_url: str, redis_prefix: str, aiohttp_client: AiohttpClient) -> MakeClient:
+    # redis_prefix first: its keys are deleted after the apps have stopped
+    async def make(**kw: Any) -> Client:
+        base = {"heartbeat_s": 30, "max_active_jobs": 4, "broker": redis_url, "redis_prefix": redis_prefix}
+        settings = Settings(**{**base, "claim_idle_s": 5, **kw})
+        return await aiohttp_client(create_app(settings), server_kwargs={"handler_cancellation": True})
+
+    return make
+
+
+async def test_a_stream_read_on_one_replica_resumes_on_another(
+    make_client: MakeClient, pdf: Callable[[str], bytes]
+) -> None:
+    a, b = await make_client(), await make_client(server_worker=False)
+    resp = await a.post("/analyze_sse", data=form(pdf("s03"), name="paper.pdf"))
+    assert resp.status == 200
+    job_id = resp.headers["X-Job-Id"]
+    head = await read_events(resp, limit=3)
+    resp.close()
+    resumed = await b.get(f"/jobs/{job_id}/events", headers={"Last-Event-ID": head[-1].id or ""})
+    assert resumed.status == 200
+    rest = await read_events(resumed)
+    full = await read_events(await b.get(f"/jobs/{job_id}/events"))
+    assert [e.id for e in head + rest] == [e.id for e in full]
+    assert full[-1].event == "done" and orjson.loads(full[-1].data)["page_count"] == 4
+    status = await (await b.get(f"/jobs/{job_id}")).json()
+    assert status["status"] == "done" and status["percent"] == 100.0
+    assert (await (await b.get(f"/jobs/{job_id}/report")).json())["job_id"] == job_id
+    listing = await (await b.get("/jobs")).json()
+    assert job_id in [j["job_id"] for j in listing["jobs"]]
+
+
+async def test_post_analyze_and_errors_through_the_queue(make_client: MakeClient, pdf: Callable[[str], bytes]) -> None:
+    client = await make_client()
+    ok = await client.post("/analyze", data=form(pdf("s01")))
+    assert ok.status == 200 and (await ok.json())["page_count"] == 1
+    locked = await client.post("/analyze", data=form(pdf("s11")))
+    assert locked.status == 422 and (await locked.json())["code"] == "password_required"
+    opened = await client.post("/analyze", data=form(pdf("s11"), password="openpassword"))
+    assert opened.status == 200 and "cached" not in await opened.json()
+    again = await client.post("/analyze", data=form(pdf("s11"), password="openpassword"))
+    assert "cached" not in await again.json(), "a report behind a password is never cached"
+    cached = await client.post("/analyze", data=form(pdf("s01")))
+    assert (await cached.json())["cached"] is True
+
+
+async def test_redis_going_away_is_503_then_an_error_event_then_ready_again(
+    aiohttp_client: AiohttpClient, pdf: Callable[[str], bytes], gated_executor: Any
+) -> None:
+    with redis_server(persist=True) as server:
+        settings = Settings(broker=server.url(), broker_grace_s=0.2, heartbeat_s=30, claim_idle_s=5)
+        client = await aiohttp_client(create_app(settings, extract_executor=gated_executor))
+        assert (await client.get("/readyz")).status == 200
+        created = await client.post("/jobs", data=form(pdf("s01")))
+        assert created.status == 202
+        stream = await client.get((await created.json())["events_url"])
+        parser, head = EventParser(), list[ServerSentEvent]()
+        while len(head) < 2:  # keep every event parsed: the parser's last id is the last one's
+            head += parser.feed(await stream.content.readany())
+        assert [e.event for e in head[:2]] == ["job", "progress"]
+
+        server.stop()
+        rest = await read_events(stream, parser=parser)
+        seen = head + rest
+        assert seen[-1].event == "error" and seen[-1].id == seen[-2].id, "the error event carries no id"
+        assert orjson.loads(rest[-1].data) == {
+            "error": orjson.loads(rest[-1].data)["error"],
+            "code": "broker_unavailable",
+            "stage": orjson.loads(rest[-1].data)["stage"],
+            "retryable": True,
+        }
+        ready = await client.get("/readyz")
+        assert ready.status == 503 and (await ready.json())["broker"] is False
+        refused = await client.post("/jobs", data=form(pdf("s01")))
+        assert refused.status == 503 and refused.headers["Retry-After"].isdigit()
+        assert (await refused.json())["code"] == "broker_unavailable"
+        assert (await client.get("/healthz")).status == 200
+
+        server.start()
+        gated_executor.gate.set()
+        async with asyncio.timeout(20):
+            while (await client.get("/readyz")).status != 200:
+                pass
+        job_id = stream.headers["X-Job-Id"]
+        resumed = await client.get(f"/jobs/{job_id}/events", headers={"Last-Event-ID": seen[-1].id or ""})
+        tail = await read_events(resumed)
+        assert tail[-1].event == "done"
+        full = await read_events(await client.get(f"/jobs/{job_id}/events"))
+        assert [e.id for e in seen[:-1] + tail] == [e.id for e in full]
+        await wait_for(lambda: get_jobs(client.app).active == 0, 20)
+
+
+async def test_the_worker_takes_jobs_until_sigterm(
+    make_client: MakeClient, pdf: Callable[[str], bytes], redis_url: str, redis_prefix: str
+) -> None:
+    with pytest.raises(ValueError, match="CSSE_BROKER"):
+        await run_worker(Settings())
+    server = await make_client(server_worker=False)  # only the worker runs jobs
+    settings = Settings(broker=redis_url, redis_prefix=redis_prefix, max_active_jobs=2, server_worker=False)
+    worker = asyncio.create_task(run_worker(settings))
+    created = await server.post("/jobs", data=form(pdf("s01")))
+    events = await asyncio.wait_for(read_events(await server.get((await created.json())["events_url"])), 20)
+    assert events[-1].event == "done"
+    os.kill(os.getpid(), signal.SIGTERM)  # the worker's handler is installed: it has run a job
+    await asyncio.wait_for(worker, 20)
+    assert not asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM), "the worker removed its handler"
+
+
+async def test_a_server_started_before_redis_waits_for_it(
+    aiohttp_client: AiohttpClient, pdf: Callable[[str], bytes], tmp_path: Path
+) -> None:
+    server = RedisServer(tmp_path)
+    client = await aiohttp_client(create_app(Settings(broker=server.url(), heartbeat_s=30)))
+    ready = await client.get("/readyz")
+    assert ready.status == 503 and (await ready.json())["broker"] is False
+    refused = await client.post("/jobs", data=form(pdf("s01")))
+    assert refused.status == 503 and refused.headers["Retry-After"] == "5"
+    server.start()
+    try:
+        async with asyncio.timeout(20):
+            while (created := await client.post("/jobs", data=form(pdf("s01")))).status != 202:
+                assert created.status == 503
+        events = await read_events(await client.get((await created.json())["events_url"]))
+        assert events[-1].event == "done"
+    finally:
+        server.stop()

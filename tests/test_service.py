@@ -348,3 +348,19 @@ async def test_a_dropped_listener_leaves_no_task_behind_and_the_job_goes_on(
     await wait_for(lambda: get_jobs(client.app).active == 0)
     status = await (await client.get(f"/jobs/{job_id}")).json()
     assert status["status"] == "done", "the job finished without a listener"
+
+
+async def test_metrics_count_jobs_by_outcome_and_time_their_stages(
+    make_client: MakeClient, pdf: Callable[[str], bytes]
+) -> None:
+    client = await make_client()
+    await _full_run(client, pdf("s01"))
+    await _full_run(client, pdf("s23"))
+    resp = await client.get("/metrics")
+    assert resp.status == 200 and resp.content_type == "text/plain"
+    text = await resp.text()
+    assert 'csse_jobs_total{code="",outcome="done"} 1' in text
+    assert 'csse_jobs_total{code="invalid_pdf",outcome="failed"} 1' in text
+    assert 'csse_stage_seconds_count{stage="extract"} 2' in text
+    assert "csse_open_streams 0" in text
+    assert "# TYPE csse_asyncio_tasks gauge" in text

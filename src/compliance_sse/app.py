@@ -17,7 +17,8 @@ from .analyzers.base import Analyzer
 from .eventlog.base import EventLog
 from .eventlog.memory import InMemoryEventLog
 from .jobs import JobManager
-from .keys import ANALYZE_EXECUTOR, ANALYZER, EVENT_LOG, JOBS, SETTINGS, STREAMS
+from .keys import ANALYZE_EXECUTOR, ANALYZER, EVENT_LOG, JOBS, METRICS, SETTINGS, STREAMS
+from .metrics import Metrics, watch_loop_lag
 from .middlewares import error_middleware, request_id_middleware
 from .pipeline.extract import DEFAULT_SWITCH_INTERVAL_S, Extractor
 from .pipeline.runner import Job, JobRunner
@@ -46,6 +47,8 @@ def create_app(
     app = web.Application(middlewares=[request_id_middleware, error_middleware])
     app[SETTINGS] = settings
     app[STREAMS] = weakref.WeakSet[EventStreamResponse]()
+    app[METRICS] = Metrics()
+    app.cleanup_ctx.append(_metrics_ctx)
     app.cleanup_ctx.append(_event_log_ctx(event_log))
     app.cleanup_ctx.append(_extractor_ctx(extract_executor))
     app.cleanup_ctx.append(_analyzer_ctx(analyzer))
@@ -53,6 +56,26 @@ def create_app(
     app.on_shutdown.append(_close_streams)
     setup_routes(app)
     return app
+
+
+async def _metrics_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Scrape-time gauges, and the loop-lag watcher while the app runs."""
+    metrics = app[METRICS]
+    metrics.gauge_fn("csse_open_streams", "Open event streams.", lambda: len(app[STREAMS]))
+    metrics.gauge_fn("csse_asyncio_tasks", "Tasks alive on the event loop.", lambda: len(asyncio.all_tasks()))
+    metrics.gauge_fn(
+        "csse_active_jobs", "Jobs running in this process.", lambda: app[JOBS].active if JOBS in app else 0
+    )
+    metrics.gauge_fn(
+        "csse_extract_stray_threads",
+        "Extraction threads still in a page after their job timed out.",
+        lambda: app[EXTRACTOR].stats["stray_threads"] if EXTRACTOR in app else 0,
+    )
+    watcher = asyncio.create_task(watch_loop_lag(metrics), name="csse-loop-lag")
+    yield
+    watcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
 
 
 def get_event_log(app: web.Application) -> EventLog:
@@ -135,7 +158,7 @@ def _analyzer_ctx(given: Analyzer | None) -> Callable[[web.Application], AsyncIt
             yield
             await given.close()
             return
-        async with open_analyzer(app[SETTINGS]) as analyzer:
+        async with open_analyzer(app[SETTINGS], metrics=app[METRICS]) as analyzer:
             app[ANALYZER] = analyzer
             yield
 
@@ -143,7 +166,7 @@ def _analyzer_ctx(given: Analyzer | None) -> Callable[[web.Application], AsyncIt
 
 
 @contextlib.asynccontextmanager
-async def open_analyzer(settings: Settings) -> AsyncIterator[Analyzer]:
+async def open_analyzer(settings: Settings, *, metrics: Metrics | None = None) -> AsyncIterator[Analyzer]:
     """The analyzer the settings select (rules, or Groq with the rules beside it), closed on exit."""
     if settings.analyzer_name != "groq":
         analyzer = _rules_analyzer()
@@ -153,7 +176,7 @@ async def open_analyzer(settings: Settings) -> AsyncIterator[Analyzer]:
             await analyzer.close()
         return
     async with _groq_client(settings) as client:
-        analyzer = _groq_analyzer(settings, client)
+        analyzer = _groq_analyzer(settings, client, metrics)
         try:
             yield analyzer
         finally:
@@ -187,8 +210,16 @@ async def _groq_client(settings: Settings) -> AsyncIterator[Any]:
         await client.close()
 
 
-def _groq_analyzer(settings: Settings, client: Any) -> Analyzer:
-    from .analyzers.groq import GroqAnalyzer
+def _groq_analyzer(settings: Settings, client: Any, metrics: Metrics | None) -> Analyzer:
+    from .analyzers.groq import GroqAnalyzer, GroqCall
+
+    def on_call(call: GroqCall) -> None:
+        if metrics is None:
+            return
+        metrics.inc("csse_groq_requests_total", "Requests to Groq.", model=call.model, outcome=call.outcome)
+        for kind, tokens in (("prompt", call.prompt_tokens), ("completion", call.completion_tokens)):
+            metrics.inc("csse_groq_tokens_total", "Tokens used at Groq.", tokens, model=call.model, kind=kind)
+        metrics.observe("csse_groq_request_seconds", "Duration of requests to Groq.", call.duration_s, model=call.model)
 
     return GroqAnalyzer(
         client,
@@ -196,6 +227,7 @@ def _groq_analyzer(settings: Settings, client: Any) -> Analyzer:
         rules=_rules_analyzer(),
         concurrency=asyncio.Semaphore(settings.groq_concurrency),
         request_timeout_s=settings.groq_timeout_s,
+        on_call=on_call,
     )
 
 
@@ -214,6 +246,7 @@ async def _jobs_ctx(app: web.Application) -> AsyncIterator[None]:
             analyzer=app[ANALYZER],
             max_analyze_chars=settings.max_analyze_chars,
             run_blocking=run_blocking,
+            metrics=app[METRICS],
         )
 
     jobs = _queue_jobs(app, make_runner) if settings.broker != "memory" else None

@@ -10,6 +10,7 @@ from aiohttp import web
 from .analyzers.base import Analyzer
 from .eventlog.base import EventLog
 from .jobs import JobManager
+from .metrics import Metrics
 from .settings import Settings
 from .sse.response import EventStreamResponse
 
@@ -18,6 +19,7 @@ __all__ = [
     "ANALYZE_EXECUTOR",
     "EVENT_LOG",
     "JOBS",
+    "METRICS",
     "SETTINGS",
     "STREAMS",
 ]
@@ -27,4 +29,5 @@ EVENT_LOG = web.AppKey("event_log", EventLog)
 ANALYZER = web.AppKey("analyzer", Analyzer)
 ANALYZE_EXECUTOR = web.AppKey("analyze_executor", concurrent.futures.Executor)
 JOBS = web.AppKey("jobs", JobManager)
+METRICS = web.AppKey("metrics", Metrics)
 STREAMS = web.AppKey("streams", weakref.WeakSet[EventStreamResponse])

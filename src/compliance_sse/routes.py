@@ -20,3 +20,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/jobs/{job_id}/report.md", views.job_report_md)
     app.router.add_get("/healthz", views.healthz)
     app.router.add_get("/readyz", views.readyz)
+    app.router.add_get("/metrics", views.metrics)

@@ -13,7 +13,7 @@ from aiohttp import web
 from . import __version__
 from .errors import ComplianceError, NotFound, error_for_code
 from .eventlog.base import EventLog, LogEvent
-from .keys import EVENT_LOG, JOBS, SETTINGS, STREAMS
+from .keys import EVENT_LOG, JOBS, METRICS, SETTINGS, STREAMS
 from .middlewares import REQUEST_ID, json_response, request_id
 from .report_md import report_markdown
 from .sse.models import ServerSentEvent
@@ -30,6 +30,7 @@ __all__ = [
     "job_report_md",
     "job_status",
     "list_jobs",
+    "metrics",
     "readyz",
 ]
 
@@ -137,6 +138,13 @@ async def job_report(request: web.Request) -> web.Response:
 async def job_report_md(request: web.Request) -> web.Response:
     _job_id, report = await _report(request)
     return web.Response(text=report_markdown(orjson.loads(report)), content_type="text/markdown")
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """``GET /metrics``: Prometheus text format, names prefixed ``csse_``."""
+    return web.Response(
+        text=request.app[METRICS].render(), content_type="text/plain", headers={"X-Content-Type-Options": "nosniff"}
+    )
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -9,7 +9,7 @@ PORT ?= 8000
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test lint fmt cov bench eval load clean
+.PHONY: help install run test lint fmt cov bench eval clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -46,8 +46,10 @@ fmt: .develop ## format and fix what ruff can
 cov: .develop ## tests with branch coverage
 	$(BIN)/pytest --cov --cov-report=term-missing
 
-bench: .develop ## benchmarks under bench/ (results in docs/BENCHMARKS.md)
-	$(BIN)/python bench/extract_latency.py
+bench: .develop ## benchmarks under bench/ (results in docs/BENCHMARKS.md; needs a Redis on 127.0.0.1:6379)
+	$(BIN)/python bench/service_latency.py --runs 3
+	$(BIN)/python bench/extract_latency.py --runs 3
+	$(BIN)/python bench/listeners.py
 
 eval: .develop ## precision/recall of the rules analyzer on the synthetic evaluation set
 	$(BIN)/python -m eval.run

@@ -17,6 +17,7 @@ import pytest
 
 from compliance_sse.sse.models import ServerSentEvent
 from compliance_sse.sse.parser import EventParser
+from tests.eventlog.conftest import HOST, SHARED_PORT, TEST_DB, answers, redis_server
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,3 +112,28 @@ async def wait_for(predicate: Callable[[], bool], limit_s: float = 10.0) -> None
     async with asyncio.timeout(limit_s):
         while not predicate():  # noqa: ASYNC110 - the condition has no event to wait on
             await asyncio.sleep(0)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The test Redis: the shared one on 6379 (db 9) when it answers, else one of our own."""
+    if answers(SHARED_PORT):
+        yield f"redis://{HOST}:{SHARED_PORT}/{TEST_DB}"
+        return
+    with redis_server() as server:
+        yield server.url(TEST_DB)
+
+
+WritePdf = Callable[..., Path]
+
+
+@pytest.fixture
+def write_pdf(pdf: Callable[[str], bytes], tmp_path: Path) -> WritePdf:
+    """Write a corpus PDF (by prefix) into ``tmp_path`` and return its path."""
+
+    def write(prefix: str, name: str = "doc.pdf") -> Path:
+        path = tmp_path / name
+        path.write_bytes(pdf(prefix))
+        return path
+
+    return write

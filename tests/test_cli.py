@@ -25,12 +25,12 @@ from compliance_sse.cli import ProgressRenderer
 from compliance_sse.client import DoneEvent, ErrorEvent, FlagEvent, HeartbeatEvent, JobEvent, ProgressEvent
 from compliance_sse.settings import Settings
 
-from .conftest import ROOT
+from .conftest import ROOT, WritePdf
 from .test_client import StubAnalyzer
 
 UseRisk = Callable[[float], None]
 MakeServer = Callable[..., Awaitable[TestServer]]
-WritePdf = Callable[..., Path]
+
 PROGRESS_LINE = re.compile(r"^(\w+) +\d+\.\d% {2}ETA \S+ {2}findings \d+( {2}page \d+/\d+)?$")
 
 
@@ -46,16 +46,6 @@ def use_risk(monkeypatch: pytest.MonkeyPatch) -> UseRisk:
         monkeypatch.setattr(app_module, "open_analyzer", open_analyzer)
 
     return use
-
-
-@pytest.fixture
-def write_pdf(pdf: Callable[[str], bytes], tmp_path: Path) -> WritePdf:
-    def write(prefix: str, name: str = "doc.pdf") -> Path:
-        path = tmp_path / name
-        path.write_bytes(pdf(prefix))
-        return path
-
-    return write
 
 
 @pytest.fixture

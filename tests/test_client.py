@@ -6,7 +6,6 @@ import asyncio
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -40,7 +39,7 @@ from compliance_sse.pipeline.models import AnalysisResult, Evidence, ExtractedPa
 from compliance_sse.settings import Settings
 from compliance_sse.sse.models import ServerSentEvent
 
-from .conftest import read_events
+from .conftest import WritePdf, read_events
 from .proxy import CuttingProxy, cut_position
 
 
@@ -100,7 +99,6 @@ class Top:
 
 
 MakeServer = Callable[..., Awaitable[TestServer]]
-WritePdf = Callable[..., Path]
 
 
 @pytest.fixture
@@ -111,16 +109,6 @@ def make_server(aiohttp_server: AiohttpServer) -> MakeServer:
         return await aiohttp_server(app)
 
     return make
-
-
-@pytest.fixture
-def write_pdf(pdf: Callable[[str], bytes], tmp_path: Path) -> WritePdf:
-    def write(prefix: str, name: str = "doc.pdf") -> Path:
-        path = tmp_path / name
-        path.write_bytes(pdf(prefix))
-        return path
-
-    return write
 
 
 async def clean_read(server: TestServer, job_id: str) -> list[Event]:

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,22 +28,13 @@ from compliance_sse.sse.models import ServerSentEvent
 from compliance_sse.sse.parser import EventParser
 
 from .conftest import form, read_events
-from .eventlog.conftest import HOST, SHARED_PORT, TEST_DB, answers, delete_prefix, free_port, redis_server
+from .eventlog.conftest import HOST, delete_prefix, free_port
 
 pytestmark = pytest.mark.slow
 
 HUGE = "s43"  # 10,000 pages, ~7 s in pypdf
 _START_LIMIT_S = 30.0
 _JOB_LIMIT_S = 120.0
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    if answers(SHARED_PORT):
-        yield f"redis://{HOST}:{SHARED_PORT}/{TEST_DB}"
-        return
-    with redis_server() as server:
-        yield server.url(TEST_DB)
 
 
 class Cluster:

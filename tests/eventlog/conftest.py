@@ -106,16 +106,6 @@ def redis_server(*, persist: bool = False, args: tuple[str, ...] = ()) -> Iterat
             server.stop()
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """The test Redis: the shared one on 6379 (db 9) when it answers, else one of our own."""
-    if answers(SHARED_PORT):
-        yield f"redis://{HOST}:{SHARED_PORT}/{TEST_DB}"
-        return
-    with redis_server() as server:
-        yield server.url(TEST_DB)
-
-
 def delete_prefix(url: str, prefix: str) -> None:
     with redis.Redis.from_url(url) as client:
         keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))

@@ -14,12 +14,27 @@ from typing import Any
 
 import aiohttp
 import pytest
+from blockbuster import blockbuster_ctx
 
 from compliance_sse.sse.models import ServerSentEvent
 from compliance_sse.sse.parser import EventParser
 from tests.eventlog.conftest import HOST, SHARED_PORT, TEST_DB, answers, redis_server
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def blockbuster() -> Iterator[None]:
+    """Fail on blocking I/O that compliance_sse does on the event loop's thread (as aiohttp's tests do)."""
+    with blockbuster_ctx("compliance_sse") as bb:
+        # The rules' data files are read once, when an analyzer is built (the app builds it in a thread).
+        for name in ("io.TextIOWrapper.read", "io.BufferedReader.read"):
+            bb.functions[name].can_block_in("compliance_sse/analyzers/rules_table.py", "load_data")
+        # redis-py reads its own package metadata when it opens a connection: not ours to fix.
+        for name in ("os.stat", "os.listdir", "os.scandir", "io.TextIOWrapper.read", "io.BufferedReader.read"):
+            if name in bb.functions:
+                bb.functions[name].can_block_in("redis/utils.py", "get_lib_version")
+        yield
 
 
 def corpus_root() -> Path:

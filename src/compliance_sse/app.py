@@ -169,14 +169,14 @@ def _analyzer_ctx(given: Analyzer | None) -> Callable[[web.Application], AsyncIt
 async def open_analyzer(settings: Settings, *, metrics: Metrics | None = None) -> AsyncIterator[Analyzer]:
     """The analyzer the settings select (rules, or Groq with the rules beside it), closed on exit."""
     if settings.analyzer_name != "groq":
-        analyzer = _rules_analyzer()
+        analyzer = await asyncio.to_thread(_rules_analyzer)  # reads its data files
         try:
             yield analyzer
         finally:
             await analyzer.close()
         return
     async with _groq_client(settings) as client:
-        analyzer = _groq_analyzer(settings, client, metrics)
+        analyzer = await asyncio.to_thread(_groq_analyzer, settings, client, metrics)
         try:
             yield analyzer
         finally:

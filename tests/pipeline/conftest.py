@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from blockbuster import blockbuster_ctx
 
 from compliance_sse.pipeline.extract import Extractor
 
@@ -106,13 +105,6 @@ def slow_pdf() -> bytes:
     """A 3 KB PDF that opens at once but whose one page keeps pypdf busy for several seconds
     (300 000 text operators, ~12 us each); unlike s39, whose slowness is mostly page counting."""
     return one_page_pdf(b"BT /F1 12 Tf 9 9 Td " + b"(a) Tj " * 300_000 + b"ET")
-
-
-@pytest.fixture(autouse=True)
-def blockbuster() -> Iterator[None]:
-    """Fail on blocking I/O done by compliance_sse on the event loop thread (aiohttp's tests do the same)."""
-    with blockbuster_ctx("compliance_sse"):
-        yield
 
 
 class RecordingExecutor(concurrent.futures.ThreadPoolExecutor):

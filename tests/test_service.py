@@ -364,3 +364,22 @@ async def test_metrics_count_jobs_by_outcome_and_time_their_stages(
     assert 'csse_stage_seconds_count{stage="extract"} 2' in text
     assert "csse_open_streams 0" in text
     assert "# TYPE csse_asyncio_tasks gauge" in text
+
+
+async def test_a_bug_in_a_handler_is_a_500_with_nothing_leaked(
+    aiohttp_client: AiohttpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def boom(request: web.Request) -> web.Response:
+        raise ValueError("secret-internal-detail")
+
+    app = create_app(Settings())
+    app.router.add_get("/boom", boom)
+    client = await aiohttp_client(app)
+    resp = await client.get("/boom", headers={"X-Request-Id": "req-42"})
+    assert resp.status == 500
+    assert await resp.json() == {
+        "detail": "Something went wrong on our side; it has been logged.",
+        "code": "internal",
+        "request_id": "req-42",
+    }
+    assert "secret-internal-detail" in caplog.text and "req-42" in caplog.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -35,6 +36,10 @@ __all__ = [
 ]
 
 _MAX_PAGE_SIZE = 200
+# How a write fails when the client has gone or stopped reading (RuntimeError: after EOF).
+_CLIENT_GONE = TimeoutError | ConnectionResetError | RuntimeError
+
+log = logging.getLogger(__name__)
 
 
 def tenant_of(request: web.Request) -> str:
@@ -202,6 +207,8 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
             body = {"error": failure.detail, "code": failure.code, "stage": state["stage"], "retryable": True}
             with contextlib.suppress(Exception):
                 await response.send_event(ServerSentEvent(data=orjson.dumps(body).decode(), event="error"))
+        elif relay in done and not isinstance(failure, _CLIENT_GONE | None):
+            log.error("stream of job %s failed (request %s)", job_id, request_id(request), exc_info=failure)
     finally:
         for task in (relay, closed):
             task.cancel()

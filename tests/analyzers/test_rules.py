@@ -169,6 +169,25 @@ def test_decoy_raises_nothing(text: str) -> None:
     assert rule_ids(text) == set()
 
 
+# Case-insensitive patterns match dotless and dotted I as i and the long s as s, which str.lower() does not (and
+# "\u0130" lower-cases to two characters). The anchor search once missed these sentences; it now folds the text
+# the way the regex engine does (recognizers.fold_case).
+CASE_FOLD_POSITIVES = [
+    ("AML-BYPASS", "Please sk\u0131p the usual KYC checks for this client."),
+    (
+        "AML-TBML",
+        "The goods will be over-invo\u0130ced at twice the market price and the difference returned to the buyer.",
+    ),
+    ("AML-BYPASS", "We will \u017fkip the usual KYC checks for this client."),
+    ("SAN-EVASION", "The certif\u0131cate of origin will be changed to show Turkey instead of the real country."),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "text"), CASE_FOLD_POSITIVES, ids=[r for r, _ in CASE_FOLD_POSITIVES])
+def test_rule_fires_on_dotted_or_dotless_i_and_long_s(rule_id: str, text: str) -> None:
+    assert rule_id in rule_ids(text)
+
+
 def test_every_category_has_rules_and_every_rule_is_explained() -> None:
     rules = load_rules(load_data())
     ids = [r.id for r in rules] + [r.id for r in IDENTIFIER_RULES.values()]

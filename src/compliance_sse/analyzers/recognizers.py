@@ -35,6 +35,7 @@ __all__ = [
     "MASK_CHAR",
     "IdentifierMatch",
     "find_identifiers",
+    "fold_case",
     "is_valid_card",
     "is_valid_nric",
     "mask",
@@ -368,6 +369,15 @@ _REGEX_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 matches ``text``: besides both cases the regex engine also matches dotted and dotless I to i and the long s to s
 (tests/analyzers/test_recognizers.py checks every character). Same length as ``text``."""
 
+
+def fold_case(text: str) -> str:
+    """``text`` lower-cased so that an ASCII string is in it exactly where a case-insensitive pattern finds it.
+
+    Offsets into the result are offsets into ``text`` (see ``_REGEX_FOLD``).
+    """
+    return text.translate(_REGEX_FOLD).lower()
+
+
 # What each recogniser's pattern needs (a literal, or the first characters of its shape) and can be looked for far
 # more cheaply than the pattern, which starts with a look-behind or ``\b`` and so is tried at every position: the
 # shapes below start with a single character class (hence "[A-Z][A-Z]", not "[A-Z]{2}"), which the engine skips to.
@@ -397,7 +407,7 @@ _PRIORITY = {"iban": 0, "card": 1, "nric": 2, "ssn": 3, "passport": 4, "bic": 5,
 
 def find_identifiers(text: str) -> list[IdentifierMatch]:
     """Every validated identifier in ``text``, in order; where two overlap the stronger kind wins."""
-    folded = text.translate(_REGEX_FOLD).lower()
+    folded = fold_case(text)
     found = [m for recognise, may_match in _RECOGNISERS if may_match(text, folded) for m in recognise(text)]
     found.sort(key=lambda m: (m.start, _PRIORITY.get(m.kind, 9)))
     kept: list[IdentifierMatch] = []

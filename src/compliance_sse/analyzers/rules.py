@@ -36,7 +36,7 @@ from typing import Any
 
 from ..pipeline.models import AnalysisResult, Evidence, ExtractedPage, Finding
 from .base import AnalysisContext, Analyzer
-from .recognizers import IdentifierMatch, find_identifiers, mask
+from .recognizers import IdentifierMatch, find_identifiers, fold_case, mask
 from .rules_table import (
     IDENTIFIER_RULES,
     NEGATION_AFTER,
@@ -325,12 +325,6 @@ _STRUCT_EXCLUDE = re.compile(
 
 # --- which triggers may fire on which sentence -----------------------------------------------------------------
 
-_CASE_MISMATCH = re.compile("[\u0130\u0131\u017f]")
-"""Where ``str.lower()`` and case-insensitive regex matching of ASCII letters disagree: "\u0130" lower-cases to
-two characters (shifting offsets), and the regex engine also matches "\u0131" to i and "\u017f" to s. Anchor
-tests on lower-cased text are exact on text without them (tests/analyzers/test_rules_index.py checks every
-character)."""
-
 
 @functools.lru_cache(maxsize=8)
 def _anchor_scan(anchors: frozenset[str]) -> re.Pattern[str]:
@@ -370,7 +364,8 @@ class _TriggerIndex:
     """The triggers of a rule list, numbered in order, and the sentences of a page each may fire on.
 
     A trigger can only fire on a sentence that holds a string of each of its anchor sets
-    (:func:`~.rules_table.trigger_gate`). All those strings are looked for on the lower-cased page by one regex,
+    (:func:`~.rules_table.trigger_gate`). All those strings are looked for on the folded page (``fold_case``,
+    which has them exactly where the case-insensitive triggers can match, at the same offsets) by one regex,
     tried at every position; the sentences each set lands in are kept as bit masks, and a trigger is tried only on
     the sentences in all of its sets' masks.
     """
@@ -387,7 +382,7 @@ class _TriggerIndex:
     sets_with: dict[str, tuple[int, ...]]
     """For each string that ``scan`` finds: the numbers of the anchor sets holding it or one of its prefixes."""
     scan: re.Pattern[str]
-    """Finds, at every position of a lower-cased text, the longest anchor that starts there."""
+    """Finds, at every position of a folded text, the longest anchor that starts there."""
 
     @classmethod
     def build(cls, rules: Sequence[Rule]) -> _TriggerIndex:
@@ -418,14 +413,14 @@ class _TriggerIndex:
             scan=_anchor_scan(frozenset(holding)),
         )
 
-    def candidates(self, lower: str, spans: list[tuple[int, int]]) -> dict[int, int]:
+    def candidates(self, folded: str, spans: list[tuple[int, int]]) -> dict[int, int]:
         """For each trigger that may fire, the mask of the sentences it may fire on (bit ``i``: ``spans[i]``).
 
-        ``lower`` is the lower-cased text and ``spans`` the ``(start, end)`` offsets of its sentences in it.
+        ``folded`` is the folded text (``fold_case``) and ``spans`` the ``(start, end)`` offsets of its sentences.
         """
         found: dict[str, int] = {}
         for i, (start, end) in enumerate(spans):
-            for anchor in set(self.scan.findall(lower, start, end)):
+            for anchor in set(self.scan.findall(folded, start, end)):
                 found[anchor] = found.get(anchor, 0) | 1 << i
         in_set: dict[int, int] = {}
         for anchor, sentences in found.items():
@@ -447,80 +442,37 @@ class _TriggerIndex:
 class _TriggerPlan:
     """Which sentences to try each rule on, and with which of its triggers, while one page is analysed.
 
-    The page's sentences come from one anchor scan of the lower-cased page (``_TriggerIndex.candidates``). A
-    sentence not (only) on the page (joined across a page break, or a tail flushed at the end) is scanned on its
-    own, or tried with every trigger if it holds a ``_CASE_MISMATCH`` character. A page that holds one keeps the
-    per-rule search used before, ``_anchored_sentences``, with every trigger of the rule: that search is not exact
-    there (its offsets into the lower-cased page shift after a dotted capital I, which can hide a sentence), but
-    it is kept as it was so that no result changes.
+    The page's sentences come from one anchor scan of the folded page (``_TriggerIndex.candidates``). A sentence
+    not (only) on the page (joined across a page break, or a tail flushed at the end) is scanned on its own.
     """
 
-    def __init__(
-        self, index: _TriggerIndex, rules: list[Rule], on_page: list[_Unit], norm: str | None, lower: str
-    ) -> None:
+    def __init__(self, index: _TriggerIndex, on_page: list[_Unit], folded: str) -> None:
         self.index = index
-        self.rules = rules
         self.on_page = on_page
-        self.lower = lower
-        self.exact = norm is not None and not _CASE_MISMATCH.search(norm)
-        """Whether anchors found in ``lower`` are exactly where the page's patterns can match (see _CASE_MISMATCH)."""
-        self.scanned: dict[int, list[tuple[re.Pattern[str], int]]] | None = None
+        self.scanned: dict[int, list[tuple[re.Pattern[str], int]]] = {}
         """Rule position -> its triggers that may fire on the page, each with the mask of those sentences."""
-        if self.exact:
-            self.scanned = {}
-            spans = [(u.parts[0].start, u.parts[0].end) for u in on_page]
-            for n, sentences in index.candidates(lower, spans).items():
-                self.scanned.setdefault(index.rule_of[n], []).append((index.triggers[n], sentences))
-        self._off_page: dict[int, dict[int, int] | None] = {}
+        spans = [(u.parts[0].start, u.parts[0].end) for u in on_page]
+        for n, sentences in index.candidates(folded, spans).items():
+            self.scanned.setdefault(index.rule_of[n], []).append((index.triggers[n], sentences))
+        self._off_page: dict[int, dict[int, int]] = {}
 
-    def sentences(
-        self, position: int, other: list[_Unit], local: list[_Unit]
-    ) -> list[tuple[_Unit, list[re.Pattern[str]]]]:
+    def sentences(self, position: int, other: list[_Unit]) -> list[tuple[_Unit, list[re.Pattern[str]]]]:
         """The sentences to try the rule at ``position`` on, in order, each with the triggers to try.
 
-        ``other`` are the sentences not (only) on the page, ``local`` those on it that are still analysed.
+        ``other`` are the sentences not (only) on the page.
         """
         todo = [(u, self._off_page_triggers(u, position)) for u in other]
-        if self.scanned is not None:
-            triggers = self.scanned.get(position, [])
-            for i in _bits(functools.reduce(operator.or_, (sentences for _, sentences in triggers), 0)):
-                if not self.on_page[i].injection:
-                    todo.append((self.on_page[i], [t for t, sentences in triggers if sentences >> i & 1]))
-        elif local:
-            rule, starts = self.rules[position], [u.parts[0].start for u in local]
-            todo += [(u, list(rule.triggers)) for u in _anchored_sentences(rule, local, starts, self.lower)]
+        triggers = self.scanned.get(position, [])
+        for i in _bits(functools.reduce(operator.or_, (sentences for _, sentences in triggers), 0)):
+            if not self.on_page[i].injection:
+                todo.append((self.on_page[i], [t for t, sentences in triggers if sentences >> i & 1]))
         return [(u, triggers) for u, triggers in todo if triggers]
 
     def _off_page_triggers(self, unit: _Unit, position: int) -> list[re.Pattern[str]]:
         if id(unit) not in self._off_page:
-            safe = not _CASE_MISMATCH.search(unit.text)
-            found = self.index.candidates(unit.text.lower(), [(0, len(unit.text))]) if safe else None
-            self._off_page[id(unit)] = found
+            self._off_page[id(unit)] = self.index.candidates(fold_case(unit.text), [(0, len(unit.text))])
         found = self._off_page[id(unit)]
-        return [self.index.triggers[n] for n in self.index.numbers[position] if found is None or n in found]
-
-
-def _anchored_sentences(rule: Rule, units: list[_Unit], starts: list[int], lower: str) -> list[_Unit]:
-    """Sentences that hold one of the literal anchors of a trigger of ``rule`` (see ``literal_anchors``).
-
-    ``lower`` is the lower-cased page and ``starts`` the offsets of ``units`` in it. The per-page search used
-    before ``_TriggerIndex``, kept for pages that hold a ``_CASE_MISMATCH`` character (see ``_TriggerPlan``).
-    """
-    hit: set[int] = set()
-    for trigger in rule.triggers:
-        anchors = literal_anchors(trigger)
-        if anchors is None:
-            return units
-        for anchor in anchors:
-            at = lower.find(anchor)
-            while at >= 0:
-                i = bisect.bisect_right(starts, at) - 1
-                if i < 0:
-                    at = lower.find(anchor, at + 1)
-                    continue
-                hit.add(i)
-                at = lower.find(anchor, max(units[i].parts[0].end, at + 1))
-    return [units[i] for i in sorted(hit)]
+        return [self.index.triggers[n] for n in self.index.numbers[position] if n in found]
 
 
 # --- one document ----------------------------------------------------------------------------------------------
@@ -653,17 +605,16 @@ class DocumentAnalysis:
     def _analyse(self, units: list[_Unit], norm: str | None, page: int, new: list[Finding]) -> None:
         if not units:
             return
-        lower = norm.lower() if norm is not None else ""
+        folded = fold_case(norm) if norm is not None else ""
 
         def on_page(u: _Unit) -> bool:
             return norm is not None and len(u.parts) == 1 and u.parts[0].page == page
 
         assert self.index is not None  # set by __post_init__
-        plan = _TriggerPlan(self.index, self.rules, [u for u in units if on_page(u)], norm, lower)
+        plan = _TriggerPlan(self.index, [u for u in units if on_page(u)], folded)
         injection = self.index.position["DI-INJECTION"]
-        self._injection(plan.sentences(injection, [u for u in units if not on_page(u)], plan.on_page), new)
+        self._injection(plan.sentences(injection, [u for u in units if not on_page(u)]), new)
         live = [u for u in units if not u.injection]
-        local = [u for u in live if on_page(u)]
         other = [u for u in live if not on_page(u)]
         for position, rule in enumerate(self.rules):
             if rule.id == "DI-INJECTION":
@@ -671,13 +622,13 @@ class DocumentAnalysis:
             if (
                 rule.safeguards
                 and rule.id not in self.safeguarded
-                and (norm is None or _mentions(rule.safeguards, lower))
+                and (norm is None or _mentions(rule.safeguards, folded))
             ):
                 self._look_for_safeguard(rule, live)
-            for unit, triggers in plan.sentences(position, other, local):
+            for unit, triggers in plan.sentences(position, other):
                 self._apply(rule, unit, triggers, new)
         # A sentence of the page can only mention a transaction if the page holds an anchor of _TXN.
-        self._amounts(live if not plan.exact or _mentions([_TXN], lower) else other, new)
+        self._amounts(live if _mentions([_TXN], folded) else other, new)
 
     def _apply(self, rule: Rule, unit: _Unit, triggers: list[re.Pattern[str]], new: list[Finding]) -> None:
         for trigger in triggers:
@@ -937,11 +888,11 @@ def rule_key(rule: Rule, key: str) -> str:
     return f"{rule.id.lower()}-{_digest(rule.id, key)}"
 
 
-def _mentions(patterns: Iterable[re.Pattern[str]], lower: str) -> bool:
-    """Whether ``lower`` holds a literal anchor of one of ``patterns`` (a pattern without anchors always may match)."""
+def _mentions(patterns: Iterable[re.Pattern[str]], folded: str) -> bool:
+    """Whether ``folded`` holds a literal anchor of one of ``patterns`` (a pattern without anchors always may match)."""
     for p in patterns:
         anchors = literal_anchors(p)
-        if anchors is None or any(a in lower for a in anchors):
+        if anchors is None or any(a in folded for a in anchors):
             return True
     return False
 

@@ -1637,9 +1637,8 @@ def literal_gate(pattern: re.Pattern[str]) -> tuple[frozenset[str], ...]:
     """Every set of strings (ASCII, lower case) one of each of which any match of ``pattern`` contains, best first.
 
     The sets of :func:`literal_anchors` and more: a sentence must contain a string of *each* set to match. Only
-    ASCII strings are kept, because ``str.lower()`` agrees with case-insensitive matching of ASCII letters on every
-    character but "\u0130", "\u0131" and "\u017f" (the analyzer does not use the sets on text holding those).
-    Empty when there is no such set.
+    ASCII strings are kept: the analyzer looks for them in text folded by ``recognizers.fold_case``, which has an
+    ASCII letter exactly where a case-insensitive pattern's letter matches. Empty when there is no such set.
     """
     sets = _required_sets(_sre.parse(pattern.pattern, pattern.flags))
     usable = dict.fromkeys(s for s in sets if all(a.isascii() for a in s))

@@ -47,8 +47,10 @@ class InMemoryEventLog(EventLog):
         self._jobs[record.job_id] = _Job(record=record, seq=self._seq)
 
     def _job(self, job_id: str) -> _Job:
-        self.sweep()
         job = self._jobs.get(job_id)
+        if job is not None and self._expired(job, self._clock()):
+            self._expire(job_id, self._clock())
+            job = None
         if job is None:
             if job_id in self._tombstones:
                 raise JobExpired()
@@ -113,17 +115,18 @@ class InMemoryEventLog(EventLog):
     def sweep(self) -> None:
         """Forget jobs that ended more than ``ttl_s`` ago, and their tombstones after ``tombstone_s``."""
         now = self._clock()
-        expired = [
-            job_id
-            for job_id, job in self._jobs.items()
-            if job.finished_at is not None and now - job.finished_at > self._ttl_s
-        ]
-        for job_id in expired:
-            del self._jobs[job_id]
-            self._tombstones[job_id] = now
+        for job_id in [job_id for job_id, job in self._jobs.items() if self._expired(job, now)]:
+            self._expire(job_id, now)
         if self._tombstones:
             for job_id in [j for j, t in self._tombstones.items() if now - t > self._tombstone_s]:
                 del self._tombstones[job_id]
+
+    def _expired(self, job: _Job, now: float) -> bool:
+        return job.finished_at is not None and now - job.finished_at > self._ttl_s
+
+    def _expire(self, job_id: str, now: float) -> None:
+        del self._jobs[job_id]
+        self._tombstones[job_id] = now
 
     async def close(self) -> None:
         self._closed = True

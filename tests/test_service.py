@@ -292,21 +292,42 @@ async def test_unknown_jobs_and_bad_ids(make_client: MakeClient, pdf: Callable[[
     assert wrong_method.status == 405 and (await wrong_method.json())["code"] == "method_not_allowed"
 
 
-async def test_overload_is_503_with_retry_after(
+async def test_jobs_over_max_active_queue_and_503_only_when_the_queue_is_full(
     make_client: MakeClient, pdf: Callable[[str], bytes], gated_executor: GatedExecutor
 ) -> None:
-    client = await make_client(extract_executor=gated_executor, max_active_jobs=1)
+    client = await make_client(extract_executor=gated_executor, max_active_jobs=1, max_queued_jobs=2)
     first = await client.post("/jobs", data=form(pdf("s01")))
     assert first.status == 202
     second = await client.post("/jobs", data=form(pdf("s01")))
-    assert second.status == 503
-    assert second.headers["Retry-After"].isdigit()
-    assert (await second.json())["code"] == "overloaded"
-    gated_executor.gate.set()
-    await read_events(await client.get((await first.json())["events_url"]))
-    await wait_for(lambda: get_jobs(client.app).active == 0)
+    assert second.status == 202, "a job over max_active waits in the queue"
+    jobs = get_jobs(client.app)
+    await wait_for(lambda: jobs.active == 1 and jobs.queued == 1)
     third = await client.post("/jobs", data=form(pdf("s01")))
-    assert third.status == 202
+    assert third.status == 503
+    assert third.headers["Retry-After"].isdigit()
+    assert (await third.json())["code"] == "overloaded"
+    queued_id = (await second.json())["job_id"]
+    assert (await (await client.get(f"/jobs/{queued_id}")).json())["status"] == "queued"
+    gated_executor.gate.set()
+    for resp in (first, second):
+        events = await read_events(await client.get((await resp.json())["events_url"]))
+        assert events[-1].event == "done"
+    await wait_for(lambda: jobs.active == 0 and jobs.queued == 0)
+    fourth = await client.post("/jobs", data=form(pdf("s01")))
+    assert fourth.status == 202
+
+
+async def test_a_queued_job_ends_with_interrupted_on_shutdown(
+    make_client: MakeClient, pdf: Callable[[str], bytes], gated_executor: GatedExecutor
+) -> None:
+    client = await make_client(extract_executor=gated_executor, max_active_jobs=1)
+    await client.post("/jobs", data=form(pdf("s01")))
+    queued = await (await client.post("/jobs", data=form(pdf("s01")))).json()
+    jobs = get_jobs(client.app)
+    await wait_for(lambda: jobs.queued == 1)
+    await jobs.close(grace_s=0)
+    record = await get_event_log(client.app).get_job(queued["job_id"])
+    assert record.status == "failed" and record.error_code == "interrupted"
 
 
 async def test_request_id_is_echoed_or_made(make_client: MakeClient) -> None:

@@ -252,7 +252,10 @@ async def _jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     jobs = _queue_jobs(app, make_runner) if settings.broker != "memory" else None
     if jobs is None:
         jobs = JobManager(
-            event_log=app[EVENT_LOG], runner=make_runner(app[EVENT_LOG]), max_active=settings.max_active_jobs
+            event_log=app[EVENT_LOG],
+            runner=make_runner(app[EVENT_LOG]),
+            max_active=settings.max_active_jobs,
+            max_queued=settings.max_queued_jobs,
         )
     app[JOBS] = jobs
     await jobs.start()

@@ -38,6 +38,12 @@ class JobManager:
     A job keeps running when its listener goes away. ``urls(job_id)`` gives the
     ``events_url`` and ``report_url`` announced in the ``job`` event.
 
+    In memory mode a job beyond ``max_active`` running ones waits in this process (its
+    ``queued`` event is already in the log) until a slot frees; uploads are refused with
+    ``503 overloaded`` only when ``max_queued`` jobs are queued or running. A job waiting on
+    the model costs no CPU, so ``max_active`` is sized for I/O: the extraction workers, the
+    analysis threads and the model's concurrency bound the CPU and the requests.
+
     With a ``queue`` (the Redis broker), :meth:`submit` stores the job's input and queues it
     for whichever worker takes it; ``consumer`` is this process's own worker, if it runs one.
     A ``cache`` hit ends the job at once with the stored report. Capacity is then the queue's
@@ -69,6 +75,8 @@ class JobManager:
         self._cache = cache
         self._analyzer_id = analyzer_id
         self._max_queued = max_queued
+        self._slots = asyncio.Semaphore(max_active)
+        self._running = 0
 
     @property
     def closing(self) -> bool:
@@ -79,7 +87,12 @@ class JobManager:
         """Jobs running in this process."""
         if self._queue is not None:
             return self._consumer.active if self._consumer is not None else 0
-        return len(self._tasks)
+        return self._running
+
+    @property
+    def queued(self) -> int:
+        """Jobs accepted by this process and waiting for a slot (memory mode)."""
+        return len(self._tasks) - self._running
 
     def check_capacity(self) -> None:
         """Raise ``Overloaded`` when no job can start now (``RedisUnavailable`` when the broker is down)."""
@@ -92,7 +105,7 @@ class JobManager:
                 raise RedisUnavailable()
             if self._queue.backlog >= self._max_queued:
                 raise Overloaded(retry_after=5)
-        elif len(self._tasks) >= self._max_active:
+        elif len(self._tasks) >= self._max_queued:
             raise Overloaded(retry_after=5)
 
     def urls(self, job_id: str, tenant: str) -> dict[str, str]:
@@ -129,10 +142,24 @@ class JobManager:
             return record
         if self._runner is None:
             raise RuntimeError("JobManager needs a runner, or a queue, to run jobs")
-        task = asyncio.create_task(self._runner.run(job), name=f"job-{job_id}")
+        task = asyncio.create_task(self._run_when_free(self._runner, job), name=f"job-{job_id}")
         self._tasks[job_id] = task
         task.add_done_callback(lambda _t: self._tasks.pop(job_id, None))
         return record
+
+    async def _run_when_free(self, runner: JobRunner, job: Job) -> None:
+        try:
+            await self._slots.acquire()
+        except asyncio.CancelledError:
+            # Closed before the job got a slot: end it the way a running job ends.
+            await runner.interrupted(job)
+            raise
+        self._running += 1
+        try:
+            await runner.run(job)
+        finally:
+            self._running -= 1
+            self._slots.release()
 
     async def _cached(self, upload: Upload) -> dict[str, Any] | None:
         if self._cache is None or upload.password is not None:

@@ -7,13 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
-__all__ = ["DEFAULT_GROQ_MODEL", "Settings"]
+__all__ = ["DEFAULT_GROQ_MODEL", "DEFAULT_MAX_ACTIVE_JOBS", "Settings"]
 
 DEFAULT_GROQ_MODEL = "llama-3.3-70b-versatile"
 
 
-def _default_active_jobs() -> int:
-    return 2 * (os.cpu_count() or 1)
+DEFAULT_MAX_ACTIVE_JOBS = 64
+"""Jobs running at once per process. A job mostly waits (on the model, on the executor's queue), so this is
+sized for I/O; the extraction workers, the analysis threads and ``groq_concurrency`` bound the real work."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ class Settings:
     send_timeout_s: float = 10
     stream_max_s: float = 3600
     job_ttl_s: float = 3600
-    max_active_jobs: int = field(default_factory=_default_active_jobs)
+    max_active_jobs: int = DEFAULT_MAX_ACTIVE_JOBS
     analyzer: Literal["auto", "rules", "groq"] = "auto"
     groq_api_key: str | None = field(default=None, repr=False)
     groq_base_url: str | None = None

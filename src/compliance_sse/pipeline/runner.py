@@ -102,6 +102,12 @@ class _Progress:
         return round(max(0.0, elapsed * (1 - done) / done), 1)
 
 
+def _interrupted() -> InternalError:
+    return InternalError(
+        "The service stopped before the job finished; submit it again.", code="interrupted", retryable=True
+    )
+
+
 class JobRunner:
     """Runs jobs against one event log, extractor and analyzer.
 
@@ -164,21 +170,18 @@ class JobRunner:
             self._record(progress, "done", "")
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
-                await self._fail(
-                    job,
-                    progress,
-                    InternalError(
-                        "The service stopped before the job finished; submit it again.",
-                        code="interrupted",
-                        retryable=True,
-                    ),
-                )
+                await self._fail(job, progress, _interrupted())
             raise
         except ComplianceError as exc:
             await self._fail(job, progress, exc)
         except Exception:
             log.exception("job %s failed in stage %s", job.job_id, progress.stage)
             await self._fail(job, progress, InternalError())
+
+    async def interrupted(self, job: Job) -> None:
+        """End a job that never started (the service is closing): an ``interrupted`` error event."""
+        with contextlib.suppress(Exception):
+            await self._fail(job, _Progress(self._clock), _interrupted())
 
     async def _fail(self, job: Job, progress: _Progress, exc: ComplianceError) -> None:
         stage = progress.stage

@@ -51,7 +51,8 @@ bench: .develop ## benchmarks under bench/ (results in docs/BENCHMARKS.md; needs
 	$(BIN)/python bench/extract_latency.py --runs 3
 	$(BIN)/python bench/listeners.py
 
-eval: .develop ## precision/recall of the rules analyzer on the synthetic evaluation set
+eval: .develop ## precision/recall per category: blind set (dev, test; dev misses), then the synthetic regression set
+	$(BIN)/python -m eval.blind
 	$(BIN)/python -m eval.run
 
 clean: ## remove the virtualenv and caches

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from compliance_sse.sse.models import ServerSentEvent
-from compliance_sse.sse.response import EventStreamResponse
+from compliance_sse.sse.response import EventStreamResponse, HeartbeatScheduler
 
 from .conftest import read_events
 
@@ -55,40 +55,92 @@ async def test_headers_retry_first_and_typed_heartbeat_without_id(aiohttp_client
     release.set()
 
 
-async def test_heartbeat_only_when_idle() -> None:
-    """With a fake clock: an event sent within the interval postpones the heartbeat."""
-    now = [0.0]
-    slept: list[float] = []
-    written: list[bytes] = []
-    wake = asyncio.Event()
+class _Transport:
+    def get_write_buffer_size(self) -> int:
+        return 0
 
-    async def sleep(delay: float) -> None:
-        slept.append(delay)
-        now[0] += delay
-        await wake.wait()
-        wake.clear()
 
-    resp = EventStreamResponse(heartbeat_s=10, clock=lambda: now[0], sleep=sleep)
+async def _fake_stream(scheduler: HeartbeatScheduler, written: list[bytes], heartbeat_s: float) -> EventStreamResponse:
+    """A prepared-looking response whose writes land in ``written``."""
+    resp = EventStreamResponse(heartbeat_s=heartbeat_s, scheduler=scheduler)
 
     async def write(data: bytes | bytearray | memoryview) -> None:
         written.append(bytes(data))
 
     resp.write = write  # type: ignore[method-assign]
-    task = asyncio.create_task(resp._ping())
-    await asyncio.sleep(0)
-    assert slept == [10]
+    resp._done = asyncio.get_running_loop().create_future()
+    resp.last_sent = scheduler.clock()
+    resp._entry = scheduler.add(resp)
+    return resp
+
+
+async def test_heartbeat_only_when_idle() -> None:
+    """With a fake clock: an event sent within the interval postpones the heartbeat."""
+    now = [0.0]
+    scheduler = HeartbeatScheduler(clock=lambda: now[0])
+    written: list[bytes] = []
+    resp = await _fake_stream(scheduler, written, heartbeat_s=10)
+    await scheduler.close()  # the test drives tick() itself
+    assert await scheduler.tick(9.9) == 10
     now[0] = 5.0  # an event went out at t=5 ...
     await resp.send_event(ServerSentEvent(data="x", event="progress", id="1"))
-    now[0] = 10.0
-    wake.set()
-    await asyncio.sleep(0)
-    assert slept == [10, 5], "... so the next heartbeat waits until t=15"
-    wake.set()
-    for _ in range(3):
-        await asyncio.sleep(0)
+    assert await scheduler.tick(10.0) == 15, "... so the next heartbeat waits until t=15"
+    assert len(written) == 1
+    now[0] = 15.0
+    assert await scheduler.tick(15.0) == 25
     assert written[-1].startswith(b"event: heartbeat\ndata: {")
     assert b"id:" not in written[-1]
-    task.cancel()
+    assert resp.heartbeats_sent == 1
+
+
+async def test_one_scheduler_serves_many_streams_and_forgets_stopped_ones() -> None:
+    now = [0.0]
+    scheduler = HeartbeatScheduler(clock=lambda: now[0])
+    written: list[bytes] = []
+    streams = [await _fake_stream(scheduler, written, heartbeat_s=1 + i % 3) for i in range(30)]
+    tasks = [t for t in asyncio.all_tasks() if t.get_name() == "csse-heartbeats"]
+    assert len(tasks) == 1, "one task for every stream"
+    await scheduler.close()
+    streams[0].stop_streaming()
+    ref = weakref.ref(streams.pop(0))
+    gc.collect()
+    assert ref() is None, "a stopped stream is not held by the heap"
+    for t in (1.0, 2.0, 3.0):
+        now[0] = t
+        await scheduler.tick(t)
+    # Over 3 s: 1 s streams beat 3 times, 2 s ones once, 3 s ones once (the stopped one never).
+    assert sum(s.heartbeats_sent for s in streams) == 9 * 3 + 10 + 10 == len(written)
+    assert len(scheduler) == 29
+
+
+async def test_stop_streaming_interrupts_the_relay_without_a_task_of_its_own(aiohttp_client: AiohttpClient) -> None:
+    started, ended = asyncio.Event(), asyncio.Event()
+
+    async def never() -> Any:
+        started.set()
+        await asyncio.Event().wait()
+        yield ServerSentEvent(data="never")
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        resp = EventStreamResponse(heartbeat_s=60)
+        request.app[_STREAMS].append(resp)
+        await resp.prepare(request)
+        await resp.relay(never())  # returns, rather than raising CancelledError
+        await resp.send_comment("bye")
+        ended.set()
+        return resp
+
+    client = await aiohttp_client(_app(handler))
+    resp = await client.get("/")
+    await asyncio.wait_for(started.wait(), 10)
+    client.app[_STREAMS][0].stop_streaming()
+    await asyncio.wait_for(ended.wait(), 10)
+    assert b": bye\n\n" in await resp.content.read()
+
+
+async def test_compression_is_refused() -> None:
+    with pytest.raises(NotImplementedError):
+        EventStreamResponse().enable_compression()
 
 
 async def test_write_before_prepare_raises() -> None:
@@ -153,3 +205,4 @@ async def test_a_vanished_client_stops_its_stream_and_only_its_tasks(aiohttp_cli
     bystander.cancel()
     tasks = [t for t in asyncio.all_tasks() if "ping" in repr(t.get_coro())]
     assert tasks == []
+    assert not [t for t in asyncio.all_tasks() if "send_heartbeat" in repr(t.get_coro())]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import gc
 import logging
 import sys
 import weakref
@@ -17,14 +18,14 @@ from .analyzers.base import Analyzer
 from .eventlog.base import EventLog
 from .eventlog.memory import InMemoryEventLog
 from .jobs import JobManager
-from .keys import ANALYZE_EXECUTOR, ANALYZER, EVENT_LOG, JOBS, METRICS, SETTINGS, STREAMS
+from .keys import ANALYZE_EXECUTOR, ANALYZER, EVENT_LOG, HEARTBEATS, JOBS, METRICS, SETTINGS, STREAMS
 from .metrics import Metrics, watch_loop_lag
 from .middlewares import error_middleware, request_id_middleware
 from .pipeline.extract import DEFAULT_SWITCH_INTERVAL_S, Extractor
 from .pipeline.runner import Job, JobRunner
 from .routes import setup_routes
 from .settings import Settings
-from .sse.response import EventStreamResponse
+from .sse.response import EventStreamResponse, HeartbeatScheduler
 
 __all__ = ["EXTRACTOR", "create_app", "get_event_log", "get_jobs", "open_analyzer"]
 
@@ -49,13 +50,32 @@ def create_app(
     app[STREAMS] = weakref.WeakSet[EventStreamResponse]()
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(_metrics_ctx)
+    app.cleanup_ctx.append(_heartbeats_ctx)
     app.cleanup_ctx.append(_event_log_ctx(event_log))
     app.cleanup_ctx.append(_extractor_ctx(extract_executor))
     app.cleanup_ctx.append(_analyzer_ctx(analyzer))
     app.cleanup_ctx.append(_jobs_ctx)
+    app.on_startup.append(_freeze_heap)  # after every cleanup_ctx has run
     app.on_shutdown.append(_close_streams)
     setup_routes(app)
     return app
+
+
+async def _heartbeats_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One heartbeat scheduler (one task) for every stream of the app."""
+    app[HEARTBEATS] = scheduler = HeartbeatScheduler()
+    yield
+    await scheduler.close()
+
+
+async def _freeze_heap(app: web.Application) -> None:
+    """Move everything start-up made (modules, rules tables, the analyzer) out of the collector's sight.
+
+    A full collection walks every tracked object; with thousands of open streams the long-lived
+    start-up heap made those pauses reach hundreds of milliseconds (docs/BENCHMARKS.md).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _metrics_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -12,12 +12,13 @@ from .eventlog.base import EventLog
 from .jobs import JobManager
 from .metrics import Metrics
 from .settings import Settings
-from .sse.response import EventStreamResponse
+from .sse.response import EventStreamResponse, HeartbeatScheduler
 
 __all__ = [
     "ANALYZER",
     "ANALYZE_EXECUTOR",
     "EVENT_LOG",
+    "HEARTBEATS",
     "JOBS",
     "METRICS",
     "SETTINGS",
@@ -30,4 +31,5 @@ ANALYZER = web.AppKey("analyzer", Analyzer)
 ANALYZE_EXECUTOR = web.AppKey("analyze_executor", concurrent.futures.Executor)
 JOBS = web.AppKey("jobs", JobManager)
 METRICS = web.AppKey("metrics", Metrics)
+HEARTBEATS = web.AppKey("heartbeats", HeartbeatScheduler)
 STREAMS = web.AppKey("streams", weakref.WeakSet[EventStreamResponse])

@@ -14,7 +14,7 @@ from aiohttp import web
 from . import __version__
 from .errors import ComplianceError, NotFound, error_for_code
 from .eventlog.base import EventLog, LogEvent
-from .keys import EVENT_LOG, JOBS, METRICS, SETTINGS, STREAMS
+from .keys import EVENT_LOG, HEARTBEATS, JOBS, METRICS, SETTINGS, STREAMS
 from .middlewares import REQUEST_ID, json_response, request_id
 from .report_md import report_markdown
 from .sse.models import ServerSentEvent
@@ -37,7 +37,7 @@ __all__ = [
 
 _MAX_PAGE_SIZE = 200
 # How a write fails when the client has gone or stopped reading (RuntimeError: after EOF).
-_CLIENT_GONE = TimeoutError | ConnectionResetError | RuntimeError
+_CLIENT_GONE = (TimeoutError, ConnectionResetError, RuntimeError)
 
 log = logging.getLogger(__name__)
 
@@ -168,20 +168,22 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def _stream(request: web.Request, job_id: str, after: str | None) -> web.StreamResponse:
-    """Relay the job's log to the client, with heartbeats, until the final event."""
+    """Relay the job's log to the client, with heartbeats, until the final event.
+
+    The handler's task is the stream's only task: the relay runs in it, the app's
+    :class:`~compliance_sse.sse.response.HeartbeatScheduler` sends the heartbeats, and
+    shutdown interrupts the relay through ``stop_streaming()``.
+    """
     app = request.app
     settings = app[SETTINGS]
     event_log: EventLog = app[EVENT_LOG]
     events = event_log.read(job_id, after)  # raises before the stream starts
     record = await event_log.get_job(job_id)
-    state: dict[str, object] = {"stage": record.stage}
+    stage: list[object] = [record.stage]
 
     def heartbeat() -> dict[str, object]:
-        return {
-            "ts": round(time.time(), 3),
-            "stage": state["stage"],
-            "elapsed_s": round(time.time() - record.created, 1),
-        }
+        now = time.time()
+        return {"ts": round(now, 3), "stage": stage[0], "elapsed_s": round(now - record.created, 1)}
 
     response = EventStreamResponse(
         heartbeat_s=settings.heartbeat_s,
@@ -189,45 +191,40 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
         retry_ms=settings.retry_ms,
         heartbeat_data=heartbeat,
         headers={"X-Job-Id": job_id, REQUEST_ID: request_id(request)},
+        scheduler=app[HEARTBEATS],
     )
     await response.prepare(request)
     app[STREAMS].add(response)
-    relay = asyncio.create_task(_relay(response, events, state), name=f"relay-{job_id}")
-    closed = asyncio.create_task(response.wait(), name=f"wait-{job_id}")
     try:
-        done, _ = await asyncio.wait(
-            {relay, closed}, timeout=settings.stream_max_s, return_when=asyncio.FIRST_COMPLETED
-        )
-        if not done:
-            with contextlib.suppress(Exception):
-                await response.send_comment("stream time limit reached; reconnect with Last-Event-ID")
-        elif relay in done and isinstance(failure := relay.exception(), ComplianceError):
-            # The log failed under the stream (Redis went away). An error event without an id,
-            # so Last-Event-ID stays on the last real event and the client resumes from there.
-            body = {"error": failure.detail, "code": failure.code, "stage": state["stage"], "retryable": True}
-            with contextlib.suppress(Exception):
-                await response.send_event(ServerSentEvent(data=orjson.dumps(body).decode(), event="error"))
-        elif relay in done and not isinstance(failure, _CLIENT_GONE | None):
-            log.error("stream of job %s failed (request %s)", job_id, request_id(request), exc_info=failure)
+        async with asyncio.timeout(settings.stream_max_s):
+            await response.relay(_sse_events(events, stage))
+    except TimeoutError:
+        with contextlib.suppress(Exception):
+            await response.send_comment("stream time limit reached; reconnect with Last-Event-ID")
+    except ComplianceError as failure:
+        # The log failed under the stream (Redis went away). An error event without an id,
+        # so Last-Event-ID stays on the last real event and the client resumes from there.
+        body = {"error": failure.detail, "code": failure.code, "stage": stage[0], "retryable": True}
+        with contextlib.suppress(Exception):
+            await response.send_event(ServerSentEvent(data=orjson.dumps(body).decode(), event="error"))
+    except _CLIENT_GONE:
+        pass
+    except Exception:
+        log.exception("stream of job %s failed (request %s)", job_id, request_id(request))
     finally:
-        for task in (relay, closed):
-            task.cancel()
-        await asyncio.gather(relay, closed, return_exceptions=True)
         await _close_events(events)
         app[STREAMS].discard(response)
-        with contextlib.suppress(Exception):
-            response.stop_streaming()
         with contextlib.suppress(Exception):
             await response.write_eof()
     return response
 
 
-async def _relay(response: EventStreamResponse, events: AsyncIterator[LogEvent], state: dict[str, object]) -> None:
+async def _sse_events(events: AsyncIterator[LogEvent], stage: list[object]) -> AsyncIterator[ServerSentEvent]:
     async for entry in events:
         if entry.event == "progress":
             with contextlib.suppress(Exception):
-                state["stage"] = orjson.loads(entry.data)["stage"]
-        await response.send_event(ServerSentEvent(data=entry.data.decode(), event=entry.event, id=entry.id))
+                stage[0] = orjson.loads(entry.data)["stage"]
+        yield ServerSentEvent(data=entry.data.decode(), event=entry.event, id=entry.id)
 
 
 async def _close_events(events: AsyncIterator[LogEvent]) -> None:

@@ -13,12 +13,26 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from .analyzers.base import Analyzer
+from .auth import ApiKeys, UrlSigner, auth_middleware, derive_url_secret
+from .cache import MemoryResultCache
 from .eventlog.base import EventLog
 from .eventlog.memory import InMemoryEventLog
 from .jobs import JobManager
-from .keys import ANALYZE_EXECUTOR, ANALYZER, EVENT_LOG, HEARTBEATS, JOBS, METRICS, SETTINGS, STREAMS
+from .keys import (
+    ANALYZE_EXECUTOR,
+    ANALYZER,
+    EVENT_LOG,
+    HEARTBEATS,
+    JOBS,
+    METRICS,
+    SETTINGS,
+    STREAMS,
+    TENANT_STREAMS,
+    URL_SIGNER,
+)
 from .metrics import Metrics, watch_loop_lag
 from .middlewares import error_middleware, request_id_middleware
 from .pipeline.extract import DEFAULT_SWITCH_INTERVAL_S, Extractor
@@ -27,7 +41,7 @@ from .routes import setup_routes
 from .settings import Settings
 from .sse.response import EventStreamResponse, HeartbeatScheduler
 
-__all__ = ["EXTRACTOR", "create_app", "get_event_log", "get_jobs", "open_analyzer"]
+__all__ = ["EXTRACTOR", "create_app", "get_event_log", "get_jobs", "open_analyzer", "url_signer"]
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +59,15 @@ def create_app(
 ) -> web.Application:
     """Build the service. ``analyzer``, ``event_log`` and ``extract_executor`` replace the defaults."""
     settings = settings or Settings()
-    app = web.Application(middlewares=[request_id_middleware, error_middleware])
+    signer = url_signer(settings)
+    middlewares: list[Middleware] = [request_id_middleware, error_middleware]
+    if settings.api_keys:
+        middlewares.append(auth_middleware(ApiKeys(settings.api_keys), signer))
+    app = web.Application(middlewares=middlewares)
     app[SETTINGS] = settings
+    app[URL_SIGNER] = signer
     app[STREAMS] = weakref.WeakSet[EventStreamResponse]()
+    app[TENANT_STREAMS] = {}
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(_metrics_ctx)
     app.cleanup_ctx.append(_heartbeats_ctx)
@@ -96,6 +116,12 @@ async def _metrics_ctx(app: web.Application) -> AsyncIterator[None]:
     watcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
+
+
+def url_signer(settings: Settings) -> UrlSigner:
+    """The signer of job URL tokens: ``CSSE_URL_SECRET``, or a key derived from the API keys."""
+    secret = settings.url_secret.encode() if settings.url_secret else derive_url_secret(settings.api_keys)
+    return UrlSigner(secret, ttl_s=settings.job_ttl_s)
 
 
 def get_event_log(app: web.Application) -> EventLog:
@@ -271,11 +297,16 @@ async def _jobs_ctx(app: web.Application) -> AsyncIterator[None]:
 
     jobs = _queue_jobs(app, make_runner) if settings.broker != "memory" else None
     if jobs is None:
+        analyzer = app[ANALYZER]
         jobs = JobManager(
             event_log=app[EVENT_LOG],
             runner=make_runner(app[EVENT_LOG]),
             max_active=settings.max_active_jobs,
             max_queued=settings.max_queued_jobs,
+            urls=_urls(settings, app[URL_SIGNER]),
+            cache=MemoryResultCache(ttl_s=settings.cache_ttl_s) if settings.cache_ttl_s else None,
+            analyzer_id=(analyzer.name, analyzer.model),
+            tenant_max_jobs=settings.tenant_max_jobs,
         )
     app[JOBS] = jobs
     await jobs.start()
@@ -319,7 +350,14 @@ def _queue_jobs(app: web.Application, make_runner: Callable[[EventLog], JobRunne
         cache=cache if settings.cache_ttl_s else None,
         analyzer_id=analyzer_id,
         max_queued=settings.max_queued_jobs,
+        urls=_urls(settings, app[URL_SIGNER]),
+        tenant_max_jobs=settings.tenant_max_jobs,
     )
+
+
+def _urls(settings: Settings, signer: UrlSigner) -> Callable[[str, str], dict[str, str]] | None:
+    """Signed job URLs when keys are required; the plain paths otherwise."""
+    return signer.urls if settings.api_keys else None
 
 
 async def _close_streams(app: web.Application) -> None:

@@ -14,6 +14,7 @@ handler builds an error response itself, and no exception text reaches a client:
     │   ├── MissingFile              400 missing_file
     │   ├── BadRequest               400 bad_request / invalid_last_event_id
     │   ├── NotAPdf                  415 not_a_pdf
+    │   ├── TooManyRequests          429 too_many_requests (Retry-After): a tenant's limit
     │   └── Overloaded               503 overloaded (Retry-After)
     ├── DocumentError                422: the document cannot be analysed
     │   ├── InvalidPdf               invalid_pdf
@@ -47,6 +48,7 @@ __all__ = [
     "PasswordRequired",
     "RequestError",
     "TooManyPages",
+    "TooManyRequests",
     "Unauthorized",
     "UploadTooLarge",
     "WrongPassword",
@@ -76,6 +78,11 @@ class ComplianceError(Exception):
             body["request_id"] = request_id
         return body
 
+    def response_headers(self) -> dict[str, str]:
+        """Headers the HTTP answer to this error carries (``Retry-After``, ``WWW-Authenticate``)."""
+        retry_after = getattr(self, "retry_after", None)
+        return {"Retry-After": str(retry_after)} if retry_after is not None else {}
+
 
 class RequestError(ComplianceError):
     status = 400
@@ -86,7 +93,10 @@ class RequestError(ComplianceError):
 class Unauthorized(RequestError):
     status = 401
     code = "unauthorized"
-    default_detail = "A valid API key is required: send 'Authorization: Bearer <key>'."
+    default_detail = "A valid API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
+
+    def response_headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="compliance-sse"'}
 
 
 class NotFound(RequestError):
@@ -133,6 +143,12 @@ class Overloaded(RequestError):
     def __init__(self, detail: str | None = None, *, retry_after: int = 5) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class TooManyRequests(Overloaded):
+    status = 429
+    code = "too_many_requests"
+    default_detail = "Your tenant has reached its limit of running jobs or open streams; retry after Retry-After."
 
 
 class DocumentError(ComplianceError):
@@ -199,5 +215,5 @@ def error_for_code(code: str, detail: str | None = None, *, retryable: bool | No
     """Rebuild the error a job ended with from its ``error`` event (for ``POST /analyze``)."""
     for cls in _subclasses(ComplianceError):
         if cls.__dict__.get("code") == code and cls is not BadRequest:
-            return cls(detail, retryable=retryable) if cls is not Overloaded else Overloaded(detail)
+            return cls(detail, retryable=retryable) if not issubclass(cls, Overloaded) else cls(detail)
     return InternalError(detail, code=code, retryable=retryable)

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from .errors import Overloaded
+from .cache import ReportCache
+from .errors import ComplianceError, Overloaded, TooManyRequests
 from .eventlog.base import EventLog, JobRecord
 from .pipeline.runner import Job, JobRunner
 from .upload import Upload
 
 if TYPE_CHECKING:
-    from .broker.cache import ResultCache
     from .broker.queue import JobQueue, QueueConsumer
 
 __all__ = ["JobManager", "new_job_id"]
@@ -49,6 +49,10 @@ class JobManager:
     A ``cache`` hit ends the job at once with the stored report. Capacity is then the queue's
     backlog (``max_queued``), and a broker that does not answer refuses uploads with
     ``503 broker_unavailable`` and ``Retry-After``.
+
+    ``tenant_max_jobs`` (0: no limit) caps the unfinished jobs a tenant submitted through this
+    process; beyond it :meth:`check_tenant` raises ``429 too_many_requests``. The ``cache`` is
+    per tenant, so a hit never tells one tenant what another uploaded.
     """
 
     def __init__(
@@ -60,9 +64,10 @@ class JobManager:
         urls: Callable[[str, str], dict[str, str]] | None = None,
         queue: JobQueue | None = None,
         consumer: QueueConsumer | None = None,
-        cache: ResultCache | None = None,
+        cache: ReportCache | None = None,
         analyzer_id: tuple[str, str | None] = ("rules", None),
         max_queued: int = 1000,
+        tenant_max_jobs: int = 0,
     ) -> None:
         self._log = event_log
         self._runner = runner
@@ -77,6 +82,8 @@ class JobManager:
         self._max_queued = max_queued
         self._slots = asyncio.Semaphore(max_active)
         self._running = 0
+        self._tenant_max_jobs = tenant_max_jobs
+        self._tenant_jobs: dict[str, set[str]] = {}
 
     @property
     def closing(self) -> bool:
@@ -108,6 +115,34 @@ class JobManager:
         elif len(self._tasks) >= self._max_queued:
             raise Overloaded(retry_after=5)
 
+    async def check_tenant(self, tenant: str) -> None:
+        """Raise ``TooManyRequests`` when the tenant has ``tenant_max_jobs`` unfinished jobs here."""
+        if not self._tenant_max_jobs:
+            return
+        job_ids = self._tenant_jobs.get(tenant, set())
+        if len(job_ids) >= self._tenant_max_jobs and self._queue is not None:
+            # Another process runs queued jobs: ask the log which of them have ended.
+            for job_id in list(job_ids):
+                try:
+                    ended = (await self._log.get_job(job_id)).status in ("done", "failed")
+                except ComplianceError:
+                    ended = True  # expired or lost: no longer running
+                if ended:
+                    job_ids.discard(job_id)
+        if len(job_ids) >= self._tenant_max_jobs:
+            raise TooManyRequests(retry_after=5)
+
+    def _track(self, tenant: str, job_id: str) -> None:
+        if self._tenant_max_jobs:
+            self._tenant_jobs.setdefault(tenant, set()).add(job_id)
+
+    def _untrack(self, tenant: str, job_id: str) -> None:
+        job_ids = self._tenant_jobs.get(tenant)
+        if job_ids is not None:
+            job_ids.discard(job_id)
+            if not job_ids:
+                del self._tenant_jobs[tenant]
+
     def urls(self, job_id: str, tenant: str) -> dict[str, str]:
         return self._urls(job_id, tenant)
 
@@ -121,9 +156,10 @@ class JobManager:
     async def submit(self, upload: Upload, tenant: str) -> JobRecord:
         """Create the job, log its ``job`` and ``queued`` events, and start or queue it."""
         self.check_capacity()
+        await self.check_tenant(tenant)
         job_id = new_job_id()
         record = JobRecord(job_id=job_id, tenant=tenant, doc_name=upload.doc_name, sha256=upload.sha256)
-        cached = await self._cached(upload)
+        cached = await self._cached(upload, tenant)
         await self._log.create_job(record)
         await self._log.append(job_id, "job", orjson.dumps({"job_id": job_id, **self.urls(job_id, tenant)}))
         if cached is not None:
@@ -135,16 +171,28 @@ class JobManager:
             orjson.dumps({"stage": "queued", "message": "Queued", "percent": 0.0, "eta_s": None}),
         )
         job = Job(
-            job_id=job_id, data=upload.data, doc_name=upload.doc_name, sha256=upload.sha256, password=upload.password
+            job_id=job_id,
+            data=upload.data,
+            doc_name=upload.doc_name,
+            sha256=upload.sha256,
+            password=upload.password,
+            tenant=tenant,
         )
         if self._queue is not None:
             await self._queue.enqueue(job, tenant=tenant, base=_SUBMIT_EVENTS)
+            self._track(tenant, job_id)
             return record
         if self._runner is None:
             raise RuntimeError("JobManager needs a runner, or a queue, to run jobs")
         task = asyncio.create_task(self._run_when_free(self._runner, job), name=f"job-{job_id}")
         self._tasks[job_id] = task
-        task.add_done_callback(lambda _t: self._tasks.pop(job_id, None))
+        self._track(tenant, job_id)
+
+        def forget(_task: asyncio.Task[None]) -> None:
+            self._tasks.pop(job_id, None)
+            self._untrack(tenant, job_id)
+
+        task.add_done_callback(forget)
         return record
 
     async def _run_when_free(self, runner: JobRunner, job: Job) -> None:
@@ -160,11 +208,16 @@ class JobManager:
         finally:
             self._running -= 1
             self._slots.release()
+        if self._cache is not None and job.password is None:
+            # A report behind a password is only for who knows the password.
+            report = await self._log.get_report(job.job_id)
+            if report is not None:
+                await self._cache.put(job.tenant, job.sha256, *self._analyzer_id, report)
 
-    async def _cached(self, upload: Upload) -> dict[str, Any] | None:
+    async def _cached(self, upload: Upload, tenant: str) -> dict[str, Any] | None:
         if self._cache is None or upload.password is not None:
             return None
-        report = await self._cache.get(upload.sha256, *self._analyzer_id)
+        report = await self._cache.get(tenant, upload.sha256, *self._analyzer_id)
         return orjson.loads(report) if report is not None else None
 
     async def _serve_cached(self, record: JobRecord, report: dict[str, Any]) -> None:

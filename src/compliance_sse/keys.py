@@ -8,6 +8,7 @@ import weakref
 from aiohttp import web
 
 from .analyzers.base import Analyzer
+from .auth import UrlSigner
 from .eventlog.base import EventLog
 from .jobs import JobManager
 from .metrics import Metrics
@@ -23,6 +24,8 @@ __all__ = [
     "METRICS",
     "SETTINGS",
     "STREAMS",
+    "TENANT_STREAMS",
+    "URL_SIGNER",
 ]
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -33,3 +36,6 @@ JOBS = web.AppKey("jobs", JobManager)
 METRICS = web.AppKey("metrics", Metrics)
 HEARTBEATS = web.AppKey("heartbeats", HeartbeatScheduler)
 STREAMS = web.AppKey("streams", weakref.WeakSet[EventStreamResponse])
+URL_SIGNER = web.AppKey("url_signer", UrlSigner)
+TENANT_STREAMS = web.AppKey("tenant_streams", dict[str, int])
+"""Open event streams per tenant, for ``CSSE_TENANT_MAX_STREAMS``."""

@@ -76,8 +76,4 @@ async def error_middleware(request: web.Request, handler: _Handler) -> web.Strea
 def _error_response(request: web.Request, exc: ComplianceError) -> web.Response:
     if exc.status >= 500 and not isinstance(exc, Overloaded):
         log.warning("request %s failed: %s", request_id(request), exc.code)
-    headers = {}
-    retry_after = getattr(exc, "retry_after", None)
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
-    return json_response(exc.to_dict(request_id(request)), status=exc.status, headers=headers)
+    return json_response(exc.to_dict(request_id(request)), status=exc.status, headers=exc.response_headers())

@@ -56,6 +56,11 @@ class Settings:
     api_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
     cors_origins: tuple[str, ...] = ()
     log_format: Literal["text", "json"] = "text"
+    url_secret: str | None = field(default=None, repr=False)
+    tenant_max_jobs: int = 0
+    tenant_max_streams: int = 0
+    drain_s: float = 5
+    worker_port: int = 8001
 
     def __post_init__(self) -> None:
         if self.extract_isolation not in ("thread", "process"):
@@ -82,6 +87,17 @@ class Settings:
         for name in ("cache_ttl_s", "broker_grace_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+        for name in ("tenant_max_jobs", "tenant_max_streams", "drain_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative (0: no limit)")
+        if not 0 <= self.worker_port <= 65535:
+            raise ValueError("CSSE_WORKER_PORT must be a port number")
+        if self.url_secret is not None and not self.api_keys:
+            # Refused rather than ignored: without keys nothing is signed or checked.
+            raise ValueError("CSSE_URL_SECRET has no effect without CSSE_API_KEYS; set both or neither")
+        for origin in self.cors_origins:
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ValueError(f"CSSE_CORS_ORIGINS: {origin!r} is not '*' or an http(s):// origin")
         if not self.redis_prefix or any(c.isspace() or c in "{}*" for c in self.redis_prefix):
             raise ValueError("CSSE_REDIS_PREFIX must be a non-empty key prefix without spaces, braces or '*'")
 

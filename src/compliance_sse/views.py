@@ -12,9 +12,10 @@ import orjson
 from aiohttp import web
 
 from . import __version__
-from .errors import ComplianceError, NotFound, error_for_code
+from .auth import tenant_of
+from .errors import ComplianceError, NotFound, TooManyRequests, error_for_code
 from .eventlog.base import EventLog, LogEvent
-from .keys import EVENT_LOG, HEARTBEATS, JOBS, METRICS, SETTINGS, STREAMS
+from .keys import EVENT_LOG, HEARTBEATS, JOBS, METRICS, SETTINGS, STREAMS, TENANT_STREAMS
 from .middlewares import REQUEST_ID, json_response, request_id
 from .report_md import report_markdown
 from .sse.models import ServerSentEvent
@@ -42,11 +43,6 @@ _CLIENT_GONE = (TimeoutError, ConnectionResetError, RuntimeError)
 log = logging.getLogger(__name__)
 
 
-def tenant_of(request: web.Request) -> str:
-    """The caller's tenant; one tenant until API keys are configured."""
-    return str(request.get("tenant", "default"))
-
-
 async def _owned_job_id(request: web.Request) -> str:
     """The path's job id, if the job exists and belongs to the caller (404 otherwise, never 403)."""
     job_id = request.match_info["job_id"]
@@ -59,6 +55,7 @@ async def _owned_job_id(request: web.Request) -> str:
 async def _submit(request: web.Request) -> str:
     jobs = request.app[JOBS]
     jobs.check_capacity()  # refuse before reading a body we could not process
+    await jobs.check_tenant(tenant_of(request))
     upload = await read_upload(request, max_bytes=request.app[SETTINGS].max_upload_bytes)
     record = await jobs.submit(upload, tenant_of(request))
     return record.job_id
@@ -177,6 +174,10 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
     app = request.app
     settings = app[SETTINGS]
     event_log: EventLog = app[EVENT_LOG]
+    tenant = tenant_of(request)
+    open_streams = app[TENANT_STREAMS]
+    if settings.tenant_max_streams and open_streams.get(tenant, 0) >= settings.tenant_max_streams:
+        raise TooManyRequests(retry_after=max(1, round(settings.retry_ms / 1000)))
     events = event_log.read(job_id, after)  # raises before the stream starts
     record = await event_log.get_job(job_id)
     stage: list[object] = [record.stage]
@@ -193,7 +194,12 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
         headers={"X-Job-Id": job_id, REQUEST_ID: request_id(request)},
         scheduler=app[HEARTBEATS],
     )
-    await response.prepare(request)
+    open_streams[tenant] = open_streams.get(tenant, 0) + 1
+    try:
+        await response.prepare(request)
+    except BaseException:
+        _release_stream(open_streams, tenant)
+        raise
     app[STREAMS].add(response)
     try:
         async with asyncio.timeout(settings.stream_max_s):
@@ -214,9 +220,18 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
     finally:
         await _close_events(events)
         app[STREAMS].discard(response)
+        _release_stream(open_streams, tenant)
         with contextlib.suppress(Exception):
             await response.write_eof()
     return response
+
+
+def _release_stream(open_streams: dict[str, int], tenant: str) -> None:
+    left = open_streams.get(tenant, 0) - 1
+    if left > 0:
+        open_streams[tenant] = left
+    else:
+        open_streams.pop(tenant, None)
 
 
 async def _sse_events(events: AsyncIterator[LogEvent], stage: list[object]) -> AsyncIterator[ServerSentEvent]:

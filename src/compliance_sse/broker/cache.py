@@ -1,6 +1,8 @@
-"""The result cache: the same PDF bytes, analyzer and model give the same report, at once."""
+"""The Redis broker's result cache (``compliance_sse.cache`` says why it is per tenant)."""
 
 from __future__ import annotations
+
+import hashlib
 
 from redis.asyncio import Redis
 
@@ -10,10 +12,11 @@ __all__ = ["ResultCache"]
 
 
 class ResultCache:
-    """Reports by ``(sha256, analyzer, model)`` at ``P:cache:<sha256>:<analyzer>:<model>``, kept ``ttl_s`` seconds.
+    """Reports at ``P:cache:<tenant hash>:<sha256>:<analyzer>:<model>``, kept ``ttl_s`` seconds.
 
-    Shared by every tenant: a report is derived from the bytes alone, which the uploader has.
-    Jobs submitted with a password are neither stored nor answered from here.
+    Per tenant, so that ``cached: true`` never reveals another tenant's upload (the tenant is
+    hashed into the key: a tenant name may hold any character). Jobs submitted with a password
+    are neither stored nor answered from here.
     """
 
     def __init__(self, client: Redis, *, prefix: str = "csse", ttl_s: float = 86400) -> None:
@@ -21,16 +24,17 @@ class ResultCache:
         self._prefix = prefix
         self._ttl_ms = max(1, int(ttl_s * 1000))
 
-    def key(self, sha256: str, analyzer: str, model: str | None) -> str:
-        return f"{self._prefix}:cache:{sha256}:{analyzer}:{model or '-'}"
+    def key(self, tenant: str, sha256: str, analyzer: str, model: str | None) -> str:
+        owner = hashlib.sha256(tenant.encode()).hexdigest()[:16]
+        return f"{self._prefix}:cache:{owner}:{sha256}:{analyzer}:{model or '-'}"
 
-    async def get(self, sha256: str, analyzer: str, model: str | None) -> bytes | None:
+    async def get(self, tenant: str, sha256: str, analyzer: str, model: str | None) -> bytes | None:
         with map_redis_errors():
-            value = await self._client.get(self.key(sha256, analyzer, model))
+            value = await self._client.get(self.key(tenant, sha256, analyzer, model))
         if value is None:
             return None
         return value if isinstance(value, bytes) else value.encode()
 
-    async def put(self, sha256: str, analyzer: str, model: str | None, report: bytes) -> None:
+    async def put(self, tenant: str, sha256: str, analyzer: str, model: str | None, report: bytes) -> None:
         with map_redis_errors():
-            await self._client.set(self.key(sha256, analyzer, model), report, px=self._ttl_ms)
+            await self._client.set(self.key(tenant, sha256, analyzer, model), report, px=self._ttl_ms)

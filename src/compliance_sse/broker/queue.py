@@ -220,6 +220,7 @@ class JobQueue:
             doc_name=_text(fields["doc_name"]),
             sha256=_text(fields["sha256"]),
             password=_text(password) if password is not None else None,
+            tenant=_text(fields.get("tenant", b"default")),
         )
         return int(attempts), job, int(fields.get("base", 0))
 
@@ -470,7 +471,7 @@ class QueueConsumer:
         if self._cache is None:
             return
         with contextlib.suppress(RedisUnavailable):
-            await self._cache.put(job.sha256, *self._analyzer_id, report)
+            await self._cache.put(job.tenant, job.sha256, *self._analyzer_id, report)
 
 
 def _flag_id(data: bytes) -> str | None:

@@ -40,6 +40,7 @@ class Job:
     doc_name: str
     sha256: str
     password: str | None = None
+    tenant: str = "default"
 
 
 class _Extraction(Protocol):

@@ -18,6 +18,7 @@ from aiohttp.typedefs import Middleware
 from .analyzers.base import Analyzer
 from .auth import ApiKeys, UrlSigner, auth_middleware, derive_url_secret
 from .cache import MemoryResultCache
+from .cors import setup_cors
 from .eventlog.base import EventLog
 from .eventlog.memory import InMemoryEventLog
 from .jobs import JobManager
@@ -78,6 +79,8 @@ def create_app(
     app.on_startup.append(_freeze_heap)  # after every cleanup_ctx has run
     app.on_shutdown.append(_close_streams)
     setup_routes(app)
+    if settings.cors_origins:
+        setup_cors(app, settings.cors_origins)
     return app
 
 

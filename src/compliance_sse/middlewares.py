@@ -24,6 +24,7 @@ _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # aiohttp's own HTTP errors (no route, wrong method, body too large) mapped to our codes.
 _HTTP_CODES = {
+    403: ("forbidden", "This cross-origin request is not allowed."),
     404: ("not_found", "No such resource."),
     405: ("method_not_allowed", "This method is not allowed here."),
     413: ("upload_too_large", "The request body is too large."),

@@ -119,7 +119,7 @@ async def test_stop_streaming_interrupts_the_relay_without_a_task_of_its_own(aio
     async def never() -> Any:
         started.set()
         await asyncio.Event().wait()
-        yield ServerSentEvent(data="never")
+        yield [ServerSentEvent(data="never")]
 
     async def handler(request: web.Request) -> web.StreamResponse:
         resp = EventStreamResponse(heartbeat_s=60)

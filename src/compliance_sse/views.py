@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -178,7 +179,7 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
     open_streams = app[TENANT_STREAMS]
     if settings.tenant_max_streams and open_streams.get(tenant, 0) >= settings.tenant_max_streams:
         raise TooManyRequests(retry_after=max(1, round(settings.retry_ms / 1000)))
-    events = event_log.read(job_id, after)  # raises before the stream starts
+    events = event_log.read_batches(job_id, after)  # raises before the stream starts
     record = await event_log.get_job(job_id)
     stage: list[object] = [record.stage]
 
@@ -234,15 +235,18 @@ def _release_stream(open_streams: dict[str, int], tenant: str) -> None:
         open_streams.pop(tenant, None)
 
 
-async def _sse_events(events: AsyncIterator[LogEvent], stage: list[object]) -> AsyncIterator[ServerSentEvent]:
-    async for entry in events:
-        if entry.event == "progress":
+async def _sse_events(
+    batches: AsyncIterator[list[LogEvent]], stage: list[object]
+) -> AsyncIterator[list[ServerSentEvent]]:
+    async for batch in batches:
+        progress = next((e for e in reversed(batch) if e.event == "progress"), None)
+        if progress is not None:
             with contextlib.suppress(Exception):
-                stage[0] = orjson.loads(entry.data)["stage"]
-        yield ServerSentEvent(data=entry.data.decode(), event=entry.event, id=entry.id)
+                stage[0] = orjson.loads(progress.data)["stage"]
+        yield [ServerSentEvent(data=e.data.decode(), event=e.event, id=e.id) for e in batch]
 
 
-async def _close_events(events: AsyncIterator[LogEvent]) -> None:
+async def _close_events(events: AsyncIterator[Any]) -> None:
     aclose = getattr(events, "aclose", None)
     if aclose is not None:
         with contextlib.suppress(Exception):

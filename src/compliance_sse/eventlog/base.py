@@ -92,6 +92,13 @@ class EventLog(abc.ABC):
         this log never issues.
         """
 
+    def read_batches(self, job_id: str, after: str | None = None) -> AsyncIterator[list[LogEvent]]:
+        """The events of :meth:`read`, in lists of those at hand together, so a stream writes each list at once.
+
+        Checks eagerly, as :meth:`read` does. This default gives one event per list.
+        """
+        return _one_per_list(self.read(job_id, after))
+
     @abc.abstractmethod
     async def set_report(self, job_id: str, report: bytes) -> None:
         """Store the job's report JSON."""
@@ -107,3 +114,13 @@ class EventLog(abc.ABC):
     async def close(self) -> None:
         """Release connections and wake readers; may be called twice."""
         return None
+
+
+async def _one_per_list(events: AsyncIterator[LogEvent]) -> AsyncIterator[list[LogEvent]]:
+    try:
+        async for event in events:
+            yield [event]
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()

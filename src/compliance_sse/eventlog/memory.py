@@ -13,6 +13,9 @@ from .base import EventLog, JobRecord, LogEvent
 
 __all__ = ["InMemoryEventLog"]
 
+# Events handed to a stream at once at most (a replay of a long job goes out in writes of this many).
+_MAX_BATCH = 256
+
 
 @dataclass(slots=True)
 class _Job:
@@ -91,17 +94,22 @@ class InMemoryEventLog(EventLog):
         return entry.id
 
     def read(self, job_id: str, after: str | None = None) -> AsyncIterator[LogEvent]:
+        return _flatten(self.read_batches(job_id, after))
+
+    def read_batches(self, job_id: str, after: str | None = None) -> AsyncIterator[list[LogEvent]]:
         job = self._job(job_id)
         return self._follow(job, _parse_id(after))
 
-    async def _follow(self, job: _Job, index: int) -> AsyncIterator[LogEvent]:
+    async def _follow(self, job: _Job, index: int) -> AsyncIterator[list[LogEvent]]:
         while True:
-            while index < len(job.events):
-                entry = job.events[index]
-                index += 1
-                yield entry
-                if entry.final:
+            if index < len(job.events):
+                # A final event is always the last one: a batch that holds it ends with it.
+                batch = job.events[index : index + _MAX_BATCH]
+                index += len(batch)
+                yield batch
+                if batch[-1].final:
                     return
+                continue
             if job.finished_at is not None or self._closed:
                 return
             await job.changed.wait()
@@ -132,6 +140,12 @@ class InMemoryEventLog(EventLog):
         self._closed = True
         for job in self._jobs.values():
             job.changed.set()
+
+
+async def _flatten(batches: AsyncIterator[list[LogEvent]]) -> AsyncIterator[LogEvent]:
+    async for batch in batches:
+        for entry in batch:
+            yield entry
 
 
 def _parse_id(after: str | None) -> int:

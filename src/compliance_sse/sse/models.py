@@ -9,8 +9,6 @@ from dataclasses import dataclass
 
 __all__ = ["ServerSentEvent"]
 
-_LINE_BREAKS = ("\r", "\n")
-
 
 @dataclass(frozen=True, slots=True)
 class ServerSentEvent:
@@ -30,14 +28,16 @@ class ServerSentEvent:
     retry: int | None = None
 
     def __post_init__(self) -> None:
-        if not self.event:
+        # Plain ``in`` tests: this runs for every event a stream sends.
+        event, id = self.event, self.id
+        if not event:
             raise ValueError('event must not be empty: an unnamed event is "message"')
-        if any(c in self.event for c in _LINE_BREAKS):
+        if "\n" in event or "\r" in event:
             raise ValueError("event must not contain CR or LF")
-        if self.id is not None:
-            if any(c in self.id for c in _LINE_BREAKS):
+        if id is not None:
+            if "\n" in id or "\r" in id:
                 raise ValueError("id must not contain CR or LF")
-            if "\0" in self.id:
+            if "\0" in id:
                 raise ValueError("id must not contain NUL")
         if self.retry is not None and self.retry < 0:
             raise ValueError("retry must not be negative")

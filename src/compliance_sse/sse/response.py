@@ -23,7 +23,7 @@ import heapq
 import itertools
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -229,8 +229,8 @@ class EventStreamResponse(web.StreamResponse):
             raise
         self.last_sent = self._scheduler.clock() if self._scheduler is not None else time.monotonic()
 
-    async def relay(self, events: AsyncIterator[ServerSentEvent]) -> None:
-        """Send each of ``events`` until they end or the stream stops.
+    async def relay(self, batches: AsyncIterator[Sequence[ServerSentEvent]]) -> None:
+        """Send each list of events in ``batches`` (in one write) until they end or the stream stops.
 
         :meth:`stop_streaming`, called from elsewhere, interrupts the wait for the next event: it
         cancels this task and the cancellation ends here, as ``asyncio.timeout`` does it; a
@@ -243,8 +243,8 @@ class EventStreamResponse(web.StreamResponse):
         task = asyncio.current_task()
         self._handler = task
         try:
-            async for event in events:
-                await self._send_frame(serialize(event))
+            async for batch in batches:
+                await self._send_frame(b"".join([serialize(event) for event in batch]))
         except asyncio.CancelledError:
             if not (self._done.done() and task is not None and task.uncancel() == 0):
                 raise

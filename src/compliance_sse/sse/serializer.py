@@ -25,18 +25,18 @@ def serialize(event: ServerSentEvent) -> bytes:
 
     Raises ``UnicodeEncodeError`` if a field holds a lone surrogate.
     """
-    lines = []
-    if event.event != "message":
-        lines.append(f"event: {event.event}")
-    if event.id is not None:
-        # An empty id still goes out: "id:" resets the client's last event ID.
-        lines.append(f"id: {event.id}" if event.id else "id:")
+    data = event.data
+    if "\n" in data or "\r" in data:
+        data = "\ndata: ".join(_LINE_BREAK.split(data))
     # Always at least one data line: a client drops an event whose data buffer
     # is empty, so ``data=""`` must still be sent as "data: ".
-    lines.extend(f"data: {line}" for line in _LINE_BREAK.split(event.data))
+    head = "" if event.event == "message" else f"event: {event.event}\n"
+    if event.id is not None:
+        # An empty id still goes out: "id:" resets the client's last event ID.
+        head += f"id: {event.id}\n" if event.id else "id:\n"
     if event.retry is not None:
-        lines.append(f"retry: {event.retry}")
-    return ("\n".join(lines) + "\n\n").encode()
+        return f"{head}data: {data}\nretry: {event.retry}\n\n".encode()
+    return f"{head}data: {data}\n\n".encode()
 
 
 def comment(text: str = "") -> bytes:

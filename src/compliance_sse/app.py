@@ -36,6 +36,7 @@ from .keys import (
 )
 from .metrics import Metrics, watch_loop_lag
 from .middlewares import error_middleware, request_id_middleware
+from .page import page_ctx
 from .pipeline.extract import DEFAULT_SWITCH_INTERVAL_S, Extractor
 from .pipeline.runner import Job, JobRunner
 from .routes import setup_routes
@@ -76,6 +77,7 @@ def create_app(
     app.cleanup_ctx.append(_extractor_ctx(extract_executor))
     app.cleanup_ctx.append(_analyzer_ctx(analyzer))
     app.cleanup_ctx.append(_jobs_ctx)
+    app.cleanup_ctx.append(page_ctx)
     app.on_startup.append(_freeze_heap)  # after every cleanup_ctx has run
     app.on_shutdown.append(_close_streams)
     setup_routes(app)

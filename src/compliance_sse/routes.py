@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import views
+from . import page, views
 
 __all__ = ["setup_routes"]
 
@@ -21,3 +21,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", views.healthz)
     app.router.add_get("/readyz", views.readyz)
     app.router.add_get("/metrics", views.metrics)
+    app.router.add_get("/", page.index)
+    app.router.add_get("/static/{version}/{name}", page.asset)

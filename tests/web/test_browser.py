@@ -1,0 +1,324 @@
+"""The page in a real browser: every state a person meets, checked by behaviour and by axe-core."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, expect
+
+from compliance_sse.settings import Settings
+from tests.web.conftest import (
+    RISKY_PAGES,
+    CutProxy,
+    GatedAnalyzer,
+    Tab,
+    assert_accessible,
+    choose_file,
+    open_page,
+    serve,
+    snap,
+    text_pdf,
+)
+
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
+
+NewTab = Callable[[], Any]
+STEP_ORDER = ["queued", "ingest", "extract", "analyze", "report"]
+
+
+def step(page: Page, stage: str) -> Any:
+    return page.locator(f'#steps li[data-stage="{stage}"]')
+
+
+async def report_json(page: Page) -> dict[str, Any]:
+    async with page.expect_download() as info:
+        await page.locator("#download-json").click()
+    download = await info.value
+    path = await download.path()
+    assert download.suggested_filename.endswith(".json")
+    return dict(json.loads(path.read_text()))
+
+
+async def wait_report(page: Page) -> dict[str, Any]:
+    await expect(page.locator("#report-panel")).to_be_visible()
+    await expect(page.locator("#level")).to_have_text(re.compile(r"^(CRITICAL|HIGH|MEDIUM|LOW|MINIMAL)$"))
+    return await report_json(page)
+
+
+async def finding_ids(page: Page) -> list[str]:
+    return [str(i) for i in await page.locator(".finding").evaluate_all("els => els.map(e => e.dataset.flagId)")]
+
+
+async def test_streaming_shows_steps_and_findings_before_done(new_tab: NewTab, gated: GatedAnalyzer) -> None:
+    async with serve(analyzer=gated) as server:
+        tab: Tab = await new_tab()
+        page = await open_page(tab, server.url)
+        await expect(page.locator("#live")).to_be_checked()
+        await snap(page, "01-idle")
+        await assert_accessible(page, "idle")
+
+        await choose_file(page, "payment-memo.pdf", text_pdf(RISKY_PAGES))
+        await page.locator("#analyze").click()
+
+        # Held mid-analysis: steps have advanced, a finding is on screen, no report yet.
+        await expect(page.locator(".finding")).to_have_count(1)
+        await expect(step(page, "queued")).to_have_attribute("data-state", "done")
+        await expect(step(page, "ingest")).to_have_attribute("data-state", "done")
+        await expect(step(page, "report")).to_have_attribute("data-state", "pending")
+        active = page.locator('#steps li[data-state="active"]')
+        await expect(active).to_have_count(1)
+        assert await active.get_attribute("data-stage") in ("extract", "analyze")
+        await expect(page.locator("#pages")).to_have_text(re.compile(r"^Page \d of 2$"))
+        await expect(page.locator("#eta")).to_be_visible()
+        await expect(page.locator("#conn-text")).to_contain_text("heartbeat")  # heartbeat_s=0.5
+        await expect(page.locator("#report-panel")).to_be_hidden()
+        first = page.locator(".finding").first
+        await expect(first.locator(".badge")).to_have_text(re.compile(r"^(Critical|High|Medium|Low|Info) · \d/5$"))
+        assert re.fullmatch(r"#job=[A-Za-z0-9_-]+", await page.evaluate("location.hash"))
+        await snap(page, "02-live")
+        await assert_accessible(page, "live")
+
+        gated.gate.set()
+        report = await wait_report(page)
+        for stage in STEP_ORDER:
+            await expect(step(page, stage)).to_have_attribute("data-state", "done")
+        assert report["flags"], "the risky memo must have findings"
+        await expect(page.locator(".finding")).to_have_count(len(report["flags"]))
+        assert sorted(await finding_ids(page)) == sorted(f["id"] for f in report["flags"])
+        events = await page.locator("#findings").get_attribute("data-flag-events")
+        assert events == str(len(report["flags"])), "each flag event arrived once"
+        await expect(page.locator("#level")).to_have_text(report["risk_level"])
+        await expect(page.locator("#summary")).to_have_text(report["summary"])
+        quote = report["flags"][0]["evidence"][0]
+        evidence = page.locator(".finding figure", has_text=quote["quote"]).first
+        await expect(evidence.locator("figcaption")).to_have_text(f"Page {quote['page']}")
+        await snap(page, "03-report")
+        await assert_accessible(page, "report")
+
+        async with page.expect_download() as info:
+            await page.locator("#download-md").click()
+        markdown = (await (await info.value).path()).read_text()
+        assert "payment-memo.pdf" in markdown and report["risk_level"] in markdown
+        job_id = report["job_id"]
+        await expect(page.locator("#job-link")).to_have_attribute("href", f"{server.url}/#job={job_id}")
+        await expect(page.locator("#recent a", has_text="payment-memo.pdf")).to_have_count(1)
+        assert tab.errors == []
+
+
+async def test_streaming_off_waits_for_the_report_with_a_spinner(new_tab: NewTab, gated: GatedAnalyzer) -> None:
+    async with serve(analyzer=gated) as server:
+        tab: Tab = await new_tab()
+        page = await open_page(tab, server.url)
+        await page.locator("label.switch").click()
+        await expect(page.locator("#live")).not_to_be_checked()
+        await choose_file(page, "payment-memo.pdf", text_pdf(RISKY_PAGES))
+        await page.locator("#analyze").click()
+        await expect(page.locator("#spinner")).to_be_visible()
+        await expect(page.locator("#steps")).to_be_hidden()
+        await expect(page.locator("#analyze")).to_be_disabled()
+        await gated.wait_held()
+        await snap(page, "04-waiting")
+        await assert_accessible(page, "waiting")
+        await expect(page.locator(".finding")).to_have_count(0)  # nothing streams in this mode
+
+        gated.gate.set()
+        report = await wait_report(page)
+        await expect(page.locator("#spinner")).to_be_hidden()
+        await expect(page.locator(".finding")).to_have_count(len(report["flags"]))
+        assert tab.errors == []
+
+
+async def test_falls_back_by_itself_when_streaming_cannot_start(new_tab: NewTab) -> None:
+    async with serve() as server:
+        tab: Tab = await new_tab()
+        page = await open_page(tab, server.url)
+        await page.route("**/analyze_sse", lambda route: route.abort())
+        await choose_file(page, "payment-memo.pdf", text_pdf(RISKY_PAGES))
+        await page.locator("#analyze").click()
+        await expect(page.locator("#notice")).to_contain_text("Live streaming could not start")
+        report = await wait_report(page)
+        await expect(page.locator(".finding")).to_have_count(len(report["flags"]))
+        await snap(page, "05-fallback")
+        await assert_accessible(page, "fallback")
+
+
+async def test_refuses_a_file_too_large_or_not_a_pdf_before_sending(new_tab: NewTab) -> None:
+    async with serve(Settings(analyzer="rules", max_upload_mb=0.05)) as server:
+        tab: Tab = await new_tab()
+        page = await open_page(tab, server.url)
+        posts: list[str] = []
+        page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+        await expect(page.locator("#cap")).to_have_text("51 KB")
+
+        big = b"%PDF-1.4\n" + b"0" * 60_000
+        await choose_file(page, "big.pdf", big)
+        await expect(page.locator("#form-error")).to_have_text("“big.pdf” is 59 KB, over the limit of 51 KB.")
+        await snap(page, "06-too-large")
+        await assert_accessible(page, "too large")
+        await page.locator("#analyze").click()
+        await expect(page.locator("#form-error")).to_contain_text("Choose another file")
+
+        await choose_file(page, "notes.txt", b"just text", mime="text/plain")
+        await expect(page.locator("#form-error")).to_have_text(
+            "“notes.txt” is not a PDF. Choose a file ending in .pdf."
+        )
+        await choose_file(page, "fake.pdf", b"GIF89a" + b"\0" * 2000)
+        await expect(page.locator("#form-error")).to_have_text("“fake.pdf” is not a PDF: it does not start like one.")
+        await snap(page, "07-not-a-pdf")
+        await assert_accessible(page, "not a pdf")
+        await page.locator("#analyze").click()
+        await expect(page.locator("#live-panel")).to_be_hidden()
+        assert posts == [], "a refused file is never sent"
+        assert tab.errors == []
+
+
+async def test_password_field_appears_when_the_pdf_needs_one(new_tab: NewTab, pdf: Callable[[str], bytes]) -> None:
+    async with serve() as server:
+        tab: Tab = await new_tab()
+        page = await open_page(tab, server.url)
+        await expect(page.locator("#password-row")).to_be_hidden()
+        await choose_file(page, "locked.pdf", pdf("s11"))
+        await page.locator("#analyze").click()
+        await expect(page.locator("#password-row")).to_be_visible()
+        await expect(page.locator("#password")).to_be_focused()
+        await expect(page.locator("#form-error")).to_contain_text("password")
+        await expect(page.locator("#run-error")).not_to_contain_text("{")  # a sentence, not JSON
+        await snap(page, "08-password")
+        await assert_accessible(page, "password required")
+
+        await page.locator("#password").fill("not-it")
+        await page.locator("#analyze").click()
+        await expect(page.locator("#form-error")).to_contain_text(re.compile("password", re.I))
+        await expect(page.locator("#password-row")).to_be_visible()
+
+        await page.locator("#password").fill("openpassword")
+        await page.locator("#analyze").click()
+        report = await wait_report(page)
+        assert report["doc_name"] == "locked.pdf" and report["page_count"] == 1
+        assert tab.errors == []
+
+
+async def test_a_cut_stream_resumes_without_a_duplicate_finding(new_tab: NewTab, gated: GatedAnalyzer) -> None:
+    async with serve(analyzer=gated) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        async with CutProxy(port) as proxy:
+            tab: Tab = await new_tab()
+            page = await open_page(tab, proxy.url)
+            await choose_file(page, "payment-memo.pdf", text_pdf(RISKY_PAGES))
+            await page.locator("#analyze").click()
+            await expect(page.locator(".finding")).to_have_count(1)
+            before = await finding_ids(page)
+
+            assert proxy.cut(b"POST /analyze_sse") == 1
+            await expect(page.locator("#notice")).to_have_text("Resumed: the stream picked up where it stopped.")
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+            resumed = [r for r in proxy.requests if b"/events?" in r]
+            assert resumed and b"last_event_id=" in resumed[0], proxy.requests
+            await expect(page.locator(".finding")).to_have_count(1)
+            assert await finding_ids(page) == before
+            await snap(page, "09-resumed")
+            await assert_accessible(page, "resumed")
+
+            gated.gate.set()
+            report = await wait_report(page)
+            events = await page.locator("#findings").get_attribute("data-flag-events")
+            assert events == str(len(report["flags"])), "no flag event came twice"
+            ids = await finding_ids(page)
+            assert len(ids) == len(set(ids)) == len(report["flags"])
+            # After `done` the page closes its EventSource: no reconnect follows.
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "closed")
+            assert await page.evaluate("document.querySelectorAll('.finding').length") == len(report["flags"])
+            assert tab.errors == []
+
+
+async def test_a_finished_job_reopens_from_its_link(new_tab: NewTab) -> None:
+    async with serve() as server:
+        tab: Tab = await new_tab()
+        page = await open_page(tab, server.url)
+        await choose_file(page, "payment-memo.pdf", text_pdf(RISKY_PAGES))
+        await page.locator("#analyze").click()
+        report = await wait_report(page)
+        link = await page.locator("#job-link").get_attribute("href")
+        assert link == f"{server.url}/#job={report['job_id']}"
+
+        other: Tab = await new_tab()
+        page2 = await open_page(other, link)
+        again = await wait_report(page2)
+        assert again == report
+        await expect(page2.locator(".finding")).to_have_count(len(report["flags"]))
+        await expect(page2.locator("#live-doc")).to_have_text("payment-memo.pdf")
+        await expect(page2.locator("#recent a", has_text="payment-memo.pdf")).to_have_count(1)
+        await snap(page2, "10-reopened")
+        await assert_accessible(page2, "reopened")
+
+        # The recent list opens jobs too: a second job, then back to the first through the list.
+        await page2.goto(server.url)
+        await expect(page2.locator("body")).to_have_attribute("data-ready", "true")
+        await choose_file(page2, "second.pdf", text_pdf(RISKY_PAGES[1:]))
+        await page2.locator("#analyze").click()
+        await expect(page2.locator("#doc-meta")).to_contain_text("second.pdf")
+        await page2.locator("#recent a", has_text="payment-memo.pdf").click()
+        await expect(page2.locator("#doc-meta")).to_contain_text("payment-memo.pdf")
+        assert tab.errors == [] and other.errors == []
+
+
+async def test_keyboard_only(new_tab: NewTab) -> None:
+    async with serve() as server:
+        tab: Tab = await new_tab()
+        page = await open_page(tab, server.url)
+
+        async def tab_to(element_id: str) -> None:
+            for _ in range(40):
+                await page.keyboard.press("Tab")
+                if await page.evaluate("document.activeElement && document.activeElement.id") == element_id:
+                    return
+            raise AssertionError(f"Tab never reached #{element_id}")
+
+        await page.keyboard.press("Tab")
+        await expect(page.locator("a.skip")).to_be_focused()
+        await tab_to("file")
+        async with page.expect_file_chooser() as chooser:
+            await page.keyboard.press("Space")
+        await (await chooser.value).set_files(
+            {"name": "payment-memo.pdf", "mimeType": "application/pdf", "buffer": text_pdf(RISKY_PAGES)}
+        )
+        await expect(page.locator("#file-name")).to_contain_text("payment-memo.pdf")
+        await snap(page, "11-keyboard-focus")
+        await tab_to("live")
+        await page.keyboard.press("Space")
+        await expect(page.locator("#live")).not_to_be_checked()
+        await page.keyboard.press("Space")
+        await expect(page.locator("#live")).to_be_checked()
+        await tab_to("analyze")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#report-title")).to_be_focused()
+        await tab_to("download-json")
+        async with page.expect_download() as info:
+            await page.keyboard.press("Enter")
+        assert (await info.value).suggested_filename == "payment-memo.json"
+        assert tab.errors == []
+
+
+async def test_file_name_and_document_text_are_shown_as_text(new_tab: NewTab) -> None:
+    name = "<script>window.pwned=1<script><img src=x onerror=window.pwned=2>.pdf"
+    pages = [RISKY_PAGES[0].replace("threshold.", "threshold. <script>window.pwned=3</script>")]
+    async with serve() as server:
+        tab: Tab = await new_tab()
+        page = await open_page(tab, server.url)
+        await choose_file(page, name, text_pdf(pages))
+        await page.locator("#analyze").click()
+        report = await wait_report(page)
+        await expect(page.locator("#live-doc")).to_have_text(name)
+        await expect(page.locator("#doc-meta")).to_contain_text(report["doc_name"])
+        quotes = page.locator("blockquote", has_text="<script>window.pwned=3</script>")
+        assert await quotes.count() >= 1
+        await expect(page.locator("#recent a").first).to_have_text(report["doc_name"])
+        assert await page.evaluate("window.pwned === undefined")
+        assert await page.evaluate("document.querySelectorAll('script').length") == 1
+        assert await page.evaluate("document.querySelectorAll('img').length") == 1  # the logo
+        await snap(page, "12-script-as-text")
+        assert tab.errors == []

@@ -185,14 +185,19 @@ async def test_password_field_appears_when_the_pdf_needs_one(new_tab: NewTab, pd
         await page.locator("#analyze").click()
         await expect(page.locator("#password-row")).to_be_visible()
         await expect(page.locator("#password")).to_be_focused()
-        await expect(page.locator("#form-error")).to_contain_text("password")
+        await expect(page.locator("#form-error")).to_have_text(
+            "“locked.pdf” is protected by a password. Enter it below and press Analyse again."
+        )
+        await expect(page.locator("#run-error")).to_contain_text("password")
         await expect(page.locator("#run-error")).not_to_contain_text("{")  # a sentence, not JSON
         await snap(page, "08-password")
         await assert_accessible(page, "password required")
 
         await page.locator("#password").fill("not-it")
         await page.locator("#analyze").click()
-        await expect(page.locator("#form-error")).to_contain_text(re.compile("password", re.I))
+        await expect(page.locator("#form-error")).to_have_text(
+            "That password does not open “locked.pdf”. Check it and press Analyse again."
+        )
         await expect(page.locator("#password-row")).to_be_visible()
 
         await page.locator("#password").fill("openpassword")
@@ -321,4 +326,80 @@ async def test_file_name_and_document_text_are_shown_as_text(new_tab: NewTab) ->
         assert await page.evaluate("document.querySelectorAll('script').length") == 1
         assert await page.evaluate("document.querySelectorAll('img').length") == 1  # the logo
         await snap(page, "12-script-as-text")
+        assert tab.errors == []
+
+
+async def test_with_api_keys_the_page_asks_once_and_resumes_with_the_signed_url(
+    new_tab: NewTab, gated: GatedAnalyzer
+) -> None:
+    settings = Settings(analyzer="rules", heartbeat_s=0.5, api_keys={"key-of-acme": "acme"})
+    async with serve(settings, analyzer=gated) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        async with CutProxy(port) as proxy:
+            tab: Tab = await new_tab()
+            page = await open_page(tab, proxy.url)
+            await expect(page.locator("#key-panel")).to_be_visible()
+            await expect(page.locator("#key")).to_be_focused()
+            await snap(page, "13-api-key")
+            await assert_accessible(page, "api key")
+
+            await page.locator("#key").fill("not-a-key")
+            await page.locator("#key").press("Enter")
+            await expect(page.locator("#key-message")).to_have_text("The API key was not accepted. Enter a valid key.")
+            await expect(page.locator("#key-panel")).to_be_visible()
+            await page.locator("#key").fill("key-of-acme")
+            await page.locator("#key").press("Enter")
+            await expect(page.locator("#key-panel")).to_be_hidden()
+            assert await page.evaluate("sessionStorage.getItem('compliance-sse.api-key')") == "key-of-acme"
+            await expect(page.locator("#recent-empty")).to_be_visible()
+
+            await choose_file(page, "payment-memo.pdf", text_pdf(RISKY_PAGES))
+            await page.locator("#analyze").click()
+            await expect(page.locator(".finding")).to_have_count(1)
+            assert proxy.cut(b"POST /analyze_sse") == 1
+            await expect(page.locator("#notice")).to_have_text("Resumed: the stream picked up where it stopped.")
+            resumed = [r for r in proxy.requests if b"/events?" in r]
+            assert b"token=" in resumed[0] and b"last_event_id=" in resumed[0], resumed
+            gated.gate.set()
+            report = await wait_report(page)
+            assert await page.locator("#findings").get_attribute("data-flag-events") == str(len(report["flags"]))
+            async with page.expect_download() as info:
+                await page.locator("#download-md").click()
+            assert "payment-memo.pdf" in (await (await info.value).path()).read_text()
+
+            # The key lasts for the tab: a reload keeps it, a new tab asks again.
+            await page.reload()
+            await expect(page.locator("body")).to_have_attribute("data-ready", "true")
+            await expect(page.locator("#key-panel")).to_be_hidden()
+            await expect(page.locator("#level")).to_have_text(report["risk_level"])
+            other: Tab = await new_tab()
+            page2 = await open_page(other, f"{proxy.url}/#job={report['job_id']}")
+            await expect(page2.locator("#key-panel")).to_be_visible()
+            await page2.locator("#key").fill("key-of-acme")
+            await page2.locator("#key").press("Enter")
+            await expect(page2.locator("#level")).to_have_text(report["risk_level"])
+            assert tab.errors == [] and other.errors == []
+
+
+async def test_a_dropped_file_is_analysed(new_tab: NewTab) -> None:
+    async with serve() as server:
+        tab: Tab = await new_tab()
+        page = await open_page(tab, server.url)
+        transfer = await page.evaluate_handle(
+            """(bytes) => {
+                const transfer = new DataTransfer();
+                transfer.items.add(new File([new Uint8Array(bytes)], "dropped.pdf", { type: "application/pdf" }));
+                return transfer;
+            }""",
+            list(text_pdf(RISKY_PAGES[1:])),
+        )
+        await page.dispatch_event("#drop", "dragenter", {"dataTransfer": transfer})
+        await expect(page.locator("#drop")).to_have_class(re.compile(r"\bover\b"))
+        await snap(page, "14-drag-over")
+        await page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
+        await expect(page.locator("#drop")).not_to_have_class(re.compile(r"\bover\b"))
+        await expect(page.locator("#file-name")).to_contain_text("dropped.pdf")
+        await page.locator("#analyze").click()
+        report = await wait_report(page)
+        assert report["doc_name"] == "dropped.pdf"
         assert tab.errors == []

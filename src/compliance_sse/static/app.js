@@ -106,7 +106,7 @@ function jobFailed(run, code, detail, stage) {
   const sentence = typeof detail === "string" && detail ? detail : "The analysis failed.";
   view.failed(stage, sentence);
   setBusy(false);
-  if (PASSWORD_CODES.has(code)) askPassword(sentence);
+  if (PASSWORD_CODES.has(code)) askPassword(code, run.docName);
   refreshRecent();
 }
 
@@ -316,9 +316,14 @@ async function choose(file) {
   }
 }
 
-function askPassword(sentence) {
+function askPassword(code, docName) {
+  const wrong = code === "wrong_password" && !$("password-row").hidden;
   view.show("password-row");
-  formError(`${sentence} Enter the password and press Analyse again.`);
+  formError(
+    wrong
+      ? `That password does not open “${docName}”. Check it and press Analyse again.`
+      : `“${docName}” is protected by a password. Enter it below and press Analyse again.`,
+  );
   $("password").focus();
 }
 

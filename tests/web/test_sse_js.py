@@ -46,11 +46,12 @@ def _random_stream(rng: random.Random) -> bytes:
     return b"".join(rng.choice(tokens) for _ in range(rng.randint(1, 30)))
 
 
-def _cuts(data: bytes, rng: random.Random) -> list[list[int]]:
+def _cuts(data: bytes, rng: random.Random) -> list[list[list[int]]]:
     whole = [list(data)]
     bytewise = [[b] for b in data]
     points = sorted(rng.sample(range(1, len(data)), min(3, max(len(data) - 1, 0)))) if len(data) > 1 else []
-    pieces, last = [], 0
+    pieces: list[list[int]] = []
+    last = 0
     for point in [*points, len(data)]:
         pieces.append(list(data[last:point]))
         last = point

@@ -134,6 +134,7 @@ class GatedAnalyzer(Analyzer):
         self.hold_after = hold_after
         self.gate = asyncio.Event()
         self.held = asyncio.Event()
+        self.fail_with: Exception | None = None  # raised when the gate opens, to end the job with an error
 
     async def analyze(self, pages: AsyncIterator[ExtractedPage], ctx: AnalysisContext) -> AnalysisResult:
         seen = 0
@@ -146,6 +147,8 @@ class GatedAnalyzer(Analyzer):
             if seen == self.hold_after:
                 self.held.set()
                 await self.gate.wait()
+                if self.fail_with is not None:
+                    raise self.fail_with
 
         ctx.on_finding = on_finding
         return await self.inner.analyze(pages, ctx)
@@ -180,10 +183,10 @@ RISKY_PAGES = [
 ]
 
 
-async def snap(page: Page, name: str) -> Path:
-    """Save a full-page screenshot of the current state."""
+async def snap(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot of the current state (the whole page, or what the window shows)."""
     path = SCREENSHOTS / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=True)
+    await page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
@@ -196,6 +199,20 @@ async def assert_accessible(page: Page, state: str) -> None:
     bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
     summary = [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}" for v in bad]
     assert not bad, f"axe on state {state!r}: {summary}"
+
+
+# Keeps every EventSource the page makes, so a test can read its readyState (2: closed by the page).
+TRACK_EVENT_SOURCES = """(() => {
+  const Native = window.EventSource;
+  window.__sources = [];
+  window.EventSource = class extends Native {
+    constructor(...args) { super(...args); window.__sources.push(this); }
+  };
+})();"""
+
+
+async def event_source_states(page: Page) -> list[int]:
+    return [int(s) for s in await page.evaluate("window.__sources.map((s) => s.readyState)")]
 
 
 async def open_page(tab: Tab, url: str) -> Page:

@@ -10,14 +10,17 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
+from compliance_sse.errors import AnalyzerUnavailable
 from compliance_sse.settings import Settings
 from tests.web.conftest import (
     RISKY_PAGES,
+    TRACK_EVENT_SOURCES,
     CutProxy,
     GatedAnalyzer,
     Tab,
     assert_accessible,
     choose_file,
+    event_source_states,
     open_page,
     serve,
     snap,
@@ -97,6 +100,8 @@ async def test_streaming_shows_steps_and_findings_before_done(new_tab: NewTab, g
         evidence = page.locator(".finding figure", has_text=quote["quote"]).first
         await expect(evidence.locator("figcaption")).to_have_text(f"Page {quote['page']}")
         await snap(page, "03-report")
+        await page.locator("#live-panel").evaluate("e => e.scrollIntoView()")
+        await snap(page, "03-report-view", full_page=False)
         await assert_accessible(page, "report")
 
         async with page.expect_download() as info:
@@ -212,6 +217,7 @@ async def test_a_cut_stream_resumes_without_a_duplicate_finding(new_tab: NewTab,
         port = int(server.url.rsplit(":", 1)[1])
         async with CutProxy(port) as proxy:
             tab: Tab = await new_tab()
+            await tab.page.add_init_script(TRACK_EVENT_SOURCES)
             page = await open_page(tab, proxy.url)
             await choose_file(page, "payment-memo.pdf", text_pdf(RISKY_PAGES))
             await page.locator("#analyze").click()
@@ -236,7 +242,38 @@ async def test_a_cut_stream_resumes_without_a_duplicate_finding(new_tab: NewTab,
             assert len(ids) == len(set(ids)) == len(report["flags"])
             # After `done` the page closes its EventSource: no reconnect follows.
             await expect(page.locator("#conn")).to_have_attribute("data-state", "closed")
+            assert await event_source_states(page) == [2]
             assert await page.evaluate("document.querySelectorAll('.finding').length") == len(report["flags"])
+            assert tab.errors == []
+
+
+async def test_a_job_error_after_a_resume_is_shown_and_ends_the_stream(new_tab: NewTab, gated: GatedAnalyzer) -> None:
+    gated.fail_with = AnalyzerUnavailable("The analysis service did not answer. Retrying later may help.")
+    async with serve(analyzer=gated) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        async with CutProxy(port) as proxy:
+            tab: Tab = await new_tab()
+            await tab.page.add_init_script(TRACK_EVENT_SOURCES)
+            page = await open_page(tab, proxy.url)
+            await choose_file(page, "payment-memo.pdf", text_pdf(RISKY_PAGES))
+            await page.locator("#analyze").click()
+            await expect(page.locator(".finding")).to_have_count(1)
+            assert proxy.cut(b"POST /analyze_sse") == 1
+            await expect(page.locator("#notice")).to_have_text("Resumed: the stream picked up where it stopped.")
+
+            # The server's `error` event (it has data) comes through the EventSource: shown, and final.
+            gated.gate.set()
+            await expect(page.locator("#run-error")).to_have_text(
+                "The analysis service did not answer. Retrying later may help."
+            )
+            await expect(page.locator("#conn-text")).to_have_text("Stopped")
+            await expect(page.locator('#steps li[data-state="failed"]')).to_have_count(1)
+            await expect(page.locator("#report-panel")).to_be_hidden()
+            await expect(page.locator("#analyze")).to_be_enabled()
+            await expect(page.locator("#recent li[data-status=failed]")).to_have_count(1)
+            await snap(page, "15-job-error")
+            await assert_accessible(page, "job error")
+            assert await event_source_states(page) == [2], "the page closed its EventSource after the error"
             assert tab.errors == []
 
 
@@ -249,6 +286,10 @@ async def test_a_finished_job_reopens_from_its_link(new_tab: NewTab) -> None:
         report = await wait_report(page)
         link = await page.locator("#job-link").get_attribute("href")
         assert link == f"{server.url}/#job={report['job_id']}"
+        await page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        await page.locator("#copy-link").click()
+        await expect(page.locator("#copy-status")).to_have_text("Link copied. Opening it shows this job again.")
+        assert await page.evaluate("navigator.clipboard.readText()") == link
 
         other: Tab = await new_tab()
         page2 = await open_page(other, link)

@@ -142,7 +142,7 @@ export function finished(report) {
   const seconds = Number(report.duration_s);
   setText("eta", Number.isFinite(seconds) ? `Took ${formatSeconds(seconds)}` : "Done");
   show("spinner", false);
-  connection("closed");
+  connection("closed", "Finished");
 }
 
 export function failed(stage, sentence) {
@@ -151,7 +151,7 @@ export function failed(stage, sentence) {
   show("eta", false);
   show("spinner", false);
   setText("run-error", sentence);
-  connection("closed");
+  connection("closed", "Stopped");
 }
 
 const CONNECTION_TEXT = {

@@ -68,9 +68,9 @@ def _job_ids(count: int) -> list[str]:
 
 async def populate(url: str, prefix: str, count: int) -> None:
     """Create the jobs, each with its ``job`` event, from another process than the one measured."""
-    from compliance_sse.broker.connection import connect
     from compliance_sse.eventlog.base import JobRecord
     from compliance_sse.eventlog.redis import RedisEventLog
+    from compliance_sse.eventlog.redis_connection import connect
 
     writer = RedisEventLog(connect(url), owns_client=True, prefix=prefix)
     job_ids = _job_ids(count)
@@ -83,8 +83,8 @@ async def populate(url: str, prefix: str, count: int) -> None:
 
 async def child(design: str, count: int, url: str, prefix: str) -> dict[str, Any]:
     """One measurement, in a process of its own so RSS growth is this run's listeners' alone."""
-    from compliance_sse.broker.connection import connect
     from compliance_sse.eventlog.redis import RedisEventLog, Tail
+    from compliance_sse.eventlog.redis_connection import connect
 
     _raise_fd_limit()
     writer = RedisEventLog(connect(url), owns_client=True, prefix=prefix)

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import threading
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from blockbuster import blockbuster_ctx
 
 from compliance_sse.sse.models import ServerSentEvent
 from compliance_sse.sse.parser import EventParser
-from tests.eventlog.conftest import HOST, SHARED_PORT, TEST_DB, answers, redis_server
+from tests.redis_server import HOST, SHARED_PORT, TEST_DB, answers, delete_prefix, redis_server
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -137,6 +138,14 @@ def redis_url() -> Iterator[str]:
         return
     with redis_server() as server:
         yield server.url(TEST_DB)
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    prefix = f"csse-test:{uuid.uuid4().hex[:12]}"
+    yield prefix
+    delete_prefix(redis_url, prefix)
 
 
 WritePdf = Callable[..., Path]

@@ -17,7 +17,7 @@ from compliance_sse.auth import ApiKeys, UrlSigner, derive_url_secret
 from compliance_sse.settings import Settings
 
 from .conftest import form, read_events
-from .eventlog.conftest import delete_prefix
+from .redis_server import delete_prefix
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]

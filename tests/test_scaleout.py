@@ -28,7 +28,7 @@ from compliance_sse.sse.models import ServerSentEvent
 from compliance_sse.sse.parser import EventParser
 
 from .conftest import form, read_events
-from .eventlog.conftest import HOST, delete_prefix, free_port
+from .redis_server import HOST, delete_prefix, free_port
 
 pytestmark = pytest.mark.slow
 

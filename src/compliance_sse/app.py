@@ -38,7 +38,8 @@ from .metrics import Metrics, watch_loop_lag
 from .middlewares import error_middleware, request_id_middleware
 from .page import page_ctx
 from .pipeline.extract import DEFAULT_SWITCH_INTERVAL_S, Extractor
-from .pipeline.runner import Job, JobRunner
+from .pipeline.models import Job
+from .pipeline.runner import JobRunner
 from .routes import setup_routes
 from .settings import Settings
 from .sse.response import EventStreamResponse, HeartbeatScheduler

@@ -13,7 +13,8 @@ import orjson
 from .cache import ReportCache
 from .errors import ComplianceError, Overloaded, TooManyRequests
 from .eventlog.base import EventLog, JobRecord
-from .pipeline.runner import Job, JobRunner
+from .pipeline.models import Job
+from .pipeline.runner import JobRunner
 from .upload import Upload
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class JobManager:
             raise Overloaded(retry_after=10)
         if self._queue is not None:
             if not self._queue.healthy:
-                from .broker.errors import RedisUnavailable
+                from .eventlog.redis_errors import RedisUnavailable
 
                 raise RedisUnavailable()
             if self._queue.backlog >= self._max_queued:

@@ -11,14 +11,14 @@ from typing import Any
 import orjson
 import pytest
 
-from compliance_sse.broker.connection import connect
-from compliance_sse.broker.errors import RedisUnavailable
 from compliance_sse.errors import BadRequest, NotFound
 from compliance_sse.eventlog.base import JobRecord, LogEvent
 from compliance_sse.eventlog.redis import LeaseLost, RedisEventLog, Tail
+from compliance_sse.eventlog.redis_connection import connect
+from compliance_sse.eventlog.redis_errors import RedisUnavailable
+from compliance_sse.eventlog.redis_leased import LeasedLog
 from compliance_sse.jobs import new_job_id
-
-from .conftest import redis_server
+from tests.redis_server import redis_server
 
 MakeLog = Callable[..., RedisEventLog]
 
@@ -94,20 +94,23 @@ async def test_read_checks_the_record_this_process_saw(make_log: MakeLog) -> Non
 async def test_appends_after_the_end_and_from_a_lost_lease_are_refused(make_log: MakeLog) -> None:
     log = make_log()
     job_id = await _job(log)
-    exists, ended, length = await log.take_lease(job_id, "worker-a")
-    assert (exists, ended, length) == (True, None, 0)
-    await log.append(job_id, "progress", b"{}", lease="worker-a")
-    await log.take_lease(job_id, "worker-b")  # the job was reclaimed
+
+    def worker(lease: str) -> LeasedLog:
+        return LeasedLog(log, job_id, lease)  # a fresh view each time: Redis, not the view, must refuse
+
+    assert await worker("worker-a").take() == (True, None, 0)
+    await worker("worker-a").append(job_id, "progress", b"{}")
+    await worker("worker-b").take()  # the job was reclaimed
     with pytest.raises(LeaseLost):
-        await log.append(job_id, "progress", b"{}", lease="worker-a")
+        await worker("worker-a").append(job_id, "progress", b"{}")
     with pytest.raises(LeaseLost):
-        await log.update_job_leased(job_id, "worker-a", {"stage": "extract"})
+        await worker("worker-a").update_job(job_id, stage="extract")
     with pytest.raises(LeaseLost):
-        await log.set_report_leased(job_id, "worker-a", b"{}")
-    final = await log.append(job_id, "done", b"{}", lease="worker-b")
+        await worker("worker-a").set_report(job_id, b"{}")
+    final = await worker("worker-b").append(job_id, "done", b"{}")
     with pytest.raises(RuntimeError):
-        await log.append(job_id, "error", b"{}", lease="worker-b")
-    assert await log.take_lease(job_id, "worker-c") == (True, final, 2)
+        await worker("worker-b").append(job_id, "error", b"{}")
+    assert await worker("worker-c").take() == (True, final, 2)
     ttl = await log.client.pttl(log.key("ev", job_id))
     assert 0 < ttl <= 60_000 * 60
 

@@ -15,8 +15,8 @@ from compliance_sse.errors import AnalyzerUnavailable, ExtractTimeout
 from compliance_sse.eventlog.base import JobRecord, LogEvent
 from compliance_sse.eventlog.memory import InMemoryEventLog
 from compliance_sse.metrics import Metrics
-from compliance_sse.pipeline.models import AnalysisResult, Evidence, ExtractedPage, Finding
-from compliance_sse.pipeline.runner import Job, JobRunner
+from compliance_sse.pipeline.models import AnalysisResult, Evidence, ExtractedPage, Finding, Job
+from compliance_sse.pipeline.runner import JobRunner
 
 
 class _Extraction:

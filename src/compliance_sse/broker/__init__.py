@@ -1,5 +1,9 @@
-"""Scale-out on Redis: the job queue and its consumers, the result cache, and the error boundary."""
+"""Scale-out on Redis: the job queue and its consumers, and the result cache.
 
-from .errors import RedisUnavailable, map_redis_errors
+The broker builds on the Redis event log (``compliance_sse.eventlog.redis*``), never the reverse.
+"""
 
-__all__ = ["RedisUnavailable", "map_redis_errors"]
+from .cache import ResultCache
+from .queue import JobQueue, QueueConsumer
+
+__all__ = ["JobQueue", "QueueConsumer", "ResultCache"]

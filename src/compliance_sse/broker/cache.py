@@ -6,7 +6,7 @@ import hashlib
 
 from redis.asyncio import Redis
 
-from .errors import map_redis_errors
+from ..eventlog.redis_errors import map_redis_errors
 
 __all__ = ["ResultCache"]
 

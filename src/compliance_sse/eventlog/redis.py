@@ -22,14 +22,8 @@ The final append sets a ``PEXPIRE`` of ``ttl_s`` on the job's keys; unfinished j
 Live tailing (``tail=``):
 
 ``shared`` (default)
-    One ``XREAD BLOCK`` connection per process serves every live reader: a dict
-    stream -> (last id delivered, set of waiters). A new stream joins the next ``XREAD``;
-    to cut the current one short, the new reader ``XADD``s to the process's own wake
-    stream, which every ``XREAD`` includes from its last seen id, so a wake sent before
-    the ``XREAD`` reaches the server is not lost (a self-pipe made of a stream). An
-    ``XREAD`` names every stream it follows, so past ``streams_per_read`` live jobs the
-    process opens another such connection (a shard), and under a stream of events a shard
-    sends its ``XREAD`` at most every ``min_interval_s``, gathering them.
+    One ``XREAD BLOCK`` connection per process serves every live reader
+    (:mod:`compliance_sse.eventlog.redis_tail`).
 ``per_listener``
     Each live reader blocks in ``XREAD`` on a pooled connection of its own. Simpler, but
     a process holds one Redis connection per idle listener (``bench/listeners.py``).
@@ -52,27 +46,25 @@ import asyncio
 import collections
 import contextlib
 import functools
-import logging
 import math
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import fields
 from typing import Any, Literal, TypeVar
 
 import orjson
 from redis import exceptions as redis_errors
-from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio import Redis
 
-from ..broker.connection import BLOCK_S, connect
-from ..broker.errors import RedisUnavailable, is_outage, map_redis_errors
 from ..errors import BadRequest, JobExpired, NotFound
 from .base import FINAL_EVENTS, EventLog, JobRecord, LogEvent
+from .redis_connection import BLOCK_S, connect
+from .redis_errors import RedisUnavailable, map_redis_errors
+from .redis_tail import BATCH, SharedTail, decode_entries, stream_id, stream_reply, text
 
 __all__ = ["DEFAULT_GRACE_S", "DEFAULT_STREAMS_PER_READ", "LeaseLost", "RedisEventLog", "Tail"]
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Tail = Literal["shared", "per_listener"]
@@ -82,8 +74,6 @@ DEFAULT_GRACE_S = 5.0
 DEFAULT_STREAMS_PER_READ = 1000
 """Streams one shared ``XREAD`` names at most; more live jobs open another connection (``bench/listeners.py``)."""
 
-_BATCH = 200  # entries per XRANGE/XREAD round trip
-_MAX_BACKLOG = 1024  # entries queued for one live reader before it falls back to XRANGE
 _KNOWN_JOBS = 10_000  # job records remembered for read()'s synchronous check
 _ID = re.compile(rb"^[0-9]{1,20}-[0-9]{1,20}\Z")
 _RECORD_FIELDS = tuple(f.name for f in fields(JobRecord))
@@ -148,35 +138,6 @@ class LeaseLost(RuntimeError):
     """The job was reclaimed by another worker: this one must stop writing to it."""
 
 
-def _sid(entry_id: str | bytes) -> tuple[int, int]:
-    ms, _, seq = (entry_id.decode() if isinstance(entry_id, bytes) else entry_id).partition("-")
-    return int(ms), int(seq or 0)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _entry(entry_id: bytes | str, fields_: Mapping[bytes | str, bytes | str] | None) -> LogEvent | None:
-    if not fields_:
-        return None  # an entry deleted under us
-    event = fields_.get(b"e", fields_.get("e", b""))
-    data = fields_.get(b"d", fields_.get("d", b""))
-    return LogEvent(id=_text(entry_id), event=_text(event), data=data if isinstance(data, bytes) else data.encode())
-
-
-def _entries(raw: Iterable[Any]) -> list[LogEvent]:
-    return [e for e in (_entry(i, f) for i, f in raw) if e is not None]
-
-
-def _stream_reply(reply: Any) -> list[tuple[str, list[LogEvent]]]:
-    """``XREAD``'s reply as (key, events), whether the connection speaks RESP2 (a list) or RESP3 (a map)."""
-    if not reply:
-        return []
-    items = reply.items() if isinstance(reply, dict) else reply
-    return [(_text(key), _entries(entries)) for key, entries in items]
-
-
 def _check_after(after: str | None) -> str:
     if after is None or after == "":
         return "0-0"
@@ -186,263 +147,10 @@ def _check_after(after: str | None) -> str:
     return after
 
 
-class _Waiter:
-    """One live reader of the shared tail: its backlog of events and how to wake it."""
-
-    __slots__ = ("backlog", "closed", "error", "lagged", "wakeup")
-
-    def __init__(self) -> None:
-        self.backlog: collections.deque[LogEvent] = collections.deque()
-        self.lagged = False
-        self.closed = False
-        self.error: BaseException | None = None
-        self.wakeup = asyncio.Event()
-
-    def push(self, events: list[LogEvent]) -> None:
-        if self.lagged:
-            return
-        if len(self.backlog) + len(events) > _MAX_BACKLOG:
-            self.backlog.clear()
-            self.lagged = True  # it re-reads from its own last id with XRANGE
-        else:
-            self.backlog.extend(events)
-        self.wakeup.set()
-
-    def fail(self, exc: BaseException) -> None:
-        self.error = exc
-        self.wakeup.set()
-
-    def close(self) -> None:
-        self.closed = True
-        self.wakeup.set()
-
-
-class _Watch:
-    __slots__ = ("cursor", "waiters")
-
-    def __init__(self, cursor: str) -> None:
-        self.cursor = cursor
-        self.waiters: set[_Waiter] = set()
-
-
-class _TailShard:
-    """One ``XREAD BLOCK`` loop on a connection of its own, fanning entries out to the waiters of its streams."""
-
-    def __init__(self, client: Redis, wake_key: str, *, block_ms: int, grace_s: float, min_interval_s: float) -> None:
-        self._client = client
-        self._conn: Redis | None = None
-        self._wake_key = wake_key
-        self._wake_last = "0-0"
-        self._block_ms = block_ms
-        self._grace_s = grace_s
-        self._min_interval_s = min_interval_s
-        self._watches: dict[str, _Watch] = {}
-        self._has_watches = asyncio.Event()
-        self._wake_requested = False
-        self._wakes: set[asyncio.Task[None]] = set()
-        self._task: asyncio.Task[None] | None = None
-        self._closed = False
-        self.reads = 0  # XREAD calls made, for tests and the benchmark
-
-    @property
-    def waiters(self) -> int:
-        return sum(len(w.waiters) for w in self._watches.values())
-
-    @property
-    def streams(self) -> int:
-        return len(self._watches)
-
-    @property
-    def connections(self) -> int:
-        return 0 if self._conn is None else 1
-
-    def follows(self, key: str) -> bool:
-        return key in self._watches
-
-    def subscribe(self, key: str, last: str) -> tuple[_Waiter, str | None]:
-        """Add a waiter for ``key`` after id ``last``; returns the id the tail has already delivered up to
-        (``None`` for a stream it did not follow): entries in between are the caller's to read."""
-        waiter = _Waiter()
-        watch = self._watches.get(key)
-        delivered = None
-        if watch is None:
-            watch = self._watches[key] = _Watch(last)
-            self._wake()
-        else:
-            delivered = watch.cursor
-        watch.waiters.add(waiter)
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="csse-redis-tail")
-        return waiter, delivered
-
-    def unsubscribe(self, key: str, waiter: _Waiter) -> None:
-        watch = self._watches.get(key)
-        if watch is not None:
-            watch.waiters.discard(waiter)
-            if not watch.waiters:
-                del self._watches[key]  # dropped from the next XREAD; no need to wake the current one
-
-    def _wake(self) -> None:
-        self._has_watches.set()
-        if self._wake_requested or self._task is None:
-            return
-        self._wake_requested = True  # cleared when the loop next builds its XREAD
-        task = asyncio.create_task(self._send_wake())
-        self._wakes.add(task)
-        task.add_done_callback(self._wakes.discard)
-
-    async def _send_wake(self) -> None:
-        with contextlib.suppress(Exception):
-            async with self._client.pipeline(transaction=False) as pipe:
-                pipe.xadd(self._wake_key, {"w": "1"}, maxlen=16, approximate=True)
-                pipe.pexpire(self._wake_key, 3_600_000)
-                await pipe.execute()
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        down_since: float | None = None
-        backoff = 0.05
-        while not self._closed:
-            if not self._watches:
-                await self._drop_connection()  # an idle shard holds no connection
-                self._has_watches.clear()
-                await self._has_watches.wait()
-                continue
-            streams: dict[Any, Any] = {key: watch.cursor for key, watch in self._watches.items()}
-            streams[self._wake_key] = self._wake_last
-            self._wake_requested = False
-            if self._conn is None:
-                self._conn = _dedicated(self._client)  # it blocks: not one of the pool's
-            issued = loop.time()
-            try:
-                self.reads += 1
-                reply = await self._conn.xread(streams, count=_BATCH, block=self._block_ms)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if not is_outage(exc):
-                    log.exception("the shared Redis reader failed; retrying")
-                now = loop.time()
-                down_since = down_since if down_since is not None else now
-                if now - down_since >= self._grace_s:
-                    self._fail_all(exc)
-                await self._drop_connection()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 1.0)
-                continue
-            if down_since is not None:
-                log.info("Redis answers again; live readers resume")
-            down_since, backoff = None, 0.05
-            delivered = False
-            for key, events in _stream_reply(reply):
-                if key == self._wake_key:
-                    self._wake_last = events[-1].id if events else self._wake_last
-                    continue
-                watch = self._watches.get(key)
-                if watch is None or not events:
-                    continue
-                delivered = True
-                watch.cursor = events[-1].id
-                for waiter in list(watch.waiters):
-                    waiter.push(events)
-            if delivered and (pause := issued + self._min_interval_s - loop.time()) > 0:
-                # Under a stream of events, gather them for a moment: each XREAD names every stream
-                # of the shard, so its cost is per call, not per event.
-                await asyncio.sleep(pause)
-
-    def _fail_all(self, cause: BaseException) -> None:
-        for watch in self._watches.values():
-            for waiter in watch.waiters:
-                unavailable = RedisUnavailable()
-                unavailable.__cause__ = cause
-                waiter.fail(unavailable)
-        self._watches.clear()
-
-    async def _drop_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.aclose()
-
-    async def close(self) -> None:
-        self._closed = True
-        for watch in self._watches.values():
-            for waiter in watch.waiters:
-                waiter.close()
-        self._watches.clear()
-        for task in [self._task, *self._wakes]:
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(*[t for t in [self._task, *self._wakes] if t is not None], return_exceptions=True)
-        await self._drop_connection()
-
-
-def _dedicated(client: Redis) -> Redis:
-    """A client with one connection of its own, outside ``client``'s pool, to the same server."""
-    pool = client.connection_pool
-    own = ConnectionPool(connection_class=pool.connection_class, max_connections=1, **pool.connection_kwargs)
-    return Redis.from_pool(own)
-
-
-class _SharedTail:
-    """The process's live readers, on shards of at most ``streams_per_read`` streams (one connection each)."""
-
-    def __init__(
-        self,
-        client: Redis,
-        wake_prefix: str,
-        *,
-        block_ms: int,
-        grace_s: float,
-        streams_per_read: int,
-        min_interval_s: float,
-    ) -> None:
-        self._client = client
-        self._wake_prefix = wake_prefix
-        self._options = {"block_ms": block_ms, "grace_s": grace_s, "min_interval_s": min_interval_s}
-        self._per_read = streams_per_read
-        self._shards: list[_TailShard] = []
-        self._where: dict[str, _TailShard] = {}
-
-    @property
-    def waiters(self) -> int:
-        return sum(s.waiters for s in self._shards)
-
-    @property
-    def connections(self) -> int:
-        return sum(s.connections for s in self._shards)
-
-    @property
-    def reads(self) -> int:
-        return sum(s.reads for s in self._shards)
-
-    def subscribe(self, key: str, last: str) -> tuple[_Waiter, str | None]:
-        shard = self._where.get(key)
-        if shard is None:
-            shard = min((s for s in self._shards if s.streams < self._per_read), key=lambda s: s.streams, default=None)
-            if shard is None:
-                wake_key = f"{self._wake_prefix}:{len(self._shards)}"
-                shard = _TailShard(self._client, wake_key, **self._options)  # type: ignore[arg-type]
-                self._shards.append(shard)
-            self._where[key] = shard
-        return shard.subscribe(key, last)
-
-    def unsubscribe(self, key: str, waiter: _Waiter) -> None:
-        shard = self._where.get(key)
-        if shard is not None:
-            shard.unsubscribe(key, waiter)
-            if not shard.follows(key):
-                del self._where[key]
-
-    async def close(self) -> None:
-        self._where.clear()
-        await asyncio.gather(*(s.close() for s in self._shards))
-
-
 class RedisEventLog(EventLog):
     """The :class:`EventLog` on Redis (see the module docstring for the layout).
 
-    ``client`` should come from :func:`compliance_sse.broker.connection.connect` (or have a
+    ``client`` should come from :func:`compliance_sse.eventlog.redis_connection.connect` (or have a
     ``socket_timeout`` above ``block_s``); it is closed by :meth:`close` only when ``owns_client``.
     Times are in seconds. Every Redis outage surfaces as ``RedisUnavailable``.
     """
@@ -477,7 +185,7 @@ class RedisEventLog(EventLog):
         self._owns_client = owns_client
         self._known: collections.OrderedDict[str, float | None] = collections.OrderedDict()
         self._closed = False
-        self._tail = _SharedTail(
+        self._tail = SharedTail(
             client,
             f"{prefix}:wake:{uuid.uuid4().hex}",
             block_ms=self._block_ms,
@@ -550,9 +258,11 @@ class RedisEventLog(EventLog):
         return record
 
     async def update_job(self, job_id: str, **changes: Any) -> None:
-        await self.update_job_leased(job_id, None, changes)
+        await self._update_job_leased(job_id, None, changes)
 
-    async def update_job_leased(self, job_id: str, lease: str | None, changes: Mapping[str, Any]) -> None:
+    # The _*_leased methods and _take_lease are for redis_leased.LeasedLog, a worker's view of one job.
+
+    async def _update_job_leased(self, job_id: str, lease: str | None, changes: Mapping[str, Any]) -> None:
         """``update_job`` for a worker: raises :class:`LeaseLost` when ``lease`` is no longer the job's."""
         unknown = set(changes) - set(_RECORD_FIELDS)
         if unknown:
@@ -571,7 +281,7 @@ class RedisEventLog(EventLog):
             )
             async with self.client.pipeline(transaction=False) as pipe:
                 for job_id, _score in ids[:limit]:
-                    pipe.hgetall(self.key("job", _text(job_id)))
+                    pipe.hgetall(self.key("job", text(job_id)))
                 raws = await pipe.execute()
         records, missing = [], []
         for (job_id, _score), raw in zip(ids, raws, strict=False):
@@ -588,9 +298,9 @@ class RedisEventLog(EventLog):
         return records, next_cursor
 
     async def set_report(self, job_id: str, report: bytes) -> None:
-        await self.set_report_leased(job_id, None, report)
+        await self._set_report_leased(job_id, None, report)
 
-    async def set_report_leased(self, job_id: str, lease: str | None, report: bytes) -> None:
+    async def _set_report_leased(self, job_id: str, lease: str | None, report: bytes) -> None:
         """``set_report`` for a worker: raises :class:`LeaseLost` when ``lease`` is no longer the job's."""
         keys = [self.key("job", job_id), self.key("report", job_id)]
         args = [report, lease or "", int(self._ttl_s * 1000), int(self._stale_s * 1000)]
@@ -611,11 +321,12 @@ class RedisEventLog(EventLog):
 
     # --- events --------------------------------------------------------------------------------------
 
-    async def append(self, job_id: str, event: str, data: bytes, *, lease: str | None = None) -> str:
-        """Append an event; with ``lease``, only while that lease is the job's (else :class:`LeaseLost`).
+    async def append(self, job_id: str, event: str, data: bytes) -> str:
+        """Append an event. Raises ``RuntimeError`` once the job has ended, ``NotFound``/``JobExpired`` for no job."""
+        return await self._append_leased(job_id, None, event, data)
 
-        Raises ``RuntimeError`` once the job has ended, ``NotFound``/``JobExpired`` for no job.
-        """
+    async def _append_leased(self, job_id: str, lease: str | None, event: str, data: bytes) -> str:
+        """``append``, with ``lease`` only while that lease is the job's (else :class:`LeaseLost`)."""
         final = event in FINAL_EVENTS
         now = self._clock()
         keys = [self.key(k, job_id) for k in ("job", "ev", "report", "gone")]
@@ -629,7 +340,7 @@ class RedisEventLog(EventLog):
             int(self._stale_s * 1000),
             int(self._tombstone_s * 1000),
         ]
-        entry_id = _text(await self._script(job_id, self._append_script, keys, args))
+        entry_id = text(await self._script(job_id, self._append_script, keys, args))
         if final:
             self._remember(job_id, now)
         return entry_id
@@ -648,18 +359,18 @@ class RedisEventLog(EventLog):
                 raise await self._gone(job_id) from None
             raise
 
-    async def take_lease(self, job_id: str, lease: str) -> tuple[bool, str | None, int]:
+    async def _take_lease(self, job_id: str, lease: str) -> tuple[bool, str | None, int]:
         """Make ``lease`` the only one allowed to write to the job: (job exists, final id if ended, entries)."""
         keys = [self.key("job", job_id), self.key("ev", job_id)]
         with map_redis_errors():
             exists, ended, length = await self._lease_script(keys=keys, args=[lease])
-        return bool(exists), _text(ended) if ended else None, int(length)
+        return bool(exists), text(ended) if ended else None, int(length)
 
     async def events(self, job_id: str) -> list[LogEvent]:
         """Every event of the job so far (one ``XRANGE``; a job has thousands at most)."""
         with map_redis_errors():
             raw: Any = await self.client.xrange(self.key("ev", job_id))
-        return _entries(raw)
+        return decode_entries(raw)
 
     def read(self, job_id: str, after: str | None = None) -> AsyncIterator[LogEvent]:
         last = _check_after(after)
@@ -687,11 +398,11 @@ class RedisEventLog(EventLog):
         """Entries after ``last``, the final id if the job ended, whether it exists, and whether the batch is full."""
         with map_redis_errors():
             async with self.client.pipeline(transaction=True) as pipe:
-                pipe.xrange(self.key("ev", job_id), f"({last}", "+", count=_BATCH)
+                pipe.xrange(self.key("ev", job_id), f"({last}", "+", count=BATCH)
                 pipe.hget(self.key("job", job_id), "_ended")
                 pipe.exists(self.key("job", job_id))
                 raw, ended, exists = await pipe.execute()
-        return _entries(raw), _text(ended) if ended else None, bool(exists), len(raw) >= _BATCH
+        return decode_entries(raw), text(ended) if ended else None, bool(exists), len(raw) >= BATCH
 
     async def _follow(self, job_id: str, last: str) -> AsyncIterator[LogEvent]:
         key = self.key("ev", job_id)
@@ -705,7 +416,7 @@ class RedisEventLog(EventLog):
                 last = entry.id
                 if entry.final:
                     return
-            if ended is not None and _sid(ended) <= _sid(last):
+            if ended is not None and stream_id(ended) <= stream_id(last):
                 return  # resumed at or after the final event
             if not full:
                 break
@@ -717,7 +428,7 @@ class RedisEventLog(EventLog):
             return
         waiter, delivered = self._tail.subscribe(key, last)
         try:
-            behind = delivered is not None and _sid(delivered) > _sid(last)
+            behind = delivered is not None and stream_id(delivered) > stream_id(last)
             while True:
                 if behind or waiter.lagged:
                     # Entries the tail delivered before we joined (or we dropped): read them ourselves.
@@ -737,7 +448,7 @@ class RedisEventLog(EventLog):
                     continue
                 if waiter.backlog:
                     entry = waiter.backlog.popleft()
-                    if _sid(entry.id) <= _sid(last):
+                    if stream_id(entry.id) <= stream_id(last):
                         continue
                     yield entry
                     last = entry.id
@@ -759,7 +470,7 @@ class RedisEventLog(EventLog):
 
             async def xread(after: str = last) -> Any:
                 with map_redis_errors():
-                    return await self.client.xread({key: after}, count=_BATCH, block=self._block_ms)
+                    return await self.client.xread({key: after}, count=BATCH, block=self._block_ms)
 
             try:
                 reply = await self._retrying(xread)
@@ -767,7 +478,7 @@ class RedisEventLog(EventLog):
                 if self.closed:
                     return
                 raise
-            for _key, events in _stream_reply(reply):
+            for _key, events in stream_reply(reply):
                 for entry in events:
                     yield entry
                     last = entry.id
@@ -805,7 +516,7 @@ def _decode_record(raw: Mapping[bytes | str, bytes | str]) -> tuple[JobRecord, f
     values: dict[str, Any] = {}
     finished_at = None
     for name, value in raw.items():
-        key = _text(name)
+        key = text(name)
         if key in _RECORD_FIELDS:
             values[key] = orjson.loads(value)
         elif key == "_fin":

@@ -11,6 +11,7 @@ __all__ = [
     "Evidence",
     "ExtractedPage",
     "Finding",
+    "Job",
     "Report",
     "risk_level",
 ]
@@ -30,6 +31,18 @@ Category = Literal[
 ]
 
 CATEGORIES: tuple[str, ...] = get_args(Category)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """An accepted upload: what the runner needs to process it."""
+
+    job_id: str
+    data: bytes
+    doc_name: str
+    sha256: str
+    password: str | None = None
+    tenant: str = "default"
 
 
 @dataclass(frozen=True, slots=True)

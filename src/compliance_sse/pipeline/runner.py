@@ -7,7 +7,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
@@ -16,31 +15,17 @@ from ..analyzers.base import AnalysisContext, Analyzer
 from ..errors import ComplianceError, InternalError, NoText
 from ..eventlog.base import EventLog
 from ..metrics import Metrics
-from .models import ExtractedPage, Finding, Report, risk_level
+from .models import ExtractedPage, Finding, Job, Report, risk_level
 
-__all__ = ["STAGES", "Job", "JobRunner", "PageSource"]
+__all__ = ["JobRunner", "PageSource"]
 
 log = logging.getLogger(__name__)
-
-STAGES = ("queued", "ingest", "extract", "analyze", "report")
 
 # Share of the progress bar per stage; extraction and analysis overlap.
 _INGEST_END = 5.0
 _EXTRACT_SHARE = 75.0
 _ANALYZE_SHARE = 15.0
 _REPORT_AT = 95.0
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """An accepted upload: what the runner needs to process it."""
-
-    job_id: str
-    data: bytes
-    doc_name: str
-    sha256: str
-    password: str | None = None
-    tenant: str = "default"
 
 
 class _Extraction(Protocol):

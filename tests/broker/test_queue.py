@@ -11,15 +11,15 @@ import orjson
 import pytest
 
 from compliance_sse.broker.cache import ResultCache
-from compliance_sse.broker.connection import connect
 from compliance_sse.broker.queue import JobQueue, QueueConsumer, RunJob
 from compliance_sse.eventlog.base import EventLog, LogEvent
 from compliance_sse.eventlog.redis import LeaseLost, RedisEventLog
+from compliance_sse.eventlog.redis_connection import connect
+from compliance_sse.eventlog.redis_leased import LeasedLog
 from compliance_sse.jobs import JobManager
-from compliance_sse.pipeline.runner import Job
+from compliance_sse.pipeline.models import Job
 from compliance_sse.upload import Upload
-
-from .conftest import redis_server
+from tests.redis_server import redis_server
 
 PDF = b"%PDF-1.7\n" + b"0" * 64
 
@@ -187,14 +187,15 @@ async def test_a_stalled_worker_whose_job_was_reclaimed_can_no_longer_write(brok
     job_id = await broker.submit()
     stalled = await broker.queue.claim("stalled", min_idle_ms=0, block_ms=100)
     assert stalled is not None and stalled.job_id == job_id
-    await broker.log.take_lease(job_id, "lease-stalled")
+    stalled_log = LeasedLog(broker.log, job_id, "lease-stalled")
+    await stalled_log.take()
     reclaimed = await broker.queue.claim("other", min_idle_ms=0, block_ms=100)
     assert reclaimed == stalled
     assert await broker.queue.refresh("stalled", [stalled.entry_id]) == [stalled.entry_id]
     assert await broker.queue.refresh("other", [stalled.entry_id]) == []
-    await broker.log.take_lease(job_id, "lease-other")
+    await LeasedLog(broker.log, job_id, "lease-other").take()
     with pytest.raises(LeaseLost):
-        await broker.log.append(job_id, "progress", b"{}", lease="lease-stalled")
+        await stalled_log.append(job_id, "progress", b"{}")
 
 
 async def test_a_poison_job_ends_with_an_error_after_max_attempts(broker: Broker) -> None:

@@ -21,8 +21,8 @@ from compliance_sse.sse.models import ServerSentEvent
 from compliance_sse.sse.parser import EventParser
 from compliance_sse.worker import run_worker
 
-from ..conftest import form, read_events, wait_for
-from .conftest import RedisServer, redis_server
+from .conftest import form, read_events, wait_for
+from .redis_server import RedisServer, redis_server
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]

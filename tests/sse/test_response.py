@@ -16,8 +16,7 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from compliance_sse.sse.models import ServerSentEvent
 from compliance_sse.sse.response import EventStreamResponse, HeartbeatScheduler
-
-from .conftest import read_events
+from tests.conftest import read_events
 
 _STREAMS = web.AppKey("streams", list[Any])
 

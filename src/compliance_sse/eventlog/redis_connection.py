@@ -1,4 +1,4 @@
-"""Build the Redis client every broker part shares, with timeouts fit for an outage."""
+"""Build the Redis client the event log and the broker share, with timeouts fit for an outage."""
 
 from __future__ import annotations
 

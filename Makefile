@@ -9,10 +9,11 @@ PORT ?= 8000
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test lint fmt cov bench eval clean
+.PHONY: help install run test test-corpus lint fmt cov bench eval clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(HOST)/$(HOST)/g; s/$$(PORT)/$(PORT)/g' \
+		| awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +34,9 @@ run: $(VENV)/.installed ## serve on http://$(HOST):$(PORT) (rules analyzer, in-m
 
 test: .develop ## run the whole test suite
 	$(BIN)/pytest
+
+test-corpus: .develop ## only the tests over the PDF corpus (CSSE_CORPUS=dir for a larger one)
+	$(BIN)/pytest -m corpus
 
 lint: .develop ## ruff format --check, ruff check, mypy
 	$(BIN)/ruff format --check $(RUFF_FLAGS) src tests bench eval

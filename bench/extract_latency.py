@@ -1,6 +1,6 @@
 """How responsive is the event loop while pypdf extracts text? /healthz latency under load.
 
-Builds a ~300-page text PDF (the 4 pages of shared/corpus s03 repeated) in bench/out/, serves a
+Builds a ~300-page text PDF (the 4 pages of tests/corpus s03 repeated) in bench/out/, serves a
 tiny aiohttp app in this process (GET /healthz, POST /extract), extracts two such PDFs at once
 through the :class:`Extractor` while one client sends /healthz requests back to back over
 loopback, and prints /healthz p50/p99/max (ms) for each configuration: median of the runs and
@@ -27,7 +27,7 @@ from pypdf import PdfReader, PdfWriter
 from compliance_sse.pipeline.extract import DEFAULT_SWITCH_INTERVAL_S, Extractor
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = Path(os.environ.get("CSSE_CORPUS", ROOT.parent / "shared" / "corpus"))
+CORPUS = ROOT / "tests" / "corpus"
 OUT = ROOT / "bench" / "out"
 EXTRACTOR = web.AppKey("extractor", Extractor)
 

@@ -19,6 +19,7 @@ from blockbuster import blockbuster_ctx
 
 from compliance_sse.sse.models import ServerSentEvent
 from compliance_sse.sse.parser import EventParser
+from tests.pdfs import GENERATED, build
 from tests.redis_server import HOST, SHARED_PORT, TEST_DB, answers, delete_prefix, redis_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,33 +39,84 @@ def blockbuster() -> Iterator[None]:
         yield
 
 
+CORPUS_ENV = "CSSE_CORPUS"
+VENDORED_CORPUS = ROOT / "tests" / "corpus"
+
+
 def corpus_root() -> Path:
-    """``../shared/corpus`` beside the project (or ``$CSSE_CORPUS``)."""
-    return Path(os.environ.get("CSSE_CORPUS") or ROOT.parent / "shared" / "corpus")
+    """The PDF corpus: ``tests/corpus`` in the repository, or a larger one in the same layout at ``$CSSE_CORPUS``."""
+    return Path(os.environ.get(CORPUS_ENV) or VENDORED_CORPUS).resolve()
 
 
-@pytest.fixture(scope="session")
-def corpus() -> Path:
-    path = corpus_root()
-    if not (path / "manifest.json").is_file():
-        pytest.fail(f"the shared PDF corpus is missing at {path}; set CSSE_CORPUS")
-    return path
-
-
-@pytest.fixture(scope="session")
-def manifest(corpus: Path) -> list[dict[str, Any]]:
+def _read_manifest(corpus: Path) -> list[dict[str, Any]]:
     return list(json.loads((corpus / "manifest.json").read_text()))
 
 
+def check_corpus(corpus: Path) -> str | None:
+    """Why ``corpus`` cannot serve the suite (no manifest, or a vendored file missing), or None."""
+    if not (corpus / "manifest.json").is_file():
+        return f"no PDF corpus at {corpus} (no manifest.json); unset {CORPUS_ENV} to use {VENDORED_CORPUS}"
+    listed = {entry["file"] for entry in _read_manifest(corpus)}
+    needed = [entry["file"] for entry in _read_manifest(VENDORED_CORPUS)]
+    missing = [name for name in needed if name not in listed or not (corpus / "pdfs" / name).is_file()]
+    if missing:
+        return f"the PDF corpus at {corpus} lacks {len(missing)} file(s) the tests use, e.g. {missing[0]}"
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A missing corpus or corpus file stops the run before collection, with one line: never a skip."""
+    config.addinivalue_line("markers", "corpus: parametrised over the PDF corpus manifest (CI reruns these)")
+    if (problem := check_corpus(corpus_root())) is not None:
+        raise pytest.UsageError(problem)
+
+
+def corpus_entries() -> list[dict[str, Any]]:
+    """Every manifest entry of the corpus, then the entries of the PDFs tests/pdfs.py builds."""
+    return _read_manifest(corpus_root()) + [entry for _, entry in GENERATED.values()]
+
+
+def corpus_category(entry: dict[str, Any]) -> str:
+    """``text``, ``password``, ``no_text``, ``invalid`` or ``slow``, from the manifest's ``expected``."""
+    expected: str = entry["expected"]
+    if "SLOW" in expected:
+        return "slow"
+    if entry["password"]:
+        return "password"
+    if expected.startswith("fail cleanly"):
+        return "invalid"
+    if expected.startswith("no text"):
+        return "no_text"
+    return "text"  # "text ...", and "little text": a few characters are text
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise ``<category>_entry`` arguments over the corpus, with the file name as id."""
+    for name in [name for name in metafunc.fixturenames if name.endswith("_entry")]:
+        category = name.removesuffix("_entry")
+        entries = [e for e in corpus_entries() if corpus_category(e) == category]
+        metafunc.parametrize(name, [pytest.param(e, id=e["file"], marks=pytest.mark.corpus) for e in entries])
+
+
+def load_pdf(name: str) -> bytes:
+    """A PDF by name: one tests/pdfs.py builds (``"huge-10000-pages"``), or a corpus file by its name or its
+    prefix (``"s03"``)."""
+    if name in GENERATED:
+        return build(name)
+    folder = corpus_root() / "pdfs"
+    matches = [p for p in folder.iterdir() if p.name == name or p.name.startswith(name + "_")]
+    if len(matches) != 1:
+        raise LookupError(f"{len(matches)} PDFs named {name!r} in {folder} and none in tests/pdfs.py")
+    return matches[0].read_bytes()
+
+
+Pdf = Callable[[str], bytes]
+
+
 @pytest.fixture(scope="session")
-def pdf(corpus: Path) -> Callable[[str], bytes]:
-    """Bytes of a corpus PDF by its file-name prefix, e.g. ``pdf("s03")``."""
-
-    def load(prefix: str) -> bytes:
-        (match,) = sorted((corpus / "pdfs").glob(f"{prefix}*.pdf"))
-        return match.read_bytes()
-
-    return load
+def pdf() -> Pdf:
+    """The one way tests get a PDF: ``pdf("s03")``, ``pdf("slow-1-page")`` (see :func:`load_pdf`)."""
+    return load_pdf
 
 
 class GatedExecutor(concurrent.futures.ThreadPoolExecutor):
@@ -152,8 +204,8 @@ WritePdf = Callable[..., Path]
 
 
 @pytest.fixture
-def write_pdf(pdf: Callable[[str], bytes], tmp_path: Path) -> WritePdf:
-    """Write a corpus PDF (by prefix) into ``tmp_path`` and return its path."""
+def write_pdf(pdf: Pdf, tmp_path: Path) -> WritePdf:
+    """Write a PDF (by name, as ``pdf`` takes it) into ``tmp_path`` and return its path."""
 
     def write(prefix: str, name: str = "doc.pdf") -> Path:
         path = tmp_path / name

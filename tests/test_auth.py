@@ -155,7 +155,7 @@ async def test_per_tenant_limits_on_jobs_and_streams_are_429_with_retry_after(
     client = await make_client(tenant_max_streams=1)
     job = await _done_job(client, pdf("s01"), ALPHA)
     # A stream that stays open: a live job's events, held by alpha.
-    held = await client.post("/analyze_sse", data=form(pdf("s39")), headers=ALPHA)
+    held = await client.post("/analyze_sse", data=form(pdf("slow-1-page")), headers=ALPHA)
     assert held.status == 200
     await held.content.readuntil(b"event: job")
     refused = await client.get(f"/jobs/{job['job_id']}/events", headers=ALPHA)
@@ -168,7 +168,7 @@ async def test_per_tenant_limits_on_jobs_and_streams_are_429_with_retry_after(
 
 async def test_per_tenant_running_jobs_limit(make_client: MakeClient, pdf: Callable[[str], bytes]) -> None:
     client = await make_client(tenant_max_jobs=1)
-    first = await client.post("/jobs", data=form(pdf("s39")), headers=ALPHA)
+    first = await client.post("/jobs", data=form(pdf("slow-1-page")), headers=ALPHA)
     assert first.status == 202
     second = await client.post("/jobs", data=form(pdf("s01")), headers=ALPHA)
     assert second.status == 429 and second.headers["Retry-After"]

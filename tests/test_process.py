@@ -56,10 +56,10 @@ async def test_sigterm_closes_open_streams_with_a_comment_and_exits(
     base = f"http://127.0.0.1:{port}"
     try:
         await _started(base, proc)
-        # s39 keeps pypdf busy for seconds: the job is mid-extraction when the signal comes.
+        # One slow page keeps pypdf busy for seconds: the job is mid-extraction when the signal comes.
         async with (
             aiohttp.ClientSession() as session,
-            session.post(base + "/analyze_sse", data=form(pdf("s39"))) as resp,
+            session.post(base + "/analyze_sse", data=form(pdf("slow-1-page"))) as resp,
         ):
             assert resp.status == 200
             seen = b""

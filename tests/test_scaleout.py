@@ -1,7 +1,7 @@
 """Scale-out for real: two ``serve`` replicas and two ``worker`` processes on one Redis.
 
 Each test starts the processes (``python -m compliance_sse``) on free ports with a key prefix
-of its own, and stops them afterwards. The 10,000-page corpus PDF keeps a job running long
+of its own, and stops them afterwards. The 10,000-page PDF keeps a job running long
 enough (~10 s) to resume it elsewhere or to kill its worker; the tests poll the job's status,
 under a deadline, rather than sleep.
 """
@@ -32,7 +32,7 @@ from .redis_server import HOST, delete_prefix, free_port
 
 pytestmark = pytest.mark.slow
 
-HUGE = "s43"  # 10,000 pages, ~7 s in pypdf
+HUGE = "huge-10000-pages"  # ~7 s in pypdf
 _START_LIMIT_S = 30.0
 _JOB_LIMIT_S = 120.0
 

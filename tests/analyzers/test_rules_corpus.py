@@ -1,4 +1,4 @@
-"""The rules analyzer on the real PDFs of the shared corpus (papers, forms, manuals): nothing to report there.
+"""The rules analyzer on the real PDFs of the corpus (papers, forms, manuals): nothing to report there.
 
 Extraction is done here with pypdf directly, page by page, as the service does it; a page that fails becomes an
 ``ExtractedPage`` with an ``error``. Only files the corpus expects to yield text are used, capped at 500 pages
@@ -7,8 +7,7 @@ Extraction is done here with pypdf directly, page by page, as the service does i
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import io
 from typing import Any
 
 import pytest
@@ -17,28 +16,28 @@ from pypdf import PdfReader
 from compliance_sse.analyzers.rules import RulesAnalyzer
 from compliance_sse.pipeline.models import AnalysisResult, ExtractedPage
 
-from ..conftest import corpus_root
+from ..conftest import Pdf, corpus_entries
 
 MAX_PAGES = 500
-SLOW = {"s39_slow-1-page.pdf", "s43_huge-10000-pages.pdf"}
-GARBLED = {"s14_japanese-jo.pdf", "s42_no-tounicode.pdf"}
+SLOW = {"s39_slow-1-page.pdf", "s43_huge-10000-pages.pdf", "slow-1-page", "huge-10000-pages"}
+GARBLED = {"s14_japanese-jo.pdf", "s42_no-tounicode.pdf"}  # s42: in the full corpus only
 """pypdf returns mojibake for these (see the corpus README); the analyzer must say so."""
 EXPLAINED: dict[str, str] = {}
 """Findings of severity 3 or more that are right on a corpus file, with the reason. None so far."""
 
 
 def _text_files() -> list[Any]:
-    manifest = corpus_root() / "manifest.json"
-    if not manifest.is_file():
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"no corpus at {corpus_root()}"))]
-    entries = [e for e in json.loads(manifest.read_text()) if str(e["expected"]).startswith("text")]
+    entries = [e for e in corpus_entries() if str(e["expected"]).startswith("text")]
     return [
-        pytest.param(e["file"], id=e["file"], marks=[pytest.mark.slow] if e["file"] in SLOW else []) for e in entries
+        pytest.param(
+            e["file"], id=e["file"], marks=[pytest.mark.corpus, *([pytest.mark.slow] if e["file"] in SLOW else [])]
+        )
+        for e in entries
     ]
 
 
-def _analyse(path: Path) -> AnalysisResult:
-    reader = PdfReader(path, strict=False)
+def _analyse(data: bytes) -> AnalysisResult:
+    reader = PdfReader(io.BytesIO(data), strict=False)
     if reader.is_encrypted:
         reader.decrypt("")
     doc = RulesAnalyzer().new_document(min(len(reader.pages), MAX_PAGES))
@@ -54,8 +53,8 @@ def _analyse(path: Path) -> AnalysisResult:
 
 
 @pytest.mark.parametrize("name", _text_files())
-def test_no_serious_finding_on_real_documents(name: str, corpus: Path) -> None:
-    result = _analyse(corpus / "pdfs" / name)
+def test_no_serious_finding_on_real_documents(name: str, pdf: Pdf) -> None:
+    result = _analyse(pdf(name))
     serious = [(f.rule_id, f.evidence[:1]) for f in result.findings if f.severity >= 3]
     if name in EXPLAINED:
         assert serious, f"{name} is explained but no longer has a serious finding: drop it from EXPLAINED"

@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pypdf
@@ -49,9 +49,10 @@ from compliance_sse.pipeline.extract import (
 )
 from compliance_sse.pipeline.models import ExtractedPage
 
-from .conftest import MakeExtractor, RecordingExecutor, make_pdf
+from ..conftest import Pdf
+from ..pdfs import make_pdf
+from .conftest import MakeExtractor, RecordingExecutor
 
-Pdf = Callable[[str], bytes]
 _original_extract_text = pypdf.PageObject.extract_text
 
 
@@ -455,15 +456,13 @@ async def test_process_worker_is_reused(pdf: Pdf, make_extractor: MakeExtractor)
     assert extractor.stats["workers_replaced"] == 0
 
 
-async def test_process_abandoned_mid_page_kills_the_worker(
-    pdf: Pdf, slow_pdf: bytes, make_extractor: MakeExtractor
-) -> None:
+async def test_process_abandoned_mid_page_kills_the_worker(pdf: Pdf, make_extractor: MakeExtractor) -> None:
     """Leaving the block while the worker is inside a page of several seconds kills it at once; the loop
     stays free meanwhile, and the replacement serves the next document."""
     extractor = await make_extractor(isolation="process", workers=1)
     (pid,) = worker_pids()
     ticked = asyncio.Event()
-    async with extractor.open(slow_pdf) as ex:
+    async with extractor.open(pdf("slow-1-page")) as ex:
         assert ex.page_count == 1
         asyncio.get_running_loop().call_soon(ticked.set)
         await asyncio.wait_for(ticked.wait(), 10)
@@ -474,14 +473,12 @@ async def test_process_abandoned_mid_page_kills_the_worker(
     assert extractor.stats["workers_replaced"] == 1
 
 
-async def test_process_crash_is_invalid_pdf_and_the_worker_replaced(
-    pdf: Pdf, slow_pdf: bytes, make_extractor: MakeExtractor
-) -> None:
+async def test_process_crash_is_invalid_pdf_and_the_worker_replaced(pdf: Pdf, make_extractor: MakeExtractor) -> None:
     extractor = await make_extractor(isolation="process", workers=1)
     (pid,) = worker_pids()
     assert pid is not None
     with pytest.raises(InvalidPdf, match="crashed the text extractor"):
-        async with extractor.open(slow_pdf) as ex:
+        async with extractor.open(pdf("slow-1-page")) as ex:
             os.kill(pid, signal.SIGSEGV)
             async for _ in ex:
                 pytest.fail("a page from a dead worker")
@@ -548,12 +545,12 @@ async def test_process_memory_cap_contains_a_bomb(pdf: Pdf, make_extractor: Make
     assert extractor.stats["workers_replaced"] == 0
 
 
-async def test_process_close_while_extracting(pdf: Pdf, slow_pdf: bytes, make_extractor: MakeExtractor) -> None:
+async def test_process_close_while_extracting(pdf: Pdf, make_extractor: MakeExtractor) -> None:
     extractor = await make_extractor(isolation="process", workers=1)
     opened = asyncio.Event()
 
     async def run() -> None:
-        async with extractor.open(slow_pdf) as ex:
+        async with extractor.open(pdf("slow-1-page")) as ex:
             opened.set()
             async for _ in ex:
                 pass
@@ -577,9 +574,9 @@ async def test_process_mode_leaves_nothing_behind(pdf: Pdf) -> None:
     assert len(worker_pids()) == 2
     await extract(extractor, pdf("s03"))
     with pytest.raises(ExtractTimeout):
-        await extract(extractor, pdf("s39"))
+        await extract(extractor, pdf("slow-1-page"))
     with pytest.raises(DocumentError):
-        await extract(extractor, pdf("s44"))
+        await extract(extractor, pdf("truncated-55pct"))
     await extractor.close()
     assert multiprocessing.active_children() == []
     assert set(threading.enumerate()) == threads

@@ -127,7 +127,7 @@ def _map_pypdf_errors() -> Iterator[None]:
     """Turn anything pypdf raises while opening a document into an :class:`InvalidPdf`.
 
     pypdf also raises plain ``AttributeError``, ``AssertionError``, ``TypeError``... on malformed
-    files (shared/corpus/README.md), so everything but our own errors is mapped. The detail is
+    files (tests/corpus/README.md), so everything but our own errors is mapped. The detail is
     ours; pypdf's message is only kept as ``__cause__``.
     """
     try:

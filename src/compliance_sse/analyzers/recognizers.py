@@ -36,6 +36,7 @@ __all__ = [
     "IdentifierMatch",
     "find_identifiers",
     "fold_case",
+    "is_role_mailbox",
     "is_valid_card",
     "is_valid_nric",
     "mask",
@@ -73,8 +74,63 @@ ROLE_MAILBOXES = frozenset(
         "accounts",
         "finance",
         "service",
+        "maintainer",
+        "maintainers",
+        "bugs",
+        "bug",
+        "security",
+        "abuse",
+        "team",
+        "staff",
+        "membership",
+        "members",
+        "users",
+        "user",
+        "devel",
+        "dev",
+        "announce",
+        "discuss",
+        "list",
+        "lists",
+        "general",
+        "feedback",
+        "orders",
+        "order",
+        "returns",
+        "reception",
+        "booking",
+        "bookings",
+        "registrar",
+        "secretariat",
+        "editor",
+        "editors",
+        "webadmin",
+        "hostmaster",
+        "portal",
+        "it",
+        "ops",
+        "root",
+        "mailer-daemon",
+        "notifications",
+        "newsletter",
+        "marketing",
+        "customerservice",
+        "customer-service",
+        "helpdesk",
+        "servicedesk",
     ]
 )
+"""Mailboxes of a function or a list, not of a person: not personal data by themselves."""
+_ROLE_PART = re.compile(r"[.+_-]")
+
+
+def is_role_mailbox(local: str) -> bool:
+    """``info``, ``maintainer``, ``python-devel``, ``portal-admin``, ``users+subscribe``: a role or a list."""
+    local = local.lower()
+    if local in ROLE_MAILBOXES:
+        return True
+    parts = [p for p in _ROLE_PART.split(local) if p]
+    return len(parts) > 1 and (parts[-1] in ROLE_MAILBOXES or parts[0] in ("no", "noreply", "do"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +307,7 @@ _EMAIL = re.compile(r"(?<![\w.%+-])[^\W_][\w.%+-]{0,63}@(?:[^\W_][\w-]{0,62}\.)+
 def _emails(text: str) -> Iterator[IdentifierMatch]:
     for m in _EMAIL.finditer(text):
         local = m.group().split("@", 1)[0].lower()
-        if local in ROLE_MAILBOXES:
+        if is_role_mailbox(local):
             continue
         yield IdentifierMatch("email", m.start(), m.end(), m.group().lower(), False)
 

@@ -36,17 +36,20 @@ from typing import Any
 
 from ..pipeline.models import AnalysisResult, Evidence, ExtractedPage, Finding
 from .base import AnalysisContext, Analyzer
+from .concepts import ConceptHit, ConceptRule, SentenceConcepts, match_rules, read_sentence
 from .recognizers import IdentifierMatch, find_identifiers, fold_case, mask
 from .rules_table import (
     IDENTIFIER_RULES,
     NEGATION_AFTER,
     NEGATION_BEFORE,
     POLICY_CONTEXT,
+    DesignatedNames,
     Rule,
     RuleData,
     literal_anchors,
     load_data,
     load_rules,
+    sanctioned_pattern,
     trigger_gate,
 )
 
@@ -262,6 +265,18 @@ class _Unit:
     offsets: list[int]
     """Start of each part within ``text``."""
     injection: bool = False
+    concepts: SentenceConcepts | None = None
+    data_transfer: bool = False
+    """Personal data sent abroad: a high-risk country named here is a data destination, judged as cross_border."""
+    hits: list[ConceptHit] = field(default_factory=list)
+    """Concept rules that fired here, recorded after the pattern rules (which name the risk more precisely)."""
+    recorded: dict[str, str] = field(default_factory=dict)
+    """Category -> id of the finding a pattern rule recorded on this sentence."""
+
+    def read(self) -> SentenceConcepts:
+        if self.concepts is None:
+            self.concepts = read_sentence(self.text)
+        return self.concepts
 
 
 def _digest(*parts: str) -> str:
@@ -502,12 +517,21 @@ class DocumentAnalysis:
     near_threshold: list[tuple[_Unit, int, int]] = field(default_factory=list)
     near_threshold_strong: bool = False
     injection: bool = False
+    transfers_pending: list[tuple[Finding, tuple[str, ...]]] = field(default_factory=list)
+    transfers_safe: set[str] = field(default_factory=set)
+    """Destinations (ISO codes) for which some sentence of the document states a safeguard."""
+    sanctioned: re.Pattern[str] | None = None
+    designated: DesignatedNames | None = None
     index: _TriggerIndex | None = None
     """Which triggers may fire on which sentence; built from ``rules`` when not given (``RulesAnalyzer`` shares one)."""
 
     def __post_init__(self) -> None:
         if self.index is None:
             self.index = _TriggerIndex.build(self.rules)
+        if self.sanctioned is None:
+            self.sanctioned = sanctioned_pattern(self.data)
+        if self.designated is None:
+            self.designated = DesignatedNames(self.data)
 
     # ---- entry points
 
@@ -556,6 +580,16 @@ class DocumentAnalysis:
             self.order.append(rule_id_key)
             new.append(finding)
         self.deferred.clear()
+        for finding, countries in self.transfers_pending:
+            if "*" in self.transfers_safe or set(countries) <= self.transfers_safe:
+                continue  # another sentence names a safeguard for this destination
+            if finding.id in self.findings:
+                self._merge(self.findings[finding.id], finding)
+                continue
+            self.findings[finding.id] = finding
+            self.order.append(finding.id)
+            new.append(finding)
+        self.transfers_pending.clear()
         return new
 
     def result(self) -> AnalysisResult:
@@ -614,6 +648,9 @@ class DocumentAnalysis:
         plan = _TriggerPlan(self.index, [u for u in units if on_page(u)], folded)
         injection = self.index.position["DI-INJECTION"]
         self._injection(plan.sentences(injection, [u for u in units if not on_page(u)]), new)
+        for unit in units:
+            if not unit.injection:
+                self._concepts(unit, new)
         live = [u for u in units if not u.injection]
         other = [u for u in live if not on_page(u)]
         for position, rule in enumerate(self.rules):
@@ -627,10 +664,14 @@ class DocumentAnalysis:
                 self._look_for_safeguard(rule, live)
             for unit, triggers in plan.sentences(position, other):
                 self._apply(rule, unit, triggers, new)
+        for unit in live:
+            self._concept_findings(unit, new)
         # A sentence of the page can only mention a transaction if the page holds an anchor of _TXN.
         self._amounts(live if _mentions([_TXN], folded) else other, new)
 
     def _apply(self, rule: Rule, unit: _Unit, triggers: list[re.Pattern[str]], new: list[Finding]) -> None:
+        if unit.data_transfer and rule.id.startswith("SAN-JUR-") and rule.severity < 5:
+            return
         for trigger in triggers:
             for m in trigger.finditer(unit.text):
                 if not self._fires(rule, unit.text, m):
@@ -674,6 +715,89 @@ class DocumentAnalysis:
                     self.injection = True
                     self._record(rule, "injection", unit, m.start(), m.end(), new)
                     break
+
+    def _concepts(self, unit: _Unit, new: list[Finding]) -> None:
+        """Concept rules on one sentence; an instruction to an automated reviewer takes the sentence out."""
+        sc = unit.read()
+        assert self.sanctioned is not None and self.designated is not None  # set by __post_init__
+        hits = match_rules(
+            sc,
+            sanctioned=self.sanctioned.search(unit.text) is not None,
+            designated=self.designated.found(unit.text),
+        )
+        if any(h.rule.category == "document_integrity" for h in hits):
+            hit = next(h for h in hits if h.rule.category == "document_integrity")
+            unit.injection = True
+            self.injection = True
+            self._record(self._rule("DI-INJECTION"), "injection", unit, hit.start, hit.end, new)
+            return
+        if (
+            sc.present("SAFEGUARD") is not None
+            and sc.lacking("SAFEGUARD") is None
+            and not _SAFEGUARD_DENIED.search(unit.text)
+        ):
+            # A safeguard covers the destinations its sentence names, or every transfer when it says so.
+            self.transfers_safe.update(cc for cc, _, _ in sc.countries)
+            if not sc.countries and sc.has("ALL_TRANSFERS") and not sc.has("REQUIREMENT"):
+                self.transfers_safe.add("*")
+        unit.hits = hits
+        unit.data_transfer = any(hit.rule.category == "cross_border" for hit in hits)
+
+    def _concept_findings(self, unit: _Unit, new: list[Finding]) -> None:
+        """A concept hit adds a finding where no pattern rule of its category fired on the sentence; where one did,
+        it only raises that finding's severity (aggravating factors)."""
+        for hit in unit.hits:
+            fid = unit.recorded.get(hit.rule.category)
+            if (
+                fid is None
+                and unit.recorded
+                and hit.rule.category != "cross_border"
+                and hit.severity
+                <= max(
+                    (self.findings.get(f) or self.deferred.get(f) or _NO_FINDING).severity
+                    for f in unit.recorded.values()
+                )
+            ):
+                continue  # a pattern rule already names this sentence's risk, at least as seriously
+            if fid is not None:
+                existing = self.findings.get(fid) or self.deferred.get(fid)
+                if existing is not None and existing.severity < hit.severity:
+                    existing.severity = hit.severity
+                continue
+            self._record_concept(hit, unit, new)
+        unit.hits = []
+
+    def _record_concept(self, hit: ConceptHit, unit: _Unit, new: list[Finding]) -> None:
+        rule = _concept_rule(hit.rule, hit.severity)
+        if not hit.deferred:
+            before = self.findings.get(rule_key(rule, hit.key))
+            self._record(rule, hit.key, unit, hit.start, hit.end, new)
+            if before is not None and before.severity < hit.severity:
+                before.severity = hit.severity
+            return
+        evidence = _evidence(unit, hit.start, hit.end, _sensitive_spans(unit.text))
+        finding = Finding(
+            id=rule_key(rule, hit.key),
+            category=rule.category,
+            title=rule.title,
+            severity=hit.severity,
+            why_it_matters=rule.why_it_matters,
+            recommendation=rule.recommendation,
+            evidence=evidence,
+            rule_id=rule.id,
+        )
+        for pending, _ in self.transfers_pending:
+            if pending.id == finding.id:
+                self._merge(pending, finding)
+                return
+        self.transfers_pending.append((finding, hit.countries))
+
+    @staticmethod
+    def _merge(into: Finding, other: Finding) -> None:
+        into.severity = max(into.severity, other.severity)
+        for ev in other.evidence:
+            if ev not in into.evidence and len(into.evidence) < MAX_EVIDENCE:
+                into.evidence.append(ev)
 
     def _page_identifiers(self, page: int, norm: str, spans: list[tuple[int, int]], new: list[Finding]) -> None:
         """Identifiers are found on the whole page (a label such as "Name:" may sit in the sentence before)."""
@@ -821,6 +945,7 @@ class DocumentAnalysis:
     ) -> None:
         evidence = _evidence(unit, start, end, sensitive if sensitive is not None else _sensitive_spans(unit.text))
         fid = rule_key(rule, key)
+        unit.recorded.setdefault(rule.category, fid)
         existing = self.findings.get(fid) or self.deferred.get(fid)
         if existing is not None:
             for ev in evidence:
@@ -868,6 +993,7 @@ _SAFEGUARD_DENIED = re.compile(
     r"pending|n/?a)\b",
     re.I,
 )
+_NO_FINDING = Finding("", "other", "", 1, "", "", [])
 _STRUCTURING = Rule(
     "AML-STRUCT", "aml", 4, "Several amounts just under a reporting threshold",
     "Repeated cash or transfer amounts just below a reporting threshold (USD 10,000, EUR 10,000/15,000, "
@@ -881,6 +1007,12 @@ _IDENTIFIER_RULE_OBJECTS = {
     for kind, r in IDENTIFIER_RULES.items()
 }
 _MASKED_RULES = frozenset(r.id for k, r in IDENTIFIER_RULES.items() if k in ("card", "iban", "nric", "ssn"))
+
+
+@functools.cache
+def _concept_rule(rule: ConceptRule, severity: int) -> Rule:
+    """The :class:`Rule` a concept rule reports as, at the severity of one hit."""
+    return Rule(rule.id, rule.category, severity, rule.title, rule.why_it_matters, rule.recommendation, ())
 
 
 def rule_key(rule: Rule, key: str) -> str:
@@ -951,6 +1083,7 @@ class RulesAnalyzer(Analyzer):
         self._inline = inline
         # Parse every trigger's anchors now, not on the first page of the first job.
         self._index = _TriggerIndex.build(self._rules)
+        self._designated = DesignatedNames(self._data)
         for rule in self._rules:
             for trigger in rule.triggers:
                 literal_anchors(trigger)
@@ -960,7 +1093,7 @@ class RulesAnalyzer(Analyzer):
         return list(self._rules)
 
     def new_document(self, page_count: int = 0) -> DocumentAnalysis:
-        return DocumentAnalysis(self._rules, self._data, page_count, index=self._index)
+        return DocumentAnalysis(self._rules, self._data, page_count, index=self._index, designated=self._designated)
 
     async def analyze(self, pages: AsyncIterator[ExtractedPage], ctx: AnalysisContext) -> AnalysisResult:
         doc = self.new_document(ctx.page_count)

@@ -26,18 +26,25 @@ from pathlib import Path
 from re import _parser as _sre
 from typing import Any
 
+from rapidfuzz import fuzz
+
+from .gazetteer import sanctioned_places
+
 __all__ = [
     "IDENTIFIER_RULES",
     "NEGATION_AFTER",
     "NEGATION_BEFORE",
     "POLICY_CONTEXT",
+    "DesignatedNames",
     "IdentifierRule",
     "Rule",
     "RuleData",
+    "is_acronym",
     "literal_anchors",
     "literal_gate",
     "load_data",
     "load_rules",
+    "sanctioned_pattern",
     "trigger_gate",
 ]
 
@@ -76,7 +83,8 @@ POLICY_CONTEXT = re.compile(
     r"the authorities|the fiu|stro|the compliance (?:team|officer|function))|"
     r"suspicious (?:activity|transaction) reports?|we (?:screen|monitor|detect)|screen(?:ed|s|ing)? against|"
     r"(?:staff|employee|mandatory|annual|compliance|aml|awareness) training|training (?:programmes?|programs?|"
-    r"courses?|sessions?|materials?|modules?)|must be (?:reported|escalated)|should be (?:reported|escalated)|policy "
+    r"courses?|sessions?|materials?|modules?)|(?:must|should) (?:be )?(?:reported|escalated|report|escalate)|"
+    r"policy "
     r"(?:prohibits|forbids)|"
     r"zero[- ]tolerance)\b",
     _I,
@@ -159,7 +167,7 @@ def load_data(data_dir: Path | None = None) -> RuleData:
         raw[name] = doc
     sj = raw["sanctioned_jurisdictions"]
     return RuleData(
-        jurisdictions=list(sj["jurisdictions"]),
+        jurisdictions=_with_gazetteer(sj["jurisdictions"]),
         entities=list(raw["sanctioned_entities"]["entities"]),
         not_after=list(sj["not_a_mention"]["after"]),
         not_before=list(sj["not_a_mention"]["before"]),
@@ -169,6 +177,69 @@ def load_data(data_dir: Path | None = None) -> RuleData:
         goods=list(raw["dual_use_goods"]["terms"]),
         meta={name: {"source": doc["source"], "as_of": doc["as_of"]} for name, doc in raw.items()},
     )
+
+
+def _with_gazetteer(jurisdictions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The hand-kept jurisdictions, each with the cities and regions the gazetteer places in it."""
+    extra = sanctioned_places()
+    out: list[dict[str, Any]] = []
+    for j in jurisdictions:
+        known = set(j["aliases"]) | set(j["places"])
+        added = [p for p in extra.get(str(j["id"]), ()) if p not in known]
+        out.append({**j, "places": [*j["places"], *added]})
+    return out
+
+
+@cache
+def _sanctioned_pattern(
+    names: tuple[str, ...], not_after: tuple[str, ...], not_before: tuple[str, ...]
+) -> re.Pattern[str]:
+    after = "|".join(re.escape(w) for w in not_after)
+    before = "".join(rf"(?<!\b{re.escape(w)} )" for w in not_before)
+    return re.compile(rf"(?<![\w-]){before}(?:{_words(list(names))})(?![\w-])(?!\s+(?:{after})\b)")
+
+
+_CAPITALISED_RUN = re.compile(r"(?:[A-Z][\w'\u2019-]*(?:\s+(?:of|al|the|de|for|and|al-)\s+|\s+)?){3,}")
+
+
+class DesignatedNames:
+    """Designated organisations in a sentence: exact aliases, acronyms with a confirming context word, and
+    names of three words or more spelled a little differently (rapidfuzz, 88% or more: "Islamic Revolutionary
+    Guards Corp")."""
+
+    FUZZY_CUTOFF = 88.0
+
+    def __init__(self, data: RuleData) -> None:
+        self.exact = re.compile(
+            rf"(?<![\w-])(?:{_words([a for e in data.entities for a in e['aliases'] if not is_acronym(a)])})" + _LINKED,
+            _I,
+        )
+        self.acronyms = [
+            (re.compile(rf"(?<![\w-]){re.escape(a)}{_LINKED}"), re.compile(rf"\b(?:{_words(e['context'])})\b", _I))
+            for e in data.entities
+            if e.get("context")
+            for a in e["aliases"]
+            if is_acronym(a)
+        ]
+        self.long_names = [a for e in data.entities for a in e["aliases"] if len(a.split()) >= 3]
+
+    def found(self, sentence: str) -> bool:
+        if self.exact.search(sentence):
+            return True
+        if any(a.search(sentence) and c.search(sentence) for a, c in self.acronyms):
+            return True
+        for m in _CAPITALISED_RUN.finditer(sentence):
+            run = m.group().strip()
+            for name in self.long_names:
+                if fuzz.partial_ratio(name.lower(), run.lower()) >= self.FUZZY_CUTOFF:
+                    return True
+        return False
+
+
+def sanctioned_pattern(data: RuleData) -> re.Pattern[str]:
+    """Any name of a sanctioned or high-risk jurisdiction, its cities and regions (case-sensitive)."""
+    names = tuple(sorted({n for j in data.jurisdictions for n in (*j["aliases"], *j["places"])}))
+    return _sanctioned_pattern(names, tuple(data.not_after), tuple(data.not_before))
 
 
 # --- data protection: breach notification later than the law allows ---------------------------------------------
@@ -780,49 +851,7 @@ def _static_rules() -> list[Rule]:
             ),
         ),
         # ---------------------------------------------------------------- cross_border
-        Rule(
-            "XB-TRANSFER",
-            "cross_border",
-            3,
-            "Personal data sent abroad without a stated safeguard",
-            "GDPR chapter V and PDPA section 26 allow transfers out of the EU/EEA or Singapore only with an "
-            "adequacy decision, standard contractual clauses, binding corporate rules or, under the PDPA, a "
-            "comparable standard of protection; none is stated.",
-            "Name the destination countries and the transfer mechanism (adequacy, SCCs, BCRs, PDPA comparable "
-            "protection) and carry out a transfer impact assessment.",
-            _rx(
-                r"\b(?:transfer\w*|sent|send|sending|stored|store|storing|hosted|host|hosting|processed|process|"
-                r"accessed|"
-                r"disclosed|replicated|moved|shared|backed up|uploaded|synced)\b[^.;]{0,60}\b(?:abroad|overseas|"
-                r"outside (?:of )?(?:the "
-                r")?"
-                r"(?:EU|EEA|European Union|European Economic Area|Singapore|UK|United Kingdom|country|jurisdiction)|"
-                r"to (?:a |any )?third countr(?:y|ies)|cross[- ]border|offshore|(?:servers?|data cent(?:er|re)s?|"
-                r"affiliates?|group companies|vendors?|service providers?|sub-?processors?|teams?|platforms?|cloud|"
-                r"compan(?:y|ies)|firms?|contractors?|"
-                r"partners?|centres?|centers?|offices?|"
-                r"systems?|"
-                r"databases?) (?:located |hosted |based )?(?:in|"
-                r"across) "
-                r"(?:the )?(?:[A-Z][a-z]+|U\.?S\.?A?\.?|UK|UAE)(?: [A-Z][a-z]+)?)",
-            ),
-            requires_any=_rx(
-                r"\b(?:personal (?:data|information)|customer (?:data|records|information)|employee (?:data|records)|"
-                r"user data|data subjects?|HR (?:data|records)|patient (?:data|records)|client (?:data|records)|"
-                r"personally identifiable|(?:your|their|users'?|customers'?|clients'?|members'?) (?:personal )?"
-                r"(?:data|information|details)|CVs|r[ée]sum[ée]s|(?:candidate|applicant)s?'? (?:data|records|"
-                r"profiles|details))\b"
-            ),
-            safeguards=_rx(
-                r"\badequacy (?:decision|regulation|finding)\b|\bstandard contractual clauses\b|\bSCCs\b|"
-                r"\bbinding corporate rules\b|\bBCRs?\b|\bcomparable (?:standard of )?protection\b|"
-                r"\blegally enforceable obligations\b|\bData Privacy Framework\b|\btransfer impact assessment\b|"
-                r"\bInternational Data Transfer Agreement\b|\bIDTA\b|\bAPEC CBPR\b|\bArticle 46\b|\bArt\. 46\b"
-            ),
-            excludes=_rx(
-                r"\b(?:only|exclusively|solely) (?:with)?in (?:the )?(?:EU|EEA|European Union|Singapore|UK)\b"
-            ),
-        ),
+        # Transfers abroad are concept rules (concepts.XB-TRANSFER): the safeguard is read per destination.
         # ---------------------------------------------------------------- data_protection
         Rule(
             "DP-CONSENT",
@@ -1395,8 +1424,30 @@ def _goods_rule(data: RuleData, jurisdiction_names: str) -> Rule:
     )
 
 
+def is_acronym(alias: str) -> bool:
+    """An all-capitals alias ("ISIS", "IRGC-QF"): it needs a confirming context word."""
+    letters = [c for c in alias if c.isalpha()]
+    return bool(letters) and all(c.isupper() for c in letters) and len(letters) <= 7
+
+
+_LINKED = r"(?=[^\w-]|$|-(?:linked|backed|affiliated|controlled|owned|run|related)\b)"
+
+
 def _entity_rule(data: RuleData) -> Rule:
     names = _words([a for e in data.entities for a in e["aliases"]])
+    contexts = {
+        alias: re.compile(rf"\b(?:{_words(e.get('context', []))})\b", _I) if e.get("context") else None
+        for e in data.entities
+        for alias in e["aliases"]
+        if is_acronym(alias)
+    }
+
+    def confirmed(sentence: str, m: re.Match[str]) -> bool:
+        if m.group() not in contexts:
+            return True
+        context = contexts[m.group()]
+        return context is not None and context.search(sentence) is not None
+
     return Rule(
         "SAN-ENTITY",
         "sanctions",
@@ -1406,8 +1457,11 @@ def _entity_rule(data: RuleData) -> Rule:
         "funds, goods or services available to it, directly or indirectly, is prohibited.",
         "Stop and escalate to the sanctions officer; screen every party and its owners against the consolidated "
         "lists and do not proceed without legal clearance.",
-        (re.compile(rf"(?<![\w-])(?:{names})(?![\w-])"),),
-        requires_any=(_TRADE_CONTEXT, re.compile(r"\b(?:resell|distribut\w+|provid\w+|financ\w+|donat\w+)\b", _I)),
+        (re.compile(rf"(?<![\w-])(?:{names}){_LINKED}"),),
+        requires_any=(
+            _TRADE_CONTEXT,
+            re.compile(r"\b(?:resell|distribut\w+|provid\w+|financ\w+|donat\w+|money|support\w*|reach\w*)\b", _I),
+        ),
         excludes=(
             re.compile(
                 r"\b(?:is|are) (?:listed|designated|sanctioned)\b|\b(?:do not|does not|never|shall not|will not)\s+"
@@ -1415,6 +1469,7 @@ def _entity_rule(data: RuleData) -> Rule:
                 _I,
             ),
         ),
+        check=confirmed,
     )
 
 

@@ -444,7 +444,9 @@ def test_typed_events_are_built_from_parsed_events() -> None:
     )
     error = ServerSentEvent(data='{"error":"e","code":"no_text","stage":"extract","retryable":false}', event="error")
     assert event_from_sse(error) == ErrorEvent(id=None, code="no_text", error="e", stage="extract", retryable=False)
-    assert event_from_sse(ServerSentEvent(data="x", event="later", id="8")) == UnknownEvent("8", "later", "x")
+    assert event_from_sse(ServerSentEvent(data="x", event="later", id="8")) == UnknownEvent(
+        id="8", event="later", data="x"
+    )
     for bad in ('{"stage":"x"}', "[]", "not json"):
         with pytest.raises(ProtocolError):
             event_from_sse(ServerSentEvent(data=bad, event="progress", id="9"))

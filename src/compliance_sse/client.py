@@ -33,7 +33,7 @@ import email.utils
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -43,6 +43,18 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from .events import (
+    DoneEvent,
+    ErrorEvent,
+    Event,
+    FlagEvent,
+    HeartbeatEvent,
+    JobEvent,
+    MalformedEvent,
+    ProgressEvent,
+    UnknownEvent,
+    parse,
+)
 from .sse.models import ServerSentEvent
 from .sse.parser import EventParser, EventTooLarge
 
@@ -157,158 +169,14 @@ class JobFailed(ClientError):
         self.event = event
 
 
-# --- typed events ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class JobEvent:
-    """The first event of a job."""
-
-    id: str | None
-    job_id: str
-    events_url: str
-    report_url: str
-
-
-@dataclass(frozen=True, slots=True)
-class ProgressEvent:
-    """``percent`` (0-100) never goes down within a job; ``eta_s`` is ``None`` until it can be estimated.
-
-    ``page``/``pages`` are set during ``extract``.
-    """
-
-    id: str | None
-    stage: str
-    message: str
-    percent: float
-    eta_s: float | None = None
-    page: int | None = None
-    pages: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FlagEvent:
-    """One finding, as soon as it is found; ``flag`` has the report's shape."""
-
-    id: str | None
-    flag: Mapping[str, Any]
-
-    @property
-    def severity(self) -> int:
-        return int(self.flag.get("severity", 0))
-
-    @property
-    def title(self) -> str:
-        return str(self.flag.get("title", ""))
-
-    @property
-    def category(self) -> str:
-        return str(self.flag.get("category", ""))
-
-
-@dataclass(frozen=True, slots=True)
-class HeartbeatEvent:
-    """Sent while the job is quiet; carries no id. Yielded only with ``heartbeats=True``."""
-
-    ts: float
-    stage: str
-    elapsed_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class DoneEvent:
-    """The job's final event on success: the report."""
-
-    id: str | None
-    report: Mapping[str, Any]
-
-    @property
-    def overall_risk(self) -> float:
-        return float(self.report.get("overall_risk", 0.0))
-
-    @property
-    def risk_level(self) -> str:
-        return str(self.report.get("risk_level", ""))
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorEvent:
-    """The job's final event on failure."""
-
-    id: str | None
-    code: str
-    error: str
-    stage: str | None
-    retryable: bool
-
-
-@dataclass(frozen=True, slots=True)
-class UnknownEvent:
-    """An event type this client does not know (a newer server); ``data`` is the raw text."""
-
-    id: str | None
-    event: str
-    data: str
-
-
-Event = JobEvent | ProgressEvent | FlagEvent | HeartbeatEvent | DoneEvent | ErrorEvent | UnknownEvent
-
-
-def _optional_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _optional_int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
 def event_from_sse(sse: ServerSentEvent) -> Event:
     """Build the typed event of one parsed event; raises :exc:`ProtocolError` if its data is not what it must be.
 
     Fields a newer server adds are ignored; unknown event types become :class:`UnknownEvent`.
     """
-    known = ("job", "progress", "flag", "heartbeat", "done", "error")
-    if sse.event not in known:
-        return UnknownEvent(id=sse.id, event=sse.event, data=sse.data)
     try:
-        data = orjson.loads(sse.data)
-        if not isinstance(data, dict):
-            raise TypeError("not an object")
-        if sse.event == "job":
-            return JobEvent(
-                id=sse.id,
-                job_id=str(data["job_id"]),
-                events_url=str(data["events_url"]),
-                report_url=str(data["report_url"]),
-            )
-        if sse.event == "progress":
-            return ProgressEvent(
-                id=sse.id,
-                stage=str(data["stage"]),
-                message=str(data.get("message", "")),
-                percent=float(data["percent"]),
-                eta_s=_optional_float(data.get("eta_s")),
-                page=_optional_int(data.get("page")),
-                pages=_optional_int(data.get("pages")),
-            )
-        if sse.event == "flag":
-            return FlagEvent(id=sse.id, flag=data)
-        if sse.event == "heartbeat":
-            return HeartbeatEvent(
-                ts=float(data.get("ts", 0.0)),
-                stage=str(data.get("stage", "")),
-                elapsed_s=float(data.get("elapsed_s", 0.0)),
-            )
-        if sse.event == "done":
-            return DoneEvent(id=sse.id, report=data)
-        return ErrorEvent(
-            id=sse.id,
-            code=str(data["code"]),
-            error=str(data.get("error", "")),
-            stage=None if data.get("stage") is None else str(data["stage"]),
-            retryable=bool(data.get("retryable", False)),
-        )
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        return parse(sse.event, sse.data, sse.id)
+    except MalformedEvent as exc:
         raise ProtocolError(f"the server sent a malformed {sse.event!r} event") from exc
 
 

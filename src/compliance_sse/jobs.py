@@ -13,6 +13,7 @@ import orjson
 from .cache import ReportCache
 from .errors import ComplianceError, Overloaded, TooManyRequests
 from .eventlog.base import EventLog, JobRecord
+from .events import DoneEvent, FlagEvent, JobEvent, ProgressEvent
 from .pipeline.models import Job
 from .pipeline.runner import JobRunner
 from .upload import Upload
@@ -162,15 +163,11 @@ class JobManager:
         record = JobRecord(job_id=job_id, tenant=tenant, doc_name=upload.doc_name, sha256=upload.sha256)
         cached = await self._cached(upload, tenant)
         await self._log.create_job(record)
-        await self._log.append(job_id, "job", orjson.dumps({"job_id": job_id, **self.urls(job_id, tenant)}))
+        await self._log.append_event(job_id, JobEvent(job_id=job_id, **self.urls(job_id, tenant)))
         if cached is not None:
             await self._serve_cached(record, cached)
             return record
-        await self._log.append(
-            job_id,
-            "progress",
-            orjson.dumps({"stage": "queued", "message": "Queued", "percent": 0.0, "eta_s": None}),
-        )
+        await self._log.append_event(job_id, ProgressEvent(stage="queued", message="Queued", percent=0.0))
         job = Job(
             job_id=job_id,
             data=upload.data,
@@ -226,19 +223,15 @@ class JobManager:
         job_id = record.job_id
         report = {**report, "job_id": job_id, "doc_name": record.doc_name, "cached": True}
         message = "Found the report of an identical document in the cache"
-        await self._log.append(
-            job_id,
-            "progress",
-            orjson.dumps({"stage": "report", "message": message, "percent": 100.0, "eta_s": 0.0}),
-        )
+        await self._log.append_event(job_id, ProgressEvent(stage="report", message=message, percent=100.0, eta_s=0.0))
         for flag in report.get("flags", []):
-            await self._log.append(job_id, "flag", orjson.dumps(flag))
-        body = orjson.dumps(report)
-        await self._log.set_report(job_id, body)
+            await self._log.append_event(job_id, FlagEvent(flag=flag))
+        done = DoneEvent(report=report)
+        await self._log.set_report(job_id, done.encode())
         await self._log.update_job(
             job_id, status="done", stage="report", percent=100.0, overall_risk=report.get("overall_risk")
         )
-        await self._log.append(job_id, "done", body)
+        await self._log.append_event(job_id, done)
 
     def drain(self) -> None:
         """Accept no new job (``/readyz`` turns 503); running jobs go on."""

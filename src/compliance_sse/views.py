@@ -14,8 +14,9 @@ from aiohttp import web
 
 from . import __version__
 from .auth import tenant_of
-from .errors import ComplianceError, NotFound, TooManyRequests, error_for_code
+from .errors import ComplianceError, InternalError, NotFound, TooManyRequests, error_for_code
 from .eventlog.base import EventLog, LogEvent
+from .events import DoneEvent, ErrorEvent, HeartbeatEvent, ProgressEvent, parse
 from .keys import EVENT_LOG, HEARTBEATS, JOBS, METRICS, SETTINGS, STREAMS, TENANT_STREAMS
 from .middlewares import REQUEST_ID, json_response, request_id
 from .report_md import report_markdown
@@ -85,18 +86,14 @@ async def analyze(request: web.Request) -> web.Response:
     final: LogEvent | None = None
     async for entry in event_log.read(job_id):
         final = entry
-    if final is None or final.event != "done":
-        body = orjson.loads(final.data) if final is not None else {"code": "internal"}
-        raise _error_from_event(body)
+    if final is None:
+        raise InternalError()
+    ended = parse(final.event, final.data, final.id)
+    if isinstance(ended, ErrorEvent):
+        raise error_for_code(ended.code, ended.error or None, retryable=ended.retryable)
+    if not isinstance(ended, DoneEvent):
+        raise InternalError()
     return web.Response(body=final.data, content_type="application/json", headers={"X-Job-Id": job_id})
-
-
-def _error_from_event(body: dict[str, object]) -> ComplianceError:
-    return error_for_code(
-        str(body.get("code", "internal")),
-        str(body.get("error") or "") or None,
-        retryable=bool(body.get("retryable", False)),
-    )
 
 
 async def create_job(request: web.Request) -> web.Response:
@@ -181,11 +178,11 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
         raise TooManyRequests(retry_after=max(1, round(settings.retry_ms / 1000)))
     events = event_log.read_batches(job_id, after)  # raises before the stream starts
     record = await event_log.get_job(job_id)
-    stage: list[object] = [record.stage]
+    stage: list[str] = [record.stage]
 
     def heartbeat() -> dict[str, object]:
         now = time.time()
-        return {"ts": round(now, 3), "stage": stage[0], "elapsed_s": round(now - record.created, 1)}
+        return HeartbeatEvent(ts=round(now, 3), stage=stage[0], elapsed_s=round(now - record.created, 1)).body()
 
     response = EventStreamResponse(
         heartbeat_s=settings.heartbeat_s,
@@ -211,9 +208,9 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
     except ComplianceError as failure:
         # The log failed under the stream (Redis went away). An error event without an id,
         # so Last-Event-ID stays on the last real event and the client resumes from there.
-        body = {"error": failure.detail, "code": failure.code, "stage": stage[0], "retryable": True}
+        error = ErrorEvent.of(failure, stage[0], retryable=True)
         with contextlib.suppress(Exception):
-            await response.send_event(ServerSentEvent(data=orjson.dumps(body).decode(), event="error"))
+            await response.send_event(ServerSentEvent(data=error.encode().decode(), event=error.name))
     except _CLIENT_GONE:
         pass
     except Exception:
@@ -235,14 +232,11 @@ def _release_stream(open_streams: dict[str, int], tenant: str) -> None:
         open_streams.pop(tenant, None)
 
 
-async def _sse_events(
-    batches: AsyncIterator[list[LogEvent]], stage: list[object]
-) -> AsyncIterator[list[ServerSentEvent]]:
+async def _sse_events(batches: AsyncIterator[list[LogEvent]], stage: list[str]) -> AsyncIterator[list[ServerSentEvent]]:
     async for batch in batches:
-        progress = next((e for e in reversed(batch) if e.event == "progress"), None)
-        if progress is not None:
-            with contextlib.suppress(Exception):
-                stage[0] = orjson.loads(progress.data)["stage"]
+        last = next((e for e in reversed(batch) if e.event == ProgressEvent.name), None)
+        if last is not None and isinstance(progress := parse(last.event, last.data), ProgressEvent):
+            stage[0] = progress.stage
         yield [ServerSentEvent(data=e.data.decode(), event=e.event, id=e.id) for e in batch]
 
 

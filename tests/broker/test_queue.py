@@ -16,6 +16,7 @@ from compliance_sse.eventlog.base import EventLog, LogEvent
 from compliance_sse.eventlog.redis import LeaseLost, RedisEventLog
 from compliance_sse.eventlog.redis_connection import connect
 from compliance_sse.eventlog.redis_leased import LeasedLog
+from compliance_sse.events import DoneEvent, FlagEvent, ProgressEvent
 from compliance_sse.jobs import JobManager
 from compliance_sse.pipeline.models import Job
 from compliance_sse.upload import Upload
@@ -48,16 +49,16 @@ class Script:
                 self.reached.set()
                 await self.gate.wait()
             if step == 2 and run > 1 and self.extra_flag:
-                await log.append(job.job_id, "flag", orjson.dumps({"id": "late-one"}))
+                await log.append_event(job.job_id, FlagEvent(flag={"id": "late-one"}))
             if step % 3 == 0:
-                await log.append(job.job_id, "flag", orjson.dumps({"id": f"f{step}"}))
+                await log.append_event(job.job_id, FlagEvent(flag={"id": f"f{step}"}))
             percent = 100.0 * step / self.steps if run == 1 else 50.0 * step / self.steps
-            await log.append(job.job_id, "progress", orjson.dumps({"stage": "extract", "percent": percent, "n": step}))
+            await log.append_event(job.job_id, ProgressEvent(stage="extract", message=f"step {step}", percent=percent))
             await log.update_job(job.job_id, stage="extract", percent=percent)
-        report = orjson.dumps({"job_id": job.job_id, "overall_risk": 0.5, "flags": [{"id": "f0"}]})
-        await log.set_report(job.job_id, report)
+        done = DoneEvent(report={"job_id": job.job_id, "overall_risk": 0.5, "flags": [{"id": "f0"}]})
+        await log.set_report(job.job_id, done.encode())
         await log.update_job(job.job_id, status="done", percent=100.0)
-        await log.append(job.job_id, "done", report)
+        await log.append_event(job.job_id, done)
 
 
 class Broker:
@@ -108,7 +109,7 @@ def _shape(events: list[LogEvent]) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
     for e in events:
         body = orjson.loads(e.data)
-        out.append((e.event, body.get("id") if e.event == "flag" else body.get("n", body.get("stage"))))
+        out.append((e.event, body.get("id") if e.event == "flag" else body.get("message", body.get("stage"))))
     return out
 
 
@@ -264,6 +265,7 @@ async def test_a_job_cut_off_by_an_outage_starts_again_when_redis_returns(redis_
             assert [e.event for e in events].count("error") == 0
             assert len({e.id for e in events}) == len(events)
             progress = [orjson.loads(e.data) for e in events if e.event == "progress"]
-            assert [p["n"] for p in progress if "n" in p] == list(range(12))
+            steps = [p["message"] for p in progress if p["message"].startswith("step ")]
+            assert steps == [f"step {n}" for n in range(12)]
         finally:
             await broker.close()

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["FINAL_EVENTS", "EventLog", "JobRecord", "LogEvent"]
+from ..events import FINAL_EVENTS, LoggedEvent
 
-FINAL_EVENTS = frozenset({"done", "error"})
+__all__ = ["EventLog", "JobRecord", "LogEvent"]
 
 JobStatus = Literal["queued", "running", "done", "failed"]
 
@@ -82,6 +82,10 @@ class EventLog(abc.ABC):
     @abc.abstractmethod
     async def append(self, job_id: str, event: str, data: bytes) -> str:
         """Append an event and return its id. ``done``/``error`` finish the job's log."""
+
+    async def append_event(self, job_id: str, event: LoggedEvent) -> str:
+        """Append a typed event (built in :mod:`compliance_sse.events`) and return its id."""
+        return await self.append(job_id, event.name, event.encode())
 
     @abc.abstractmethod
     def read(self, job_id: str, after: str | None = None) -> AsyncIterator[LogEvent]:

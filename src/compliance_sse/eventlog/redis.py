@@ -59,7 +59,8 @@ from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from ..errors import BadRequest, JobExpired, NotFound
-from .base import FINAL_EVENTS, EventLog, JobRecord, LogEvent
+from ..events import FINAL_EVENTS
+from .base import EventLog, JobRecord, LogEvent
 from .redis_connection import BLOCK_S, connect
 from .redis_errors import RedisUnavailable, map_redis_errors
 from .redis_tail import BATCH, SharedTail, decode_entries, stream_id, stream_reply, text

@@ -9,14 +9,13 @@ events are the ones the previous attempt stored, so they are not appended again 
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import orjson
-
 from ..errors import ComplianceError
+from ..events import ErrorEvent, FlagEvent, ProgressEvent, parse
 from .base import EventLog, JobRecord, LogEvent
 from .redis import LeaseLost, RedisEventLog
 from .redis_errors import RedisUnavailable
@@ -26,11 +25,12 @@ __all__ = ["LeasedLog"]
 log = logging.getLogger(__name__)
 
 
-def _flag_id(data: bytes) -> str | None:
-    with contextlib.suppress(ValueError, TypeError, AttributeError):
-        value = orjson.loads(data).get("id")
-        return str(value) if value is not None else None
-    return None
+def _flag_id(event: str, data: bytes) -> str | None:
+    """The id of a ``flag`` event's finding (``None`` for another event)."""
+    if event != FlagEvent.name:
+        return None
+    parsed = parse(event, data)
+    return parsed.flag_id if isinstance(parsed, FlagEvent) else None
 
 
 class LeasedLog(EventLog):
@@ -60,11 +60,11 @@ class LeasedLog(EventLog):
         self._stored = stored
         self._last_id = stored[-1].id if stored else ""
         for entry in stored:
-            if entry.event == "flag" and (flag := _flag_id(entry.data)) is not None:
-                self._stored_flags.add(flag)
-            elif entry.event == "progress":
-                with contextlib.suppress(ValueError, TypeError, KeyError):
-                    self._floor = max(self._floor, float(orjson.loads(entry.data)["percent"]))
+            parsed = parse(entry.event, entry.data)
+            if isinstance(parsed, FlagEvent) and parsed.flag_id is not None:
+                self._stored_flags.add(parsed.flag_id)
+            elif isinstance(parsed, ProgressEvent):
+                self._floor = max(self._floor, parsed.percent)
 
     @property
     def replaying(self) -> bool:
@@ -97,15 +97,15 @@ class LeasedLog(EventLog):
             if stored.event != event and not self.diverged:
                 self.diverged = True
                 log.warning("job %s: the rerun differs from the first attempt at event %d", job_id, self._pos)
-            if event == "flag" and (flag := _flag_id(data)) is not None and flag not in self._stored_flags:
+            if (flag := _flag_id(event, data)) is not None and flag not in self._stored_flags:
                 self._stored_flags.add(flag)
                 self._late_flags.append(data)
             return stored.id
         while self._late_flags:
-            await self._append("flag", self._late_flags.pop(0))
-        if event == "flag" and (flag := _flag_id(data)) is not None and flag in self._stored_flags:
+            await self._append(FlagEvent.name, self._late_flags.pop(0))
+        if (flag := _flag_id(event, data)) is not None and flag in self._stored_flags:
             return self._last_id
-        if event == "progress" and self._floor:
+        if event == ProgressEvent.name and self._floor:
             data = self._clamp(data)
         return await self._append(event, data)
 
@@ -115,11 +115,9 @@ class LeasedLog(EventLog):
         return entry_id
 
     def _clamp(self, data: bytes) -> bytes:
-        with contextlib.suppress(ValueError, TypeError, KeyError):
-            body = orjson.loads(data)
-            if float(body["percent"]) < self._floor:
-                body["percent"] = self._floor
-                return orjson.dumps(body)
+        progress = parse(ProgressEvent.name, data)
+        if isinstance(progress, ProgressEvent) and progress.percent < self._floor:
+            return dataclasses.replace(progress, percent=self._floor).encode()
         return data
 
     async def update_job(self, job_id: str, **changes: Any) -> None:
@@ -142,8 +140,8 @@ class LeasedLog(EventLog):
         """End the job with ``exc`` as its ``error`` event."""
         record = await self._log.get_job(self._job_id)
         await self.update_job(self._job_id, status="failed", error_code=exc.code)
-        data = {"error": exc.detail, "code": exc.code, "stage": record.stage, "retryable": exc.retryable}
-        await self._append("error", orjson.dumps(data))
+        error = ErrorEvent.of(exc, record.stage)
+        await self._append(error.name, error.encode())
 
     async def create_job(self, record: JobRecord) -> None:
         raise RuntimeError("a worker does not create jobs")

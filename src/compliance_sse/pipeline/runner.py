@@ -9,11 +9,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
-import orjson
-
 from ..analyzers.base import AnalysisContext, Analyzer
 from ..errors import ComplianceError, InternalError, NoText
 from ..eventlog.base import EventLog
+from ..events import DoneEvent, ErrorEvent, FlagEvent, LoggedEvent, ProgressEvent
 from ..metrics import Metrics
 from .models import ExtractedPage, Finding, Job, Report, risk_level
 
@@ -38,10 +37,6 @@ class PageSource(Protocol):
     """What the runner needs of an extractor (see :class:`~compliance_sse.pipeline.extract.Extractor`)."""
 
     def open(self, data: bytes, password: str | None = None) -> contextlib.AbstractAsyncContextManager[_Extraction]: ...
-
-
-def _dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj)
 
 
 class _Progress:
@@ -133,26 +128,28 @@ class JobRunner:
         started = self._clock()
         progress = _Progress(self._clock)
 
-        async def emit(event: str, data: dict[str, Any]) -> None:
-            await self._log.append(job.job_id, event, _dumps(data))
+        async def emit(event: LoggedEvent) -> None:
+            await self._log.append_event(job.job_id, event)
 
-        async def step(stage: str, message: str, percent: float, **extra: Any) -> None:
+        async def step(
+            stage: str, message: str, percent: float, page: int | None = None, pages: int | None = None
+        ) -> None:
             progress.stage = stage
             pct = progress.advance(percent)
-            payload = {"stage": stage, "message": message, "percent": pct, "eta_s": progress.eta_s(), **extra}
-            await emit("progress", payload)
+            eta_s = progress.eta_s()
+            await emit(ProgressEvent(stage=stage, message=message, percent=pct, eta_s=eta_s, page=page, pages=pages))
             await self._log.update_job(job.job_id, stage=stage, percent=pct)
 
         try:
             await self._log.update_job(job.job_id, status="running", stage="ingest")
             await step("ingest", f"Received {job.doc_name} ({len(job.data):,} bytes)", _INGEST_END)
             report = await self._process(job, step, emit, progress, started)
-            body = report.to_dict()
-            await self._log.set_report(job.job_id, _dumps(body))
+            done = DoneEvent(report=report.to_dict())
+            await self._log.set_report(job.job_id, done.encode())
             await self._log.update_job(
                 job.job_id, status="done", stage="report", percent=100.0, overall_risk=report.overall_risk
             )
-            await emit("done", body)
+            await emit(done)
             self._record(progress, "done", "")
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
@@ -174,8 +171,7 @@ class JobRunner:
         log.info("job %s ended with %s in stage %s", job.job_id, exc.code, stage)
         self._record(progress, "failed", exc.code)
         await self._log.update_job(job.job_id, status="failed", error_code=exc.code)
-        data = {"error": exc.detail, "code": exc.code, "stage": stage, "retryable": exc.retryable}
-        await self._log.append(job.job_id, "error", _dumps(data))
+        await self._log.append_event(job.job_id, ErrorEvent.of(exc, stage))
 
     async def _process(self, job: Job, step: Any, emit: Any, progress: _Progress, started: float) -> Report:
         pages_q: asyncio.Queue[ExtractedPage | None] = asyncio.Queue()
@@ -184,7 +180,7 @@ class JobRunner:
         state = {"chars": 0, "text_chars": 0, "truncated": False, "extracting": True}
 
         async def on_finding(finding: Finding) -> None:
-            await emit("flag", finding.to_dict())
+            await emit(FlagEvent(flag=finding.to_dict()))
 
         async def on_progress(done: int, total: int, message: str) -> None:
             if total > 0:

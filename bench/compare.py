@@ -255,6 +255,7 @@ async def idle_once(kind: str, n: int, heartbeat_s: float, beats: int) -> dict[s
             "--beats",
             str(beats),
             stdout=asyncio.subprocess.PIPE,
+            limit=1 << 26,  # one JSON line with every gap
         )
         assert client.stdout is not None
         line = (await client.stdout.readline()).decode().split()

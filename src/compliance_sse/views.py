@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from .middlewares import REQUEST_ID, json_response, request_id
 from .report_md import report_markdown
 from .sse.models import ServerSentEvent
 from .sse.response import EventStreamResponse
+from .sse.serializer import serialize
 from .upload import read_upload
 
 __all__ = [
@@ -201,7 +203,7 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
     app[STREAMS].add(response)
     try:
         async with asyncio.timeout(settings.stream_max_s):
-            await response.relay(_sse_events(events, stage))
+            await response.relay(events, functools.partial(_frames, stage))
     except TimeoutError:
         with contextlib.suppress(Exception):
             await response.send_comment("stream time limit reached; reconnect with Last-Event-ID")
@@ -232,12 +234,12 @@ def _release_stream(open_streams: dict[str, int], tenant: str) -> None:
         open_streams.pop(tenant, None)
 
 
-async def _sse_events(batches: AsyncIterator[list[LogEvent]], stage: list[str]) -> AsyncIterator[list[ServerSentEvent]]:
-    async for batch in batches:
-        last = next((e for e in reversed(batch) if e.event == ProgressEvent.name), None)
-        if last is not None and isinstance(progress := parse(last.event, last.data), ProgressEvent):
-            stage[0] = progress.stage
-        yield [ServerSentEvent(data=e.data.decode(), event=e.event, id=e.id) for e in batch]
+def _frames(stage: list[str], batch: list[LogEvent]) -> bytes:
+    """The SSE frames of a batch of log events; remembers the last stage for heartbeats."""
+    last = next((e for e in reversed(batch) if e.event == ProgressEvent.name), None)
+    if last is not None and isinstance(progress := parse(last.event, last.data), ProgressEvent):
+        stage[0] = progress.stage
+    return b"".join([serialize(ServerSentEvent(data=e.data.decode(), event=e.event, id=e.id)) for e in batch])
 
 
 async def _close_events(events: AsyncIterator[Any]) -> None:

@@ -106,9 +106,11 @@ class InMemoryEventLog(EventLog):
                 # A final event is always the last one: a batch that holds it ends with it.
                 batch = job.events[index : index + _MAX_BATCH]
                 index += len(batch)
+                final = batch[-1].final
                 yield batch
-                if batch[-1].final:
+                if final:
                     return
+                batch = None  # type: ignore[assignment]  # hold nothing while the reader idles
                 continue
             if job.finished_at is not None or self._closed:
                 return

@@ -23,8 +23,8 @@ import heapq
 import itertools
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
@@ -38,6 +38,7 @@ __all__ = ["DEFAULT_HEARTBEAT_S", "DEFAULT_SEND_TIMEOUT_S", "EventStreamResponse
 DEFAULT_HEARTBEAT_S = 15.0
 DEFAULT_SEND_TIMEOUT_S = 10.0
 
+_T = TypeVar("_T")
 _TCP_USER_TIMEOUT = getattr(socket, "TCP_USER_TIMEOUT", None)
 # A failed write: the peer went away (ConnectionResetError), stalled (TimeoutError), or the
 # response already sent EOF (RuntimeError).
@@ -229,10 +230,11 @@ class EventStreamResponse(web.StreamResponse):
             raise
         self.last_sent = self._scheduler.clock() if self._scheduler is not None else time.monotonic()
 
-    async def relay(self, batches: AsyncIterator[Sequence[ServerSentEvent]]) -> None:
-        """Send each list of events in ``batches`` (in one write) until they end or the stream stops.
+    async def relay(self, batches: AsyncIterator[_T], encode: Callable[[_T], bytes]) -> None:
+        """Write ``encode(batch)`` for each batch of ``batches`` until they end or the stream stops.
 
-        :meth:`stop_streaming`, called from elsewhere, interrupts the wait for the next event: it
+        A batch is whatever the source hands over at once (a list of events), written in one go.
+        :meth:`stop_streaming`, called from elsewhere, interrupts the wait for the next batch: it
         cancels this task and the cancellation ends here, as ``asyncio.timeout`` does it; a
         cancellation from anywhere else propagates. A failed write raises, as in :meth:`send_event`.
         """
@@ -244,7 +246,9 @@ class EventStreamResponse(web.StreamResponse):
         self._handler = task
         try:
             async for batch in batches:
-                await self._send_frame(b"".join([serialize(event) for event in batch]))
+                frames = encode(batch)
+                batch = None  # type: ignore[assignment]  # hold nothing of it while the stream idles
+                await self._send_frame(frames)
         except asyncio.CancelledError:
             if not (self._done.done() and task is not None and task.uncancel() == 0):
                 raise

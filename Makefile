@@ -9,7 +9,7 @@ PORT ?= 8000
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test test-corpus lint fmt cov bench eval clean
+.PHONY: help install run test test-corpus lint fmt cov bench bench-loop load eval clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(HOST)/$(HOST)/g; s/$$(PORT)/$(PORT)/g' \
@@ -39,25 +39,38 @@ test-corpus: .develop ## only the tests over the PDF corpus (CSSE_CORPUS=dir for
 	$(BIN)/pytest -m corpus
 
 lint: .develop ## ruff format --check, ruff check, mypy
-	$(BIN)/ruff format --check $(RUFF_FLAGS) src tests bench eval
-	$(BIN)/ruff check $(RUFF_FLAGS) $(RUFF_RULES) src tests bench eval
+	$(BIN)/ruff format --check $(RUFF_FLAGS) src tests bench eval loadtest
+	$(BIN)/ruff check $(RUFF_FLAGS) $(RUFF_RULES) src tests bench eval loadtest
 	$(BIN)/mypy
 
 fmt: .develop ## format and fix what ruff can
-	$(BIN)/ruff format $(RUFF_FLAGS) src tests bench eval
-	$(BIN)/ruff check --fix $(RUFF_FLAGS) $(RUFF_RULES) src tests bench eval
+	$(BIN)/ruff format $(RUFF_FLAGS) src tests bench eval loadtest
+	$(BIN)/ruff check --fix $(RUFF_FLAGS) $(RUFF_RULES) src tests bench eval loadtest
 
 cov: .develop ## tests with branch coverage
 	$(BIN)/pytest --cov --cov-report=term-missing
 
-bench: .develop ## benchmarks under bench/ (results in docs/BENCHMARKS.md; needs a Redis on 127.0.0.1:6379)
+.bench: setup.cfg .develop
+	$(BIN)/pip install -q -e '.[dev,bench,load]'
+	touch $@
+
+BENCH_PARTS ?= uploads,idle,serializer,onestream,replay,extract,growth
+bench: .bench ## side by side with the seed, aiohttp-sse, sse-starlette (~15 min; BENCH_PARTS=idle,... for some)
+	$(BIN)/python bench/compare.py --parts $(BENCH_PARTS) --repeats 3 --write-docs
+
+bench-loop: .develop ## the earlier loop-lag and listener benchmarks (needs a Redis on 127.0.0.1:6379)
 	$(BIN)/python bench/service_latency.py --runs 3
 	$(BIN)/python bench/extract_latency.py --runs 3
 	$(BIN)/python bench/listeners.py
+
+LOAD_S ?= 60
+LOAD_USERS ?= 20
+load: .bench ## locust, headless, on loopback for LOAD_S seconds against the service and a local Groq stand-in
+	$(BIN)/python loadtest/run.py --time $(LOAD_S)s --users $(LOAD_USERS)
 
 eval: .develop ## precision/recall per category: blind set (dev, test; dev misses), then the synthetic regression set
 	$(BIN)/python -m eval.blind
 	$(BIN)/python -m eval.run
 
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .develop .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info src/*.egg-info
+	rm -rf $(VENV) .develop .bench .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info src/*.egg-info

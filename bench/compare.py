@@ -33,6 +33,7 @@ import asyncio
 import io
 import json
 import random
+import secrets
 import statistics
 import sys
 import time
@@ -124,8 +125,10 @@ async def start_sse_server(kind: str, heartbeat_s: float, events: int, broker: s
 
 
 def form(pdf: bytes, name: str = "doc.pdf") -> aiohttp.FormData:
+    """The upload of ``pdf`` with a unique comment appended, so no result cache can answer for the analysis."""
     data = aiohttp.FormData()
-    data.add_field("file", io.BytesIO(pdf), filename=name, content_type="application/pdf")
+    unique = pdf + f"%{secrets.token_hex(8)}\n".encode()
+    data.add_field("file", io.BytesIO(unique), filename=name, content_type="application/pdf")
     return data
 
 

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from compliance_sse.analyzers.base import AnalysisContext, Analyzer
-from compliance_sse.errors import AnalyzerUnavailable, ExtractTimeout
+from compliance_sse.errors import AnalyzerUnavailable, ExtractTimeout, NoText
 from compliance_sse.eventlog.base import JobRecord, LogEvent
 from compliance_sse.eventlog.memory import InMemoryEventLog
 from compliance_sse.metrics import Metrics
@@ -107,10 +107,18 @@ async def test_text_past_the_cap_is_not_analysed_and_the_report_says_so() -> Non
 
 
 async def test_no_text_anywhere_is_no_text() -> None:
-    events, metrics = await _run(ScriptedPages(" ", "\n"), FlagEveryPage())
+    # The page source decides (Extraction raises NoText after the last page); the runner reports it.
+    events, metrics = await _run(ScriptedPages(" ", "\n", fail=NoText()), FlagEveryPage())
     assert events[-1].event == "error"
     assert _data(events[-1])["code"] == "no_text"
     assert metrics.value("csse_jobs_total", outcome="failed", code="no_text") == 1
+
+
+async def test_the_runner_leaves_the_no_text_decision_to_the_extraction() -> None:
+    """Issue 11: "no text" is decided once, in the extraction; blank pages alone end in a report here."""
+    events, _ = await _run(ScriptedPages(" ", "\n"), FlagEveryPage())
+    assert events[-1].event == "done"
+    assert _data(events[-1])["pages_without_text"] == [1, 2]
 
 
 async def test_an_extraction_error_mid_document_ends_the_job_in_its_stage() -> None:

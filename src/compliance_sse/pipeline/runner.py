@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from ..analyzers.base import AnalysisContext, Analyzer
-from ..errors import ComplianceError, InternalError, NoText
+from ..errors import ComplianceError, InternalError
 from ..eventlog.base import EventLog
 from ..events import DoneEvent, ErrorEvent, FlagEvent, LoggedEvent, ProgressEvent
 from ..metrics import Metrics
@@ -177,7 +177,7 @@ class JobRunner:
         pages_q: asyncio.Queue[ExtractedPage | None] = asyncio.Queue()
         pages_without_text: list[int] = []
         page_errors: dict[int, str] = {}
-        state = {"chars": 0, "text_chars": 0, "truncated": False, "extracting": True}
+        state = {"chars": 0, "truncated": False, "extracting": True}
 
         async def on_finding(finding: Finding) -> None:
             await emit(FlagEvent(flag=finding.to_dict()))
@@ -209,8 +209,6 @@ class JobRunner:
                 async for page in extraction:
                     if not page.text.strip():
                         pages_without_text.append(page.number)
-                    else:
-                        state["text_chars"] += 1
                     if page.error:
                         page_errors[page.number] = page.error
                     if analysis.done():
@@ -235,11 +233,6 @@ class JobRunner:
             finally:
                 pages_q.put_nowait(None)
         state["extracting"] = False
-        if not state["text_chars"] and not state["truncated"]:
-            analysis.cancel()
-            with contextlib.suppress(BaseException):
-                await analysis
-            raise NoText()
         await step("analyze", "Analysing the text", progress.work_percent())
         result = await analysis
         await step("report", "Writing the report", _REPORT_AT)

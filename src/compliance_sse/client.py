@@ -29,10 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import os
 import random
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +53,7 @@ from .events import (
     UnknownEvent,
     parse,
 )
+from .retry_after import parse_retry_after
 from .sse.models import ServerSentEvent
 from .sse.parser import EventParser, EventTooLarge
 
@@ -510,7 +509,7 @@ async def _status_error(resp: aiohttp.ClientResponse) -> HTTPStatusError:
         parsed = orjson.loads(bytes(raw[:_MAX_ERROR_BODY]))
         if isinstance(parsed, dict):
             body = parsed
-    retry_after = _retry_after(resp.headers.get("Retry-After"))
+    retry_after = parse_retry_after(resp.headers.get("Retry-After"))
     return HTTPStatusError(
         str(body.get("detail") or f"HTTP {resp.status} {resp.reason or ''}".strip()),
         code=str(body["code"]) if body.get("code") else None,
@@ -519,20 +518,6 @@ async def _status_error(resp: aiohttp.ClientResponse) -> HTTPStatusError:
         retry_after=retry_after,
         request_id=resp.headers.get("X-Request-Id"),
     )
-
-
-def _retry_after(value: str | None) -> float | None:
-    """``Retry-After`` in seconds: delay-seconds or an HTTP-date (RFC 9110 section 10.2.3)."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(int(value))
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 # --- for scripts ----------------------------------------------------------------------------------

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import functools
 import hashlib
 import json
@@ -51,6 +50,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ..errors import AnalyzerUnavailable, ComplianceError
 from ..pipeline.models import CATEGORIES, AnalysisResult, Evidence, ExtractedPage, Finding
+from ..retry_after import parse_retry_after
 from .base import AnalysisContext, Analyzer
 from .chunking import DEFAULT_CHUNK_TOKENS, Chunk, Chunker, PageSlice
 from .grounding import GroundedQuote, Grounder
@@ -361,15 +361,7 @@ def _parse_retry_after(headers: httpx.Headers) -> float | None:
     """Seconds to wait from ``retry-after-ms``, ``retry-after`` (seconds or an HTTP date); ``None`` if absent."""
     with contextlib.suppress(TypeError, ValueError):
         return max(0.0, float(headers.get("retry-after-ms")) / 1000)
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
-    with contextlib.suppress(ValueError):
-        return max(0.0, float(raw))
-    parsed = email.utils.parsedate_tz(raw)
-    if parsed is None:
-        return None
-    return max(0.0, float(email.utils.mktime_tz(parsed) - time.time()))
+    return parse_retry_after(headers.get("retry-after"))
 
 
 def _error_object(body: object) -> Mapping[str, object]:

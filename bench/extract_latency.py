@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -24,7 +25,7 @@ import aiohttp
 from aiohttp import web
 from pypdf import PdfReader, PdfWriter
 
-from compliance_sse.pipeline.extract import DEFAULT_SWITCH_INTERVAL_S, Extractor
+from compliance_sse.pipeline.extract import DEFAULT_SWITCH_INTERVAL_S, Extractor, switch_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "corpus"
@@ -62,6 +63,10 @@ async def run_once(config: dict[str, Any], pdf: bytes) -> dict[str, float]:
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/extract", extract)
+    config = dict(config)
+    interval = config.pop("switch_interval", DEFAULT_SWITCH_INTERVAL_S if config["isolation"] == "thread" else None)
+    stack = contextlib.ExitStack()
+    stack.enter_context(switch_interval(interval))  # what the app does for its whole life
     extractor = Extractor(timeout_s=300, **config)
     app[EXTRACTOR] = extractor
     await extractor.start()
@@ -98,6 +103,7 @@ async def run_once(config: dict[str, Any], pdf: bytes) -> dict[str, float]:
     finally:
         await runner.cleanup()
         await extractor.close()
+        stack.close()
     q = statistics.quantiles(latencies, n=100)
     return {"p50": q[49], "p99": q[98], "max": max(latencies), "n": len(latencies), "wall": wall}
 

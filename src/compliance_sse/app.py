@@ -7,7 +7,6 @@ import concurrent.futures
 import contextlib
 import gc
 import logging
-import sys
 import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -37,7 +36,7 @@ from .keys import (
 from .metrics import Metrics, watch_loop_lag
 from .middlewares import error_middleware, request_id_middleware
 from .page import page_ctx
-from .pipeline.extract import DEFAULT_SWITCH_INTERVAL_S, Extractor
+from .pipeline.extract import Extractor, switch_interval
 from .pipeline.models import Job
 from .pipeline.runner import JobRunner
 from .routes import setup_routes
@@ -185,20 +184,16 @@ def _extractor_ctx(executor: concurrent.futures.Executor | None) -> Callable[[we
             timeout_s=settings.extract_timeout_s,
             max_pages=settings.max_pages,
             executor=executor,
-            switch_interval=None,  # set below for both modes
         )
-        # pypdf (thread mode) and the rules analysis (both modes) run in threads and hold the GIL:
-        # a short switch interval lets the loop in between (bench/extract_latency.py measures it).
-        saved_interval = sys.getswitchinterval()
-        sys.setswitchinterval(DEFAULT_SWITCH_INTERVAL_S)
-        await extractor.start()
-        app[EXTRACTOR] = extractor
-        analyze_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="csse-analyze")
-        app[ANALYZE_EXECUTOR] = analyze_pool
-        yield
-        await extractor.close()
-        analyze_pool.shutdown(wait=False, cancel_futures=True)
-        sys.setswitchinterval(saved_interval)
+        # pypdf (thread mode) and the rules analysis (both modes) run in threads and hold the GIL.
+        with switch_interval():
+            await extractor.start()
+            app[EXTRACTOR] = extractor
+            analyze_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="csse-analyze")
+            app[ANALYZE_EXECUTOR] = analyze_pool
+            yield
+            await extractor.close()
+            analyze_pool.shutdown(wait=False, cancel_futures=True)
 
     return ctx
 

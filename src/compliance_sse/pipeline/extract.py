@@ -9,8 +9,8 @@ word on :class:`ExtractedPage.error <compliance_sse.pipeline.models.ExtractedPag
     In a ``ThreadPoolExecutor``; pages reach the loop through ``call_soon_threadsafe``. A
     thread cannot be killed: at the deadline the caller gets :class:`ExtractTimeout` at once,
     and the thread stops when its current ``extract_text()`` returns (``stats["stray_threads"]``).
-    pypdf holds the GIL, so :class:`Extractor` lowers ``sys.setswitchinterval`` while it runs
-    to keep the loop answering (see ``bench/extract_latency.py``).
+    pypdf holds the GIL, so the app lowers ``sys.setswitchinterval`` while it runs
+    (:func:`switch_interval`) to keep the loop answering (see ``bench/extract_latency.py``).
 
 ``process``
     In long-lived worker processes started from multiprocessing's *forkserver*. ``fork`` from
@@ -74,12 +74,13 @@ __all__ = [
     "DEFAULT_WORKER_MEMORY_MB",
     "Extraction",
     "Extractor",
+    "switch_interval",
 ]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_SWITCH_INTERVAL_S = 0.001
-"""GIL switch interval (s) in thread mode; CPython's default is 0.005. Measured in bench/extract_latency.py."""
+"""GIL switch interval (s) while the service runs; CPython's default is 0.005. Measured in bench/extract_latency.py."""
 DEFAULT_WORKER_MEMORY_MB = 2048
 """Address-space cap (MiB) of a process-mode worker."""
 
@@ -624,15 +625,33 @@ class Extraction:
             self._job.release(self._finished)
 
 
+@contextlib.contextmanager
+def switch_interval(seconds: float | None = DEFAULT_SWITCH_INTERVAL_S) -> Iterator[None]:
+    """Set the GIL switch interval (s) for the block and restore it after; ``None`` leaves it alone.
+
+    The one place that decides it: pypdf (thread mode) and the analyzers' CPU work hold the GIL
+    in threads, and a shorter interval lets the event loop in between. It is process-wide, so the
+    app sets it for its whole life rather than each extractor for its own.
+    """
+    if seconds is None:
+        yield
+        return
+    saved = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        if sys.getswitchinterval() == seconds:  # someone else changed it since: theirs to restore
+            sys.setswitchinterval(saved)
+
+
 class Extractor:
     """Runs :func:`_extract_sync` off the event loop, in threads or in worker processes.
 
     ``timeout_s`` is the wall-clock limit (s) on opening a document and delivering all its pages,
     counted from ``__aenter__`` of its :class:`Extraction` (time spent waiting for a free worker
     counts). ``workers`` is the pool size (threads or processes). ``executor`` (thread mode only)
-    replaces the pool; it is neither created nor shut down here. ``switch_interval`` (s, thread
-    mode only) is set with ``sys.setswitchinterval`` in :meth:`start` and restored in
-    :meth:`close`; ``None`` leaves it alone. ``worker_memory_mb`` caps a worker process's
+    replaces the pool; it is neither created nor shut down here. ``worker_memory_mb`` caps a worker process's
     address space (process mode only; ``None``: no cap).
     """
 
@@ -644,7 +663,6 @@ class Extractor:
         timeout_s: float = 60,
         max_pages: int = 500,
         executor: concurrent.futures.Executor | None = None,
-        switch_interval: float | None = DEFAULT_SWITCH_INTERVAL_S,
         worker_memory_mb: int | None = DEFAULT_WORKER_MEMORY_MB,
     ) -> None:
         if isolation not in ("thread", "process"):
@@ -657,8 +675,6 @@ class Extractor:
         self.timeout_s = timeout_s
         self.max_pages = max_pages
         self.timeouts = 0
-        self._switch_interval = switch_interval if isolation == "thread" else None
-        self._saved_switch_interval: float | None = None
         self._backend: _ThreadBackend | _ProcessBackend = (
             _ThreadBackend(workers, executor) if isolation == "thread" else _ProcessBackend(workers, worker_memory_mb)
         )
@@ -669,9 +685,6 @@ class Extractor:
         if self._state != "new":
             raise RuntimeError("Extractor.start() can be called only once")
         self._state = "running"
-        if self._switch_interval is not None:
-            self._saved_switch_interval = sys.getswitchinterval()
-            sys.setswitchinterval(self._switch_interval)
         await self._backend.start()
 
     async def close(self) -> None:
@@ -682,10 +695,6 @@ class Extractor:
             return
         self._state = "closed"
         await self._backend.close()
-        if self._saved_switch_interval is not None:
-            if sys.getswitchinterval() == self._switch_interval:
-                sys.setswitchinterval(self._saved_switch_interval)
-            self._saved_switch_interval = None
 
     async def __aenter__(self) -> Extractor:
         await self.start()

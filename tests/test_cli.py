@@ -40,7 +40,7 @@ def use_risk(monkeypatch: pytest.MonkeyPatch) -> UseRisk:
 
     def use(risk: float) -> None:
         @contextlib.asynccontextmanager
-        async def open_analyzer(settings: Settings) -> AsyncIterator[Analyzer]:
+        async def open_analyzer(settings: Settings, **_: Any) -> AsyncIterator[Analyzer]:
             yield StubAnalyzer(risk=risk)
 
         monkeypatch.setattr(app_module, "open_analyzer", open_analyzer)
@@ -131,6 +131,17 @@ def test_errors_exit_2_with_their_code_on_stderr_and_nothing_on_stdout(
     assert out == ""
     assert err.splitlines()[-1].startswith(f"error: {code}: ")
     assert "Traceback" not in err
+
+
+def test_in_process_the_upload_cap_applies_as_on_the_server(
+    use_risk: UseRisk, write_pdf: WritePdf, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_risk(0.1)
+    path = write_pdf("s18")
+    monkeypatch.setenv("CSSE_MAX_UPLOAD_MB", str(path.stat().st_size / 2 / (1024 * 1024)))
+    assert main(["analyze", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.splitlines()[-1].startswith("error: upload_too_large: The upload is larger than ")
 
 
 def test_a_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,18 +6,17 @@ lines (one per stage change and every 10 %) otherwise. Exit status: 0 done,
 1 done with ``overall_risk >= --fail-on-risk``, 2 an error, reported on stderr
 as ``error: <code>: <detail>``.
 
-Without ``--server`` the pipeline is the server's own (:class:`JobManager`,
-:class:`JobRunner`, :class:`Extractor`, and ``app.open_analyzer`` for the analyzer
-``Settings.from_env()`` selects) over an :class:`InMemoryEventLog`, so both modes render the same events.
+Without ``--server`` the job runs in this process on the app's own wiring: ``create_app`` with
+``Settings.from_env()`` (the in-memory broker), started without a port, and the upload goes
+through the server's checks (``upload.checked_upload``: header, size cap). Both modes render
+the same events.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
-import contextlib
-import hashlib
+import dataclasses
 import math
 import shutil
 import sys
@@ -38,8 +37,8 @@ from .client import (
     HeartbeatEvent,
     JobEvent,
     ProgressEvent,
-    event_from_sse,
 )
+from .events import parse
 from .report_md import report_markdown
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_RISK", "ProgressRenderer", "add_analyze_command", "analyze_command"]
@@ -50,7 +49,6 @@ EXIT_ERROR = 2
 
 _BAR_WIDTH = 24
 _REDRAW_S = 0.05
-_PDF_HEADER_WINDOW = 1024
 
 
 class _Failed(Exception):
@@ -160,65 +158,45 @@ async def _remote_events(server: str, api_key: str | None, path: Path, password:
 
 
 async def _local_events(path: Path, password: str | None) -> AsyncIterator[Event]:
-    """Run the job in this process, exactly as the server would, and yield its events."""
-    from . import app as app_module
-    from .eventlog.memory import InMemoryEventLog
-    from .jobs import JobManager
-    from .pipeline.extract import Extractor
-    from .pipeline.runner import JobRunner
-    from .settings import Settings
-    from .sse.models import ServerSentEvent
-    from .upload import Upload
+    """Run the job in this process on the app's own wiring (``create_app``, no port) and yield its events."""
+    from aiohttp import web
 
+    from .app import create_app, get_event_log, get_jobs
+    from .errors import ComplianceError
+    from .settings import Settings
+    from .upload import checked_upload
+
+    try:
+        # The job runs here, so its log is in memory whatever broker the environment names.
+        settings = dataclasses.replace(Settings.from_env(), broker="memory")
+    except ValueError as exc:
+        raise _Failed("bad_settings", str(exc)) from exc
     try:
         data = await asyncio.to_thread(path.read_bytes)
     except FileNotFoundError:
         raise _Failed("file_not_found", f"no such file: {path}") from None
     except OSError as exc:
         raise _Failed("unreadable_file", f"{path}: {exc.strerror or exc}") from exc
-    # Junk before the header is legal: readers look for it in the first 1024 bytes (as the upload check does).
-    if data.find(b"%PDF-", 0, _PDF_HEADER_WINDOW + 4) < 0:
-        raise _Failed("not_a_pdf", "The file is not a PDF: no '%PDF-' header in its first 1024 bytes.")
     try:
-        settings = Settings.from_env()
-    except ValueError as exc:
-        raise _Failed("bad_settings", str(exc)) from exc
+        upload = checked_upload(data, path.name, password, max_bytes=settings.max_upload_bytes)
+    except ComplianceError as exc:
+        raise _Failed(exc.code, exc.detail) from exc
 
-    loop = asyncio.get_running_loop()
-    async with contextlib.AsyncExitStack() as stack:
+    runner = web.AppRunner(create_app(settings), handle_signals=False, access_log=None)
+    try:
         try:
-            analyzer = await stack.enter_async_context(app_module.open_analyzer(settings))
+            await runner.setup()
         except (ValueError, RuntimeError, ImportError) as exc:
             raise _Failed("analyzer_unavailable", str(exc)) from exc
-        extractor = Extractor(
-            isolation=settings.extract_isolation,
-            workers=settings.extract_workers,
-            timeout_s=settings.extract_timeout_s,
-            max_pages=settings.max_pages,
-        )
-        await extractor.start()
-        stack.push_async_callback(extractor.close)
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="csse-analyze")
-        stack.callback(pool.shutdown, wait=False, cancel_futures=True)
-        event_log = InMemoryEventLog(ttl_s=settings.job_ttl_s)
-        stack.push_async_callback(event_log.close)
-
-        async def run_blocking(fn: Callable[[], Any]) -> Any:
-            return await loop.run_in_executor(pool, fn)
-
-        runner = JobRunner(
-            event_log=event_log,
-            extractor=extractor,
-            analyzer=analyzer,
-            max_analyze_chars=settings.max_analyze_chars,
-            run_blocking=run_blocking,
-        )
-        jobs = JobManager(event_log=event_log, runner=runner, max_active=1)
-        stack.push_async_callback(jobs.close, 0.0)  # on an early exit, the job is cancelled at once
-        upload = Upload(data=data, doc_name=path.name, password=password, sha256=hashlib.sha256(data).hexdigest())
+        jobs = get_jobs(runner.app)
         record = await jobs.submit(upload, "default")
-        async for entry in event_log.read(record.job_id):
-            yield event_from_sse(ServerSentEvent(data=entry.data.decode(), event=entry.event, id=entry.id))
+        try:
+            async for entry in get_event_log(runner.app).read(record.job_id):
+                yield parse(entry.event, entry.data, entry.id)
+        finally:
+            await jobs.close(0.0)  # on an early exit, the job is cancelled at once
+    finally:
+        await runner.cleanup()
 
 
 class ProgressRenderer:

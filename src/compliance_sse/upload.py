@@ -9,7 +9,7 @@ from aiohttp import BodyPartReader, web
 
 from .errors import BadRequest, MissingFile, NotAPdf, UploadTooLarge
 
-__all__ = ["Upload", "read_upload"]
+__all__ = ["Upload", "check_header", "checked_upload", "read_upload", "too_large"]
 
 _CHUNK = 64 * 1024
 _HEADER_WINDOW = 1024
@@ -40,10 +40,25 @@ async def _read_field(part: BodyPartReader) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _check_header(data: bytearray) -> None:
-    # Junk before the header is legal (readers look for it in the first 1024 bytes).
+def check_header(data: bytes | bytearray) -> None:
+    """Raise ``NotAPdf`` unless ``%PDF-`` starts in the first 1024 bytes (junk before it is legal)."""
     if data.find(b"%PDF-", 0, _HEADER_WINDOW + 4) < 0:
         raise NotAPdf()
+
+
+def too_large(max_bytes: int) -> UploadTooLarge:
+    return UploadTooLarge(f"The upload is larger than {max_bytes / (1024 * 1024):g} MB.")
+
+
+def checked_upload(data: bytes, name: str | None, password: str | None, *, max_bytes: int) -> Upload:
+    """An upload already in memory (the CLI's file), checked as :func:`read_upload` checks a request's.
+
+    Raises ``UploadTooLarge`` or ``NotAPdf``.
+    """
+    if len(data) > max_bytes:
+        raise too_large(max_bytes)
+    check_header(data)
+    return Upload(data=data, doc_name=_display_name(name), password=password, sha256=hashlib.sha256(data).hexdigest())
 
 
 async def read_upload(request: web.Request, *, max_bytes: int) -> Upload:
@@ -51,9 +66,8 @@ async def read_upload(request: web.Request, *, max_bytes: int) -> Upload:
 
     Raises ``UploadTooLarge``, ``MissingFile``, ``NotAPdf`` or ``BadRequest``.
     """
-    too_large = UploadTooLarge(f"The upload is larger than {max_bytes / (1024 * 1024):g} MB.")
     if request.content_length is not None and request.content_length > max_bytes + 64 * 1024:
-        raise too_large
+        raise too_large(max_bytes)
     if not request.content_type.startswith("multipart/"):
         raise MissingFile()
     try:
@@ -74,14 +88,14 @@ async def read_upload(request: web.Request, *, max_bytes: int) -> Upload:
                 checked = False
                 while chunk := await part.read_chunk(_CHUNK):
                     if len(data) + len(chunk) > max_bytes:
-                        raise too_large
+                        raise too_large(max_bytes)
                     data += chunk
                     hasher.update(chunk)
                     if not checked and len(data) >= _HEADER_WINDOW + 4:
-                        _check_header(data)
+                        check_header(data)
                         checked = True
                 if not checked:
-                    _check_header(data)
+                    check_header(data)
             elif part.name == "password":
                 password = await _read_field(part) or None
             else:

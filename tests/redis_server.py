@@ -6,6 +6,7 @@ one is never stopped. No Redis at all is a failure, never a skip.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import socket
@@ -14,11 +15,22 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 
-__all__ = ["HOST", "SHARED_PORT", "TEST_DB", "RedisServer", "answers", "delete_prefix", "free_port", "redis_server"]
+__all__ = [
+    "HOST",
+    "SHARED_PORT",
+    "TEST_DB",
+    "RedisServer",
+    "answers",
+    "blocked_in_xread",
+    "delete_prefix",
+    "free_port",
+    "redis_server",
+]
 
 HOST = "127.0.0.1"
 SHARED_PORT = 6379
@@ -104,3 +116,17 @@ def delete_prefix(url: str, prefix: str) -> None:
         keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
         for start in range(0, len(keys), 500):
             client.delete(*keys[start : start + 500])
+
+
+async def blocked_in_xread(client: Any, name: str | None = None, limit_s: float = 20.0) -> None:
+    """Wait until a connection (named ``name``, if given) is blocked in ``XREAD`` on the server of ``client``.
+
+    A test that restarts Redis waits for this first, so the reader meets the restart mid-read.
+    """
+
+    def reading(clients: list[dict[str, Any]]) -> bool:
+        return any(c.get("cmd") == "xread" and (name is None or c.get("name") == name) for c in clients)
+
+    async with asyncio.timeout(limit_s):
+        while not reading(await client.client_list()):  # noqa: ASYNC110 - the server's state has no event
+            await asyncio.sleep(0.01)

@@ -16,13 +16,14 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from compliance_sse.app import create_app, get_jobs
+from compliance_sse.eventlog.redis_connection import connect
 from compliance_sse.settings import Settings
 from compliance_sse.sse.models import ServerSentEvent
 from compliance_sse.sse.parser import EventParser
 from compliance_sse.worker import run_worker
 
 from .conftest import form, read_events, wait_for
-from .redis_server import RedisServer, redis_server
+from .redis_server import RedisServer, blocked_in_xread, redis_server
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -153,5 +154,52 @@ async def test_a_server_started_before_redis_waits_for_it(
                 assert created.status == 503
         events = await read_events(await client.get((await created.json())["events_url"]))
         assert events[-1].event == "done"
+    finally:
+        server.stop()
+
+
+async def test_redis_restarted_empty_ends_lost_streams_is_not_ready_until_it_can_take_jobs(
+    aiohttp_client: AiohttpClient, pdf: Callable[[str], bytes], gated_executor: Any, tmp_path: Path
+) -> None:
+    """Issue 15: the consumer looped on NOGROUP, /readyz said ready, and a lost job's stream heard heartbeats."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        settings = Settings(broker=server.url(), broker_grace_s=30, heartbeat_s=30, claim_idle_s=5)
+        client = await aiohttp_client(create_app(settings, extract_executor=gated_executor))
+        created = await client.post("/jobs", data=form(pdf("s01")))
+        stream = await client.get((await created.json())["events_url"])
+        parser, head = EventParser(), list[ServerSentEvent]()
+        while len(head) < 2:
+            head += parser.feed(await stream.content.readany())
+        await asyncio.to_thread(gated_executor.entered.wait, 20)  # the job is running
+        redis = connect(server.url())
+        await blocked_in_xread(redis)  # and its stream waits in the shared XREAD
+
+        server.stop()
+        server.args = ("--maxmemory", "1")  # empty, and refusing writes: no group can be made
+        server.start()
+        rest = await read_events(stream, parser=parser)
+        seen = head + rest
+        assert seen[-1].event == "error" and seen[-1].id == seen[-2].id, "the error event carries no id"
+        body = orjson.loads(rest[-1].data)
+        assert (body["code"], body["retryable"]) == ("job_lost", True)
+        async with asyncio.timeout(20):
+            while (ready := await client.get("/readyz")).status != 503:
+                assert ready.status == 200
+        assert (await ready.json())["broker"] is True, "Redis answers, but no job can be taken"
+        refused = await client.post("/jobs", data=form(pdf("s01")))
+        assert refused.status == 503
+
+        await redis.config_set("maxmemory", 0)
+        gated_executor.gate.set()
+        async with asyncio.timeout(20):
+            while (await client.get("/readyz")).status != 200:
+                pass
+        created = await client.post("/jobs", data=form(pdf("s03")))
+        assert created.status == 202
+        events = await asyncio.wait_for(read_events(await client.get((await created.json())["events_url"])), 30)
+        assert events[-1].event == "done"
+        await redis.aclose()
     finally:
         server.stop()

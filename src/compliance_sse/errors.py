@@ -25,6 +25,7 @@ handler builds an error response itself, and no exception text reaches a client:
     │   └── ExtractTimeout           extract_timeout
     ├── AnalyzerUnavailable          502 analyzer_unavailable (retryable or not)
     ├── BrokerUnavailable            503 broker_unavailable (retryable)
+    ├── JobLost                      503 job_lost (retryable): the broker lost the job's state
     └── InternalError                500 internal
 """
 
@@ -40,6 +41,7 @@ __all__ = [
     "InternalError",
     "InvalidPdf",
     "JobExpired",
+    "JobLost",
     "MissingFile",
     "NoText",
     "NotAPdf",
@@ -197,6 +199,13 @@ class BrokerUnavailable(ComplianceError):
     code = "broker_unavailable"
     retryable = True
     default_detail = "The service's job store is unreachable; retry shortly."
+
+
+class JobLost(ComplianceError):
+    status = 503
+    code = "job_lost"
+    retryable = True
+    default_detail = "The service lost this job's state (its store restarted empty); upload the document again."
 
 
 class InternalError(ComplianceError):

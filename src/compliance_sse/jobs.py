@@ -92,6 +92,15 @@ class JobManager:
         return self._closing
 
     @property
+    def can_take_jobs(self) -> bool:
+        """Whether a job submitted now can run: the queue and its group exist, and our consumer is not failing."""
+        if self._queue is None:
+            return True
+        if not self._queue.healthy:
+            return False
+        return self._consumer is None or not self._consumer.failing
+
+    @property
     def active(self) -> int:
         """Jobs running in this process."""
         if self._queue is not None:

@@ -158,10 +158,10 @@ async def readyz(request: web.Request) -> web.Response:
     jobs = request.app[JOBS]
     ok = await request.app[EVENT_LOG].ping()
     draining = jobs.closing
-    status = 200 if ok and not draining else 503
-    return json_response(
-        {"status": "ready" if status == 200 else "unavailable", "broker": ok, "draining": draining}, status=status
-    )
+    taking = jobs.can_take_jobs
+    status = 200 if ok and taking and not draining else 503
+    body = {"status": "ready" if status == 200 else "unavailable", "broker": ok, "jobs": taking, "draining": draining}
+    return json_response(body, status=status)
 
 
 async def _stream(request: web.Request, job_id: str, after: str | None) -> web.StreamResponse:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 
 from compliance_sse.broker.cache import ResultCache
 from compliance_sse.broker.queue import JobQueue, QueueConsumer, RunJob
+from compliance_sse.errors import NotFound
 from compliance_sse.eventlog.base import EventLog, LogEvent
 from compliance_sse.eventlog.redis import LeaseLost, RedisEventLog
 from compliance_sse.eventlog.redis_connection import connect
@@ -269,3 +272,45 @@ async def test_a_job_cut_off_by_an_outage_starts_again_when_redis_returns(redis_
             assert steps == [f"step {n}" for n in range(12)]
         finally:
             await broker.close()
+
+
+async def test_redis_restarted_empty_the_consumer_makes_its_group_again_and_goes_on(
+    redis_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 15: a job dropped in the outage was given back before the group existed again (NOGROUP, forever)."""
+    with redis_server() as server:
+        broker = Broker(server.url(), redis_prefix)
+        await broker.queue.start()
+        try:
+            script = Script(hold_at=5)
+            consumer = await broker.consumer(script, claim_idle_s=30)
+            lost = await broker.submit()
+            await asyncio.wait_for(script.reached.wait(), 20)
+            server.stop()
+            script.gate.set()  # its next write meets the outage: the job is dropped for release
+            await _until(lambda: consumer.active == 0)
+            server.start()  # no persistence: the queue, its group and the job are gone
+            await _until(lambda: broker.queue.healthy and consumer.taking)
+            fresh = await asyncio.wait_for(broker.submit(b"%PDF-after-the-restart"), 20)
+            assert (await broker.events(fresh))[-1].event == "done"
+            with pytest.raises(NotFound):
+                await broker.log.get_job(lost)
+            assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "no traceback loop"
+        finally:
+            await broker.close()
+
+
+async def test_a_job_that_vanished_while_it_ran_is_dropped_quietly(
+    broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    script = Script(hold_at=3)
+    consumer = await broker.consumer(script)
+    job_id = await broker.submit()
+    await asyncio.wait_for(script.reached.wait(), 20)
+    await broker.log.client.delete(broker.log.key("job", job_id), broker.log.key("ev", job_id))
+    script.gate.set()
+    await _until(lambda: consumer.active == 0)
+    await _until(lambda: broker.queue.backlog == 0 and not consumer._running)
+    assert await broker.log.client.xlen(broker.queue.key) == 0, "its queue entry is acknowledged"
+    gc.collect()  # a task that ended with an exception nobody retrieved is reported when collected
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -11,14 +11,14 @@ from typing import Any
 import orjson
 import pytest
 
-from compliance_sse.errors import BadRequest, NotFound
+from compliance_sse.errors import BadRequest, JobLost, NotFound
 from compliance_sse.eventlog.base import JobRecord, LogEvent
 from compliance_sse.eventlog.redis import LeaseLost, RedisEventLog, Tail
 from compliance_sse.eventlog.redis_connection import connect
 from compliance_sse.eventlog.redis_errors import RedisUnavailable
 from compliance_sse.eventlog.redis_leased import LeasedLog
 from compliance_sse.jobs import new_job_id
-from tests.redis_server import redis_server
+from tests.redis_server import blocked_in_xread, redis_server
 
 MakeLog = Callable[..., RedisEventLog]
 
@@ -276,3 +276,40 @@ async def test_live_readers_get_broker_unavailable_after_the_grace(make_log: Mak
             await reader.get_job(job_id)
         with pytest.raises(RedisUnavailable):
             await writer.append(job_id, "progress", orjson.dumps({}))
+
+
+@pytest.mark.parametrize("tail", ["shared", "per_listener"])
+async def test_a_live_reader_of_a_job_redis_restarted_without_ends_with_job_lost(make_log: MakeLog, tail: Tail) -> None:
+    """Issue 15: it got heartbeats until CSSE_STREAM_MAX_S instead."""
+    with redis_server() as server:
+        # The shared tail rechecks its readers' jobs when Redis answers again; a per-listener
+        # reader finds out at its next periodic check.
+        check_s = 60 if tail == "shared" else 0.5
+        writer = make_log(server.url())
+        reader = make_log(server.url(), tail=tail, grace_s=30, lost_check_s=check_s, client_name="lost-reader")
+        job_id = await _job(writer)
+        await writer.append(job_id, "job", b"{}")
+        await reader.get_job(job_id)
+        events = reader.read(job_id)
+        await anext(events)
+        pending = asyncio.ensure_future(anext(events))
+        await blocked_in_xread(writer.client, "lost-reader")
+        server.stop()
+        server.start()  # no persistence: the job is gone
+        with pytest.raises(JobLost) as lost:
+            await asyncio.wait_for(pending, 20)
+        assert lost.value.retryable and lost.value.code == "job_lost"
+
+
+@pytest.mark.parametrize("tail", ["shared", "per_listener"])
+async def test_a_live_reader_notices_its_job_vanished_without_an_outage(make_log: MakeLog, tail: Tail) -> None:
+    writer, reader = make_log(), make_log(tail=tail, lost_check_s=0.05, block_s=0.05)
+    job_id = await _job(writer)
+    await writer.append(job_id, "job", b"{}")
+    await reader.get_job(job_id)
+    events = reader.read(job_id)
+    await anext(events)
+    pending = asyncio.ensure_future(anext(events))
+    await writer.client.delete(writer.key("job", job_id), writer.key("ev", job_id))
+    with pytest.raises(JobLost):
+        await asyncio.wait_for(pending, 20)

@@ -40,7 +40,7 @@ from typing import Any
 
 from redis import exceptions as redis_errors
 
-from ..errors import InternalError
+from ..errors import InternalError, JobExpired, NotFound
 from ..eventlog.base import EventLog
 from ..eventlog.redis import LeaseLost, RedisEventLog
 from ..eventlog.redis_errors import RedisUnavailable, map_redis_errors
@@ -77,6 +77,11 @@ return lost
 def consumer_name() -> str:
     """``<host>-<pid>-<random>``: unique per process start, and tells an operator where a job runs."""
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def _no_group(exc: redis_errors.ResponseError) -> bool:
+    """Whether Redis answered that the queue or its group does not exist (it restarted without its data)."""
+    return "NOGROUP" in str(exc)
 
 
 def _text(value: bytes | str) -> str:
@@ -124,7 +129,12 @@ class JobQueue:
             self._monitor = None
 
     async def check(self) -> bool:
-        """Ping Redis and read the backlog; sets and returns ``healthy``."""
+        """Make sure the group exists and read the backlog; sets and returns ``healthy``.
+
+        The group is created again on every check: a Redis restarted without its data has
+        none, and until it has one no job can be taken (``/readyz`` answers 503 meanwhile).
+        """
+        self._group_ready = False
         try:
             await self.ensure_group()
             with map_redis_errors():
@@ -188,7 +198,7 @@ class JobQueue:
                         return _Claimed(_text(entry_id), _text(fields[b"job"]))
                 reply: Any = await self.client.xreadgroup(GROUP, consumer, {self.key: ">"}, count=1, block=block_ms)
         except redis_errors.ResponseError as exc:
-            if not str(exc).startswith(("NOGROUP", "UNBLOCKED")):
+            if not (_no_group(exc) or str(exc).startswith("UNBLOCKED")):
                 raise
             self._group_ready = False  # the stream was deleted: make it again next time
             return None
@@ -235,8 +245,16 @@ class JobQueue:
 
     async def refresh(self, consumer: str, entry_ids: list[str]) -> list[str]:
         """Keep this consumer's claims fresh; returns the entries it no longer owns."""
-        with map_redis_errors():
-            lost = await self._refresh(keys=[self.key], args=[GROUP, consumer, *entry_ids])
+        try:
+            with map_redis_errors():
+                lost = await self._refresh(keys=[self.key], args=[GROUP, consumer, *entry_ids])
+        except redis_errors.ResponseError as exc:
+            if not _no_group(exc):
+                raise
+            # Redis lost the queue (restarted empty): the jobs went with it, and find that out
+            # themselves on their next write. Nobody else can claim them.
+            self._group_ready = False
+            return []
         return [_text(e) for e in lost]
 
     async def release(self, consumer: str, entries: Mapping[str, str | None], *, idle_ms: int) -> None:
@@ -247,18 +265,30 @@ class JobQueue:
         """
         if not entries:
             return
-        with map_redis_errors():
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.xclaim(self.key, GROUP, consumer, 0, list(entries), idle=idle_ms, justid=True)
-                for job_id in entries.values():
-                    if job_id is not None:
-                        pipe.hincrby(self.input_key(job_id), "attempts", -1)
-                await pipe.execute()
+        try:
+            with map_redis_errors():
+                async with self.client.pipeline(transaction=True) as pipe:
+                    pipe.xclaim(self.key, GROUP, consumer, 0, list(entries), idle=idle_ms, justid=True)
+                    for job_id in entries.values():
+                        if job_id is not None:
+                            pipe.hincrby(self.input_key(job_id), "attempts", -1)
+                    await pipe.execute()
+        except redis_errors.ResponseError as exc:
+            if not _no_group(exc):
+                raise
+            # Redis restarted empty: the entries are gone with the queue, nothing to give back.
+            # The group is made again before the next claim (the loop must not retry this forever).
+            self._group_ready = False
 
     async def pending_of(self, consumer: str) -> list[str]:
         """Entries delivered to ``consumer`` and not acknowledged."""
-        with map_redis_errors():
-            rows: Any = await self.client.xpending_range(self.key, GROUP, "-", "+", 1000, consumername=consumer)
+        try:
+            with map_redis_errors():
+                rows: Any = await self.client.xpending_range(self.key, GROUP, "-", "+", 1000, consumername=consumer)
+        except redis_errors.ResponseError as exc:
+            if not _no_group(exc):
+                raise
+            return []
         return [_text(row["message_id"]) for row in rows]
 
 
@@ -308,6 +338,7 @@ class QueueConsumer:
         self._to_release: dict[str, str | None] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._taking = False
+        self.failing = False  # the last attempt to take a job failed (``/readyz`` answers 503)
 
     @property
     def active(self) -> int:
@@ -380,12 +411,13 @@ class QueueConsumer:
                 raise
             except Exception as exc:
                 self._slots.release()
-                if not isinstance(exc, RedisUnavailable):
-                    log.exception("taking a job from the queue failed")
+                if not isinstance(exc, RedisUnavailable) and not self.failing:
+                    log.exception("taking a job from the queue failed; retrying")  # once, not per retry
+                self.failing = True
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
-            backoff = 0.05
+            backoff, self.failing = 0.05, False
             if claimed is None:
                 self._slots.release()
                 continue
@@ -459,6 +491,12 @@ class QueueConsumer:
                 if leased.revoked:
                     raise LeaseLost(f"job {job_id} is no longer this worker's")
             await self._queue.ack(claimed.entry_id, job_id)
+        except (NotFound, JobExpired):
+            # The job's keys are gone under it (Redis restarted without its data): nothing can
+            # be written for it any more; its open streams end with ``job_lost``.
+            log.warning("job %s is no longer in Redis (restarted without its data?); dropped", job_id)
+            with contextlib.suppress(RedisUnavailable):
+                await self._queue.ack(claimed.entry_id, job_id)
         except (LeaseLost, RedisUnavailable) as exc:
             # Reclaimed by another worker: nothing to do. Redis went away: the job starts again.
             if isinstance(exc, RedisUnavailable) or leased.outage:

@@ -58,20 +58,22 @@ import orjson
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
-from ..errors import BadRequest, JobExpired, NotFound
+from ..errors import BadRequest, JobExpired, JobLost, NotFound
 from ..events import FINAL_EVENTS
 from .base import EventLog, JobRecord, LogEvent
 from .redis_connection import BLOCK_S, connect
 from .redis_errors import RedisUnavailable, map_redis_errors
 from .redis_tail import BATCH, SharedTail, decode_entries, stream_id, stream_reply, text
 
-__all__ = ["DEFAULT_GRACE_S", "DEFAULT_STREAMS_PER_READ", "LeaseLost", "RedisEventLog", "Tail"]
+__all__ = ["DEFAULT_GRACE_S", "DEFAULT_LOST_CHECK_S", "DEFAULT_STREAMS_PER_READ", "LeaseLost", "RedisEventLog", "Tail"]
 
 T = TypeVar("T")
 Tail = Literal["shared", "per_listener"]
 
 DEFAULT_GRACE_S = 5.0
 """How long (s) a live reader waits for Redis to come back before it ends with ``broker_unavailable``."""
+DEFAULT_LOST_CHECK_S = 10.0
+"""How often (s) a live reader with nothing to read checks that its job still exists in Redis."""
 DEFAULT_STREAMS_PER_READ = 1000
 """Streams one shared ``XREAD`` names at most; more live jobs open another connection (``bench/listeners.py``)."""
 
@@ -169,6 +171,7 @@ class RedisEventLog(EventLog):
         block_s: float = BLOCK_S,
         streams_per_read: int = DEFAULT_STREAMS_PER_READ,
         min_interval_s: float = 0.02,
+        lost_check_s: float = DEFAULT_LOST_CHECK_S,
         clock: Callable[[], float] = time.time,
         owns_client: bool = False,
     ) -> None:
@@ -181,6 +184,7 @@ class RedisEventLog(EventLog):
         self._tombstone_s = max(tombstone_s, ttl_s)
         self._tail_kind = tail
         self._grace_s = grace_s
+        self._lost_check_s = lost_check_s
         self._block_ms = max(1, int(block_s * 1000))
         self._clock = clock
         self._owns_client = owns_client
@@ -424,7 +428,7 @@ class RedisEventLog(EventLog):
         if self._closed:
             return
         if self._tail_kind == "per_listener":
-            async for entry in self._follow_direct(key, last):
+            async for entry in self._follow_direct(job_id, last):
                 yield entry
             return
         waiter, delivered = self._tail.subscribe(key, last)
@@ -461,12 +465,37 @@ class RedisEventLog(EventLog):
                 if waiter.closed:
                     return
                 waiter.wakeup.clear()
-                await waiter.wakeup.wait()
+                try:
+                    async with asyncio.timeout(self._lost_check_s):
+                        await waiter.wakeup.wait()
+                except TimeoutError:
+                    waiter.recheck = True
+                if waiter.recheck:
+                    waiter.recheck = False
+                    await self._check_not_lost(job_id)
         finally:
             self._tail.unsubscribe(key, waiter)
 
-    async def _follow_direct(self, key: str, last: str) -> AsyncIterator[LogEvent]:
+    async def _check_not_lost(self, job_id: str) -> None:
+        """Raise :class:`JobLost` when the job a live reader follows is no longer in Redis.
+
+        Its record lives until ``stale_s`` after its last write and ``ttl_s`` after its end, and
+        a reader stops at the end: a missing record means Redis lost it (restarted without its
+        data, or flushed), and no event will ever come.
+        """
+
+        async def exists() -> int:
+            with map_redis_errors():
+                return int(await self.client.exists(self.key("job", job_id)))
+
+        if not await self._retrying(exists):
+            raise JobLost()
+
+    async def _follow_direct(self, job_id: str, last: str) -> AsyncIterator[LogEvent]:
         """The per-listener tail: this reader's own blocking ``XREAD`` on a pooled connection."""
+        key = self.key("ev", job_id)
+        loop = asyncio.get_running_loop()
+        checked = loop.time()
         while not self._closed:
 
             async def xread(after: str = last) -> Any:
@@ -485,6 +514,9 @@ class RedisEventLog(EventLog):
                     last = entry.id
                     if entry.final:
                         return
+            if not reply and loop.time() - checked >= self._lost_check_s:
+                await self._check_not_lost(job_id)
+                checked = loop.time()
 
     # --- health and shutdown ---------------------------------------------------------------------------
 

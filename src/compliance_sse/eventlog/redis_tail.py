@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from .base import LogEvent
 from .redis_errors import RedisUnavailable, is_outage
@@ -68,11 +70,12 @@ def stream_reply(reply: Any) -> list[tuple[str, list[LogEvent]]]:
 class Waiter:
     """One live reader of the shared tail: its backlog of events and how to wake it."""
 
-    __slots__ = ("backlog", "closed", "error", "lagged", "wakeup")
+    __slots__ = ("backlog", "closed", "error", "lagged", "recheck", "wakeup")
 
     def __init__(self) -> None:
         self.backlog: collections.deque[LogEvent] = collections.deque()
         self.lagged = False
+        self.recheck = False  # Redis came back: it may have lost the job (restarted without its data)
         self.closed = False
         self.error: BaseException | None = None
         self.wakeup = asyncio.Event()
@@ -211,6 +214,7 @@ class _TailShard:
                 continue
             if down_since is not None:
                 log.info("Redis answers again; live readers resume")
+                self._recheck_all()
             down_since, backoff = None, 0.05
             delivered = False
             for key, events in stream_reply(reply):
@@ -228,6 +232,13 @@ class _TailShard:
                 # Under a stream of events, gather them for a moment: each XREAD names every stream
                 # of the shard, so its cost is per call, not per event.
                 await asyncio.sleep(pause)
+
+    def _recheck_all(self) -> None:
+        """Wake every reader to check its job still exists: Redis may have come back without its data."""
+        for waiters in [w.waiters for w in self._watches.values()]:
+            for waiter in waiters:
+                waiter.recheck = True
+                waiter.wakeup.set()
 
     def _fail_all(self, cause: BaseException) -> None:
         for watch in self._watches.values():
@@ -259,7 +270,10 @@ class _TailShard:
 def _dedicated(client: Redis) -> Redis:
     """A client with one connection of its own, outside ``client``'s pool, to the same server."""
     pool = client.connection_pool
-    own = ConnectionPool(connection_class=pool.connection_class, max_connections=1, **pool.connection_kwargs)
+    # No silent reconnect-and-retry: the loop must see every outage, however short, because
+    # Redis may come back without its data and its readers' jobs must then be checked.
+    kwargs = {**pool.connection_kwargs, "retry": Retry(NoBackoff(), 0)}
+    own = ConnectionPool(connection_class=pool.connection_class, max_connections=1, **kwargs)
     return Redis.from_pool(own)
 
 

@@ -25,12 +25,12 @@ import aiohttp
 from aiohttp import web
 from pypdf import PdfReader, PdfWriter
 
+from compliance_sse.keys import EXTRACTOR
 from compliance_sse.pipeline.extract import DEFAULT_SWITCH_INTERVAL_S, Extractor, switch_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "corpus"
 OUT = ROOT / "bench" / "out"
-EXTRACTOR = web.AppKey("extractor", Extractor)
 
 
 def make_pdf(pages: int = 300) -> bytes:

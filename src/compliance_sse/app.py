@@ -25,6 +25,7 @@ from .keys import (
     ANALYZE_EXECUTOR,
     ANALYZER,
     EVENT_LOG,
+    EXTRACTOR,
     HEARTBEATS,
     JOBS,
     METRICS,
@@ -43,11 +44,9 @@ from .routes import setup_routes
 from .settings import Settings
 from .sse.response import EventStreamResponse, HeartbeatScheduler
 
-__all__ = ["EXTRACTOR", "create_app", "get_event_log", "get_jobs", "open_analyzer", "url_signer"]
+__all__ = ["create_app", "get_event_log", "get_jobs", "open_analyzer", "url_signer"]
 
 log = logging.getLogger(__name__)
-
-EXTRACTOR = web.AppKey("extractor", Extractor)
 
 _SWEEP_S = 30.0
 

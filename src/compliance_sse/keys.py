@@ -1,41 +1,55 @@
-"""Every ``web.AppKey`` of the application, in one place."""
+"""Every ``web.AppKey`` of the application, in one place.
+
+A leaf: the value types are imported for the type checker only, so any module can import
+its keys without importing (or cycling through) the modules that build the values.
+"""
 
 from __future__ import annotations
 
 import concurrent.futures
-import weakref
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from .analyzers.base import Analyzer
-from .auth import UrlSigner
-from .eventlog.base import EventLog
-from .jobs import JobManager
-from .metrics import Metrics
-from .settings import Settings
-from .sse.response import EventStreamResponse, HeartbeatScheduler
+if TYPE_CHECKING:
+    import weakref
+
+    from .analyzers.base import Analyzer
+    from .auth import UrlSigner
+    from .eventlog.base import EventLog
+    from .jobs import JobManager
+    from .metrics import Metrics
+    from .page import Page
+    from .pipeline.extract import Extractor
+    from .settings import Settings
+    from .sse.response import EventStreamResponse, HeartbeatScheduler
 
 __all__ = [
     "ANALYZER",
     "ANALYZE_EXECUTOR",
     "EVENT_LOG",
+    "EXTRACTOR",
     "HEARTBEATS",
     "JOBS",
     "METRICS",
+    "PAGE",
     "SETTINGS",
     "STREAMS",
     "TENANT_STREAMS",
     "URL_SIGNER",
 ]
 
-SETTINGS = web.AppKey("settings", Settings)
-EVENT_LOG = web.AppKey("event_log", EventLog)
-ANALYZER = web.AppKey("analyzer", Analyzer)
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+EVENT_LOG: web.AppKey[EventLog] = web.AppKey("event_log")
+ANALYZER: web.AppKey[Analyzer] = web.AppKey("analyzer")
 ANALYZE_EXECUTOR = web.AppKey("analyze_executor", concurrent.futures.Executor)
-JOBS = web.AppKey("jobs", JobManager)
-METRICS = web.AppKey("metrics", Metrics)
-HEARTBEATS = web.AppKey("heartbeats", HeartbeatScheduler)
-STREAMS = web.AppKey("streams", weakref.WeakSet[EventStreamResponse])
-URL_SIGNER = web.AppKey("url_signer", UrlSigner)
+EXTRACTOR: web.AppKey[Extractor] = web.AppKey("extractor")
+JOBS: web.AppKey[JobManager] = web.AppKey("jobs")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+HEARTBEATS: web.AppKey[HeartbeatScheduler] = web.AppKey("heartbeats")
+STREAMS: web.AppKey[weakref.WeakSet[EventStreamResponse]] = web.AppKey("streams")
+URL_SIGNER: web.AppKey[UrlSigner] = web.AppKey("url_signer")
 TENANT_STREAMS = web.AppKey("tenant_streams", dict[str, int])
 """Open event streams per tenant, for ``CSSE_TENANT_MAX_STREAMS``."""
+PAGE: web.AppKey[Page] = web.AppKey("page")
+"""The demo page, read once at start-up."""

@@ -23,7 +23,7 @@ from importlib import resources
 from aiohttp import web
 
 from .errors import NotFound
-from .keys import SETTINGS
+from .keys import PAGE, SETTINGS
 from .settings import Settings
 
 __all__ = ["CSP", "PAGE", "Page", "asset", "index", "load_page", "page_ctx"]
@@ -55,9 +55,6 @@ class Page:
     version: str
     index: _Asset
     assets: dict[str, _Asset]
-
-
-PAGE = web.AppKey("page", Page)
 
 
 def _etag(body: bytes) -> str:

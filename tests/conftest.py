@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import io
 import json
@@ -173,13 +172,6 @@ def form(data: bytes, *, name: str = "doc.pdf", password: str | None = None) -> 
     if password is not None:
         body.add_field("password", password)
     return body
-
-
-async def wait_for(predicate: Callable[[], bool], limit_s: float = 10.0) -> None:
-    """Yield to the loop until a condition it will make true holds; no fixed sleeps."""
-    async with asyncio.timeout(limit_s):
-        while not predicate():  # noqa: ASYNC110 - the condition has no event to wait on
-            await asyncio.sleep(0)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ one is never stopped. No Redis at all is a failure, never a skip.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import shutil
 import socket
@@ -19,6 +18,8 @@ from typing import Any
 
 import pytest
 import redis
+
+from tests.polling import until
 
 __all__ = [
     "HOST",
@@ -127,6 +128,7 @@ async def blocked_in_xread(client: Any, name: str | None = None, limit_s: float 
     def reading(clients: list[dict[str, Any]]) -> bool:
         return any(c.get("cmd") == "xread" and (name is None or c.get("name") == name) for c in clients)
 
-    async with asyncio.timeout(limit_s):
-        while not reading(await client.client_list()):  # noqa: ASYNC110 - the server's state has no event
-            await asyncio.sleep(0.01)
+    async def blocked() -> bool:
+        return reading(await client.client_list())
+
+    await until(blocked, limit_s=limit_s, every_s=0.01, what="a client blocked in XREAD")

@@ -28,6 +28,7 @@ from compliance_sse.sse.models import ServerSentEvent
 from compliance_sse.sse.parser import EventParser
 
 from .conftest import form, read_events
+from .polling import until
 from .redis_server import HOST, delete_prefix, free_port
 
 pytestmark = pytest.mark.slow
@@ -157,10 +158,15 @@ async def _status(session: aiohttp.ClientSession, base: str, job_id: str) -> dic
 async def _until_status(
     session: aiohttp.ClientSession, base: str, job_id: str, ok: Callable[[dict[str, Any]], bool]
 ) -> dict[str, Any]:
-    async with asyncio.timeout(_JOB_LIMIT_S):
-        while not ok(status := await _status(session, base, job_id)):
-            assert status["status"] not in ("done", "failed"), status
-            await asyncio.sleep(0.05)  # polling another process's job, under the deadline
+    async def reached() -> dict[str, Any] | None:
+        status = await _status(session, base, job_id)
+        if ok(status):
+            return status
+        assert status["status"] not in ("done", "failed"), status
+        return None
+
+    # Another process's job: polled every 50 ms.
+    status: dict[str, Any] = await until(reached, limit_s=_JOB_LIMIT_S, every_s=0.05, what=f"job {job_id}'s status")
     return status
 
 

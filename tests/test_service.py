@@ -18,7 +18,8 @@ from compliance_sse.keys import STREAMS
 from compliance_sse.settings import Settings
 from compliance_sse.sse.models import ServerSentEvent
 
-from .conftest import GatedExecutor, form, iter_events, read_events, wait_for
+from .conftest import GatedExecutor, form, iter_events, read_events
+from .polling import until
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -301,7 +302,7 @@ async def test_jobs_over_max_active_queue_and_503_only_when_the_queue_is_full(
     second = await client.post("/jobs", data=form(pdf("s01")))
     assert second.status == 202, "a job over max_active waits in the queue"
     jobs = get_jobs(client.app)
-    await wait_for(lambda: jobs.active == 1 and jobs.queued == 1)
+    await until(lambda: jobs.active == 1 and jobs.queued == 1)
     third = await client.post("/jobs", data=form(pdf("s01")))
     assert third.status == 503
     assert third.headers["Retry-After"].isdigit()
@@ -312,7 +313,7 @@ async def test_jobs_over_max_active_queue_and_503_only_when_the_queue_is_full(
     for resp in (first, second):
         events = await read_events(await client.get((await resp.json())["events_url"]))
         assert events[-1].event == "done"
-    await wait_for(lambda: jobs.active == 0 and jobs.queued == 0)
+    await until(lambda: jobs.active == 0 and jobs.queued == 0)
     fourth = await client.post("/jobs", data=form(pdf("s01")))
     assert fourth.status == 202
 
@@ -324,7 +325,7 @@ async def test_a_queued_job_ends_with_interrupted_on_shutdown(
     await client.post("/jobs", data=form(pdf("s01")))
     queued = await (await client.post("/jobs", data=form(pdf("s01")))).json()
     jobs = get_jobs(client.app)
-    await wait_for(lambda: jobs.queued == 1)
+    await until(lambda: jobs.queued == 1)
     await jobs.close(grace_s=0)
     record = await get_event_log(client.app).get_job(queued["job_id"])
     assert record.status == "failed" and record.error_code == "interrupted"
@@ -344,7 +345,7 @@ async def test_expired_jobs_answer_410(make_client: MakeClient, pdf: Callable[[s
     client = await make_client(job_ttl_s=0.001)
     job_id, _ = await _full_run(client, pdf("s01"))
     event_log = get_event_log(client.app)
-    await wait_for(lambda: (event_log.sweep(), job_id not in event_log._jobs)[1])  # type: ignore[attr-defined]
+    await until(lambda: (event_log.sweep(), job_id not in event_log._jobs)[1])  # type: ignore[attr-defined]
     for suffix in ("", "/events", "/report"):
         resp = await client.get(f"/jobs/{job_id}{suffix}")
         assert resp.status == 410
@@ -367,12 +368,12 @@ async def test_a_dropped_listener_leaves_no_task_behind_and_the_job_goes_on(
     assert sorted(added) == ["RequestHandler._handle_request"] * 3 + ["RequestHandler.start"] * 3
     for r in (resp, *listeners):
         r.close()
-    await wait_for(lambda: not client.app[STREAMS])
-    await wait_for(
+    await until(lambda: not client.app[STREAMS])
+    await until(
         lambda: [t.get_name() for t in asyncio.all_tasks() if t.get_name().endswith(job_id)] == [f"job-{job_id}"]
     )
     gated_executor.gate.set()
-    await wait_for(lambda: get_jobs(client.app).active == 0)
+    await until(lambda: get_jobs(client.app).active == 0)
     status = await (await client.get(f"/jobs/{job_id}")).json()
     assert status["status"] == "done", "the job finished without a listener"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
-from aiohttp import web
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
@@ -22,11 +22,16 @@ from compliance_sse.sse.models import ServerSentEvent
 from compliance_sse.sse.parser import EventParser
 from compliance_sse.worker import run_worker
 
-from .conftest import form, read_events, wait_for
+from .conftest import form, read_events
+from .polling import until
 from .redis_server import RedisServer, blocked_in_xread, redis_server
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
+
+
+async def _ready(client: Client) -> bool:
+    return (await client.get("/readyz")).status == 200
 
 
 @pytest.fixture
@@ -110,16 +115,14 @@ async def test_redis_going_away_is_503_then_an_error_event_then_ready_again(
 
         server.start()
         gated_executor.gate.set()
-        async with asyncio.timeout(20):
-            while (await client.get("/readyz")).status != 200:
-                pass
+        await until(lambda: _ready(client), limit_s=20, what="/readyz 200")
         job_id = stream.headers["X-Job-Id"]
         resumed = await client.get(f"/jobs/{job_id}/events", headers={"Last-Event-ID": seen[-1].id or ""})
         tail = await read_events(resumed)
         assert tail[-1].event == "done"
         full = await read_events(await client.get(f"/jobs/{job_id}/events"))
         assert [e.id for e in seen[:-1] + tail] == [e.id for e in full]
-        await wait_for(lambda: get_jobs(client.app).active == 0, 20)
+        await until(lambda: get_jobs(client.app).active == 0, limit_s=20)
 
 
 async def test_the_worker_takes_jobs_until_sigterm(
@@ -149,9 +152,13 @@ async def test_a_server_started_before_redis_waits_for_it(
     assert refused.status == 503 and refused.headers["Retry-After"] == "5"
     server.start()
     try:
-        async with asyncio.timeout(20):
-            while (created := await client.post("/jobs", data=form(pdf("s01")))).status != 202:
-                assert created.status == 503
+
+        async def accepted() -> ClientResponse | None:
+            created = await client.post("/jobs", data=form(pdf("s01")))
+            assert created.status in (202, 503)
+            return created if created.status == 202 else None
+
+        created = await until(accepted, limit_s=20, what="202 once Redis is back")
         events = await read_events(await client.get((await created.json())["events_url"]))
         assert events[-1].event == "done"
     finally:
@@ -184,18 +191,20 @@ async def test_redis_restarted_empty_ends_lost_streams_is_not_ready_until_it_can
         assert seen[-1].event == "error" and seen[-1].id == seen[-2].id, "the error event carries no id"
         body = orjson.loads(rest[-1].data)
         assert (body["code"], body["retryable"]) == ("job_lost", True)
-        async with asyncio.timeout(20):
-            while (ready := await client.get("/readyz")).status != 503:
-                assert ready.status == 200
+
+        async def not_ready() -> ClientResponse | None:
+            ready = await client.get("/readyz")
+            assert ready.status in (200, 503)
+            return ready if ready.status == 503 else None
+
+        ready = await until(not_ready, limit_s=20, what="/readyz 503")
         assert (await ready.json())["broker"] is True, "Redis answers, but no job can be taken"
         refused = await client.post("/jobs", data=form(pdf("s01")))
         assert refused.status == 503
 
         await redis.config_set("maxmemory", 0)
         gated_executor.gate.set()
-        async with asyncio.timeout(20):
-            while (await client.get("/readyz")).status != 200:
-                pass
+        await until(lambda: _ready(client), limit_s=20, what="/readyz 200")
         created = await client.post("/jobs", data=form(pdf("s03")))
         assert created.status == 202
         events = await asyncio.wait_for(read_events(await client.get((await created.json())["events_url"])), 30)

@@ -6,7 +6,7 @@ import asyncio
 import gc
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -23,6 +23,7 @@ from compliance_sse.events import DoneEvent, FlagEvent, ProgressEvent
 from compliance_sse.jobs import JobManager
 from compliance_sse.pipeline.models import Job
 from compliance_sse.upload import Upload
+from tests.polling import until
 from tests.redis_server import redis_server
 
 PDF = b"%PDF-1.7\n" + b"0" * 64
@@ -116,12 +117,6 @@ def _shape(events: list[LogEvent]) -> list[tuple[str, Any]]:
     return out
 
 
-async def _until(predicate: Callable[[], Any], limit_s: float = 20) -> None:
-    async with asyncio.timeout(limit_s):
-        while not predicate():  # noqa: ASYNC110 - the condition has no event to wait on
-            await asyncio.sleep(0.005)
-
-
 async def test_a_queued_job_runs_on_a_consumer_and_is_acknowledged(broker: Broker) -> None:
     script = Script()
     await broker.consumer(script)
@@ -129,7 +124,7 @@ async def test_a_queued_job_runs_on_a_consumer_and_is_acknowledged(broker: Broke
     events = await broker.events(job_id)
     assert [e.event for e in events[:2]] == ["job", "progress"] and events[-1].event == "done"
     assert script.runs == 1
-    await _until(lambda: broker.consumers[0].active == 0)
+    await until(lambda: broker.consumers[0].active == 0, limit_s=20)
     assert await broker.log.client.xlen(broker.queue.key) == 0
     assert not await broker.log.client.exists(broker.queue.input_key(job_id))
     assert (await broker.log.get_job(job_id)).status == "done"
@@ -180,7 +175,7 @@ async def test_a_long_job_keeps_its_claim_fresh_and_is_never_stolen(broker: Brok
     # The job is held for several claim_idle_s while the thief polls for idle claims.
     loop = asyncio.get_running_loop()
     held_until = loop.time() + 1.0
-    await _until(lambda: loop.time() > held_until)
+    await until(lambda: loop.time() > held_until, limit_s=20)
     assert thief.active == 0
     script.gate.set()
     assert (await broker.events(job_id))[-1].event == "done"
@@ -216,7 +211,7 @@ async def test_a_poison_job_ends_with_an_error_after_max_attempts(broker: Broker
     body = orjson.loads(events[-1].data)
     assert body["code"] == "internal" and body["retryable"] is False and "2 times" in body["error"]
     assert (await broker.log.get_job(job_id)).status == "failed"
-    await _until(lambda: broker.consumers[0].active == 0)
+    await until(lambda: broker.consumers[0].active == 0, limit_s=20)
     assert await broker.log.client.xlen(broker.queue.key) == 0
 
 
@@ -238,7 +233,7 @@ async def test_the_same_bytes_are_answered_from_the_cache(broker: Broker) -> Non
     await broker.consumer(script, cache=broker.cache)
     first = await broker.submit()
     report = orjson.loads((await broker.events(first))[-1].data)
-    await _until(lambda: broker.consumers[0].active == 0)
+    await until(lambda: broker.consumers[0].active == 0, limit_s=20)
     second = await broker.submit(cache=broker.cache)
     events = await broker.events(second)
     assert script.runs == 1
@@ -260,7 +255,7 @@ async def test_a_job_cut_off_by_an_outage_starts_again_when_redis_returns(redis_
             await asyncio.wait_for(script.reached.wait(), 20)
             server.stop()
             script.gate.set()  # its next write meets the outage; the job is dropped, not failed
-            await _until(lambda: broker.consumers[0].active == 0)
+            await until(lambda: broker.consumers[0].active == 0, limit_s=20)
             server.start()
             # Given back as soon as Redis answers, it is taken again long before claim_idle_s (30 s).
             events = await asyncio.wait_for(broker.events(job_id), 20)
@@ -288,9 +283,9 @@ async def test_redis_restarted_empty_the_consumer_makes_its_group_again_and_goes
             await asyncio.wait_for(script.reached.wait(), 20)
             server.stop()
             script.gate.set()  # its next write meets the outage: the job is dropped for release
-            await _until(lambda: consumer.active == 0)
+            await until(lambda: consumer.active == 0, limit_s=20)
             server.start()  # no persistence: the queue, its group and the job are gone
-            await _until(lambda: broker.queue.healthy and consumer.taking)
+            await until(lambda: broker.queue.healthy and consumer.taking, limit_s=20)
             fresh = await asyncio.wait_for(broker.submit(b"%PDF-after-the-restart"), 20)
             assert (await broker.events(fresh))[-1].event == "done"
             with pytest.raises(NotFound):
@@ -309,8 +304,8 @@ async def test_a_job_that_vanished_while_it_ran_is_dropped_quietly(
     await asyncio.wait_for(script.reached.wait(), 20)
     await broker.log.client.delete(broker.log.key("job", job_id), broker.log.key("ev", job_id))
     script.gate.set()
-    await _until(lambda: consumer.active == 0)
-    await _until(lambda: broker.queue.backlog == 0 and not consumer._running)
+    await until(lambda: consumer.active == 0, limit_s=20)
+    await until(lambda: broker.queue.backlog == 0 and not consumer._running, limit_s=20)
     assert await broker.log.client.xlen(broker.queue.key) == 0, "its queue entry is acknowledged"
     gc.collect()  # a task that ended with an exception nobody retrieved is reported when collected
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

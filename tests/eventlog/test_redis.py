@@ -18,6 +18,7 @@ from compliance_sse.eventlog.redis_connection import connect
 from compliance_sse.eventlog.redis_errors import RedisUnavailable
 from compliance_sse.eventlog.redis_leased import LeasedLog
 from compliance_sse.jobs import new_job_id
+from tests.polling import until
 from tests.redis_server import blocked_in_xread, redis_server
 
 MakeLog = Callable[..., RedisEventLog]
@@ -148,7 +149,7 @@ async def test_the_shared_tail_serves_every_listener_on_one_connection(make_log:
         await writer.append(job_id, "job", b"{}")
         await reader.get_job(job_id)
     tasks = [asyncio.create_task(_drain(reader, job_id)) for job_id in job_ids]
-    await asyncio.wait_for(_until(lambda: reader.tail_stats["waiters"] == 40), 10)
+    await until(lambda: reader.tail_stats["waiters"] == 40, limit_s=10)
     assert reader.tail_stats["connections"] == 1
     assert await _client_names(reader, name) <= 5  # the tail's, and the command pool's (capped at 4)
     for job_id in job_ids:
@@ -164,12 +165,12 @@ async def test_the_shared_tail_opens_one_connection_per_streams_per_read(make_lo
     for job_id in job_ids:
         await reader.get_job(job_id)
     tasks = [asyncio.create_task(_drain(reader, job_id)) for job_id in job_ids]
-    await asyncio.wait_for(_until(lambda: reader.tail_stats["waiters"] == 10), 10)
-    await asyncio.wait_for(_until(lambda: reader.tail_stats["connections"] == 3), 10)
+    await until(lambda: reader.tail_stats["waiters"] == 10, limit_s=10)
+    await until(lambda: reader.tail_stats["connections"] == 3, limit_s=10)
     for job_id in job_ids:
         await writer.append(job_id, "done", b"{}")
     assert all([e.event for e in r] == ["done"] for r in await asyncio.wait_for(asyncio.gather(*tasks), 20))
-    await asyncio.wait_for(_until(lambda: reader.tail_stats["connections"] == 0), 10)  # idle shards let go
+    await until(lambda: reader.tail_stats["connections"] == 0, limit_s=10)  # idle shards let go
 
 
 async def test_per_listener_tail_holds_a_connection_per_listener(make_log: MakeLog) -> None:
@@ -197,7 +198,7 @@ async def test_a_reader_too_slow_for_its_backlog_catches_up_from_the_stream(make
     assert first.event == "job"
     # The reader waits live now; append more than its backlog holds without consuming any.
     consumer = asyncio.ensure_future(anext(events))
-    await asyncio.wait_for(_until(lambda: reader.tail_stats["waiters"] == 1), 10)
+    await until(lambda: reader.tail_stats["waiters"] == 1, limit_s=10)
     ids = [await writer.append(job_id, "progress", b'{"n":%d}' % i) for i in range(1500)]
     ids.append(await writer.append(job_id, "done", b"{}"))
     got = [await consumer]
@@ -215,7 +216,7 @@ async def test_a_reader_joining_a_stream_the_tail_is_ahead_on_reads_the_gap(
     first = reader.read(job_id)
     assert (await anext(first)).id == ids[0]
     ahead = asyncio.ensure_future(anext(first))
-    await asyncio.wait_for(_until(lambda: reader.tail_stats["waiters"] == 1), 10)
+    await until(lambda: reader.tail_stats["waiters"] == 1, limit_s=10)
     replay = reader._replay_batch
 
     async def replay_then_append(job: str, last: str) -> Any:
@@ -233,11 +234,6 @@ async def test_a_reader_joining_a_stream_the_tail_is_ahead_on_reads_the_gap(
     got += [e async for e in second]
     assert [e.id for e in got] == ids
     assert [e.id async for e in first] == ids[2:]
-
-
-async def _until(predicate: Callable[[], bool]) -> None:
-    while not predicate():  # noqa: ASYNC110 - the condition has no event to wait on
-        await asyncio.sleep(0.001)
 
 
 @pytest.mark.parametrize("tail", ["shared", "per_listener"])

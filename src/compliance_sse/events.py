@@ -47,8 +47,20 @@ class MalformedEvent(ValueError):
     """An event's data is not the JSON object its name promises."""
 
 
+class _Encoded:
+    """``encode()``: the compact JSON of ``body()``, the event's ``data`` on the wire and in the log."""
+
+    __slots__ = ()
+
+    def body(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def encode(self) -> bytes:
+        return orjson.dumps(self.body())
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class JobEvent:
+class JobEvent(_Encoded):
     """The first event of a job."""
 
     name: ClassVar[str] = "job"
@@ -60,12 +72,9 @@ class JobEvent:
     def body(self) -> dict[str, Any]:
         return {"job_id": self.job_id, "events_url": self.events_url, "report_url": self.report_url}
 
-    def encode(self) -> bytes:
-        return orjson.dumps(self.body())
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ProgressEvent:
+class ProgressEvent(_Encoded):
     """``percent`` (0-100) never goes down within a job; ``eta_s`` is ``None`` until it can be estimated.
 
     ``page``/``pages`` are set during ``extract`` only (and left out of the body otherwise).
@@ -93,12 +102,9 @@ class ProgressEvent:
             body["pages"] = self.pages
         return body
 
-    def encode(self) -> bytes:
-        return orjson.dumps(self.body())
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FlagEvent:
+class FlagEvent(_Encoded):
     """One finding, as soon as it is found; ``flag`` has the report's shape."""
 
     name: ClassVar[str] = "flag"
@@ -125,12 +131,9 @@ class FlagEvent:
     def body(self) -> dict[str, Any]:
         return dict(self.flag)
 
-    def encode(self) -> bytes:
-        return orjson.dumps(self.body())
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HeartbeatEvent:
+class HeartbeatEvent(_Encoded):
     """Sent while the job is quiet; carries no id, so it never moves ``Last-Event-ID``."""
 
     name: ClassVar[str] = "heartbeat"
@@ -141,12 +144,9 @@ class HeartbeatEvent:
     def body(self) -> dict[str, Any]:
         return {"ts": self.ts, "stage": self.stage, "elapsed_s": self.elapsed_s}
 
-    def encode(self) -> bytes:
-        return orjson.dumps(self.body())
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DoneEvent:
+class DoneEvent(_Encoded):
     """The job's final event on success: the report."""
 
     name: ClassVar[str] = "done"
@@ -164,12 +164,9 @@ class DoneEvent:
     def body(self) -> dict[str, Any]:
         return dict(self.report)
 
-    def encode(self) -> bytes:
-        return orjson.dumps(self.body())
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ErrorEvent:
+class ErrorEvent(_Encoded):
     """The job's final event on failure."""
 
     name: ClassVar[str] = "error"
@@ -191,9 +188,6 @@ class ErrorEvent:
 
     def body(self) -> dict[str, Any]:
         return {"error": self.error, "code": self.code, "stage": self.stage, "retryable": self.retryable}
-
-    def encode(self) -> bytes:
-        return orjson.dumps(self.body())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

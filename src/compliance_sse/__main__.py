@@ -10,25 +10,18 @@ __all__ = ["main"]
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
     from .app import create_app
     from .logs import setup_logging
+    from .server import serve
     from .settings import Settings
 
     settings = Settings.from_env()
     setup_logging(settings.log_format)
     host = args.host or settings.host
     port = args.port or settings.port
-    web.run_app(
-        create_app(settings),
-        host=host,
-        port=port,
-        handler_cancellation=True,
-        shutdown_timeout=15,
-        access_log=None,
-        print=lambda msg: print(msg, file=sys.stderr),
-    )
+    import asyncio
+
+    asyncio.run(serve(create_app(settings), host=host, port=port, shutdown_timeout=15))
     return 0
 
 

@@ -32,10 +32,11 @@ from .keys import (
     SETTINGS,
     STREAMS,
     TENANT_STREAMS,
+    UPLOADS,
     URL_SIGNER,
 )
 from .metrics import Metrics, watch_loop_lag
-from .middlewares import error_middleware, request_id_middleware
+from .middlewares import error_middleware, neutral_server_header, request_id_middleware
 from .page import page_ctx
 from .pipeline.extract import Extractor, switch_interval
 from .pipeline.models import Job
@@ -43,6 +44,7 @@ from .pipeline.runner import JobRunner
 from .routes import setup_routes
 from .settings import Settings
 from .sse.response import EventStreamResponse, HeartbeatScheduler
+from .upload import UploadSlots
 
 __all__ = ["create_app", "get_event_log", "get_jobs", "open_analyzer", "url_signer"]
 
@@ -64,11 +66,13 @@ def create_app(
     middlewares: list[Middleware] = [request_id_middleware, error_middleware]
     if settings.api_keys:
         middlewares.append(auth_middleware(ApiKeys(settings.api_keys), signer))
-    app = web.Application(middlewares=middlewares)
+    # A compressed body is refused (415), never inflated by the parser on the loop.
+    app = web.Application(middlewares=middlewares, handler_args={"auto_decompress": False})
     app[SETTINGS] = settings
     app[URL_SIGNER] = signer
     app[STREAMS] = weakref.WeakSet[EventStreamResponse]()
     app[TENANT_STREAMS] = {}
+    app[UPLOADS] = UploadSlots(settings.max_uploads)
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(_metrics_ctx)
     app.cleanup_ctx.append(_heartbeats_ctx)
@@ -78,6 +82,7 @@ def create_app(
     app.cleanup_ctx.append(_jobs_ctx)
     app.cleanup_ctx.append(page_ctx)
     app.on_startup.append(_freeze_heap)  # after every cleanup_ctx has run
+    app.on_response_prepare.append(neutral_server_header)
     app.on_shutdown.append(_close_streams)
     setup_routes(app)
     if settings.cors_origins:

@@ -14,6 +14,8 @@ handler builds an error response itself, and no exception text reaches a client:
     │   ├── MissingFile              400 missing_file
     │   ├── BadRequest               400 bad_request / invalid_last_event_id
     │   ├── NotAPdf                  415 not_a_pdf
+    │   ├── UnsupportedEncoding      415 unsupported_encoding: a compressed request body
+    │   ├── UploadTimeout            408 upload_timeout: the body stopped coming
     │   ├── TooManyRequests          429 too_many_requests (Retry-After): a tenant's limit
     │   └── Overloaded               503 overloaded (Retry-After)
     ├── DocumentError                422: the document cannot be analysed
@@ -52,6 +54,8 @@ __all__ = [
     "TooManyPages",
     "TooManyRequests",
     "Unauthorized",
+    "UnsupportedEncoding",
+    "UploadTimeout",
     "UploadTooLarge",
     "WrongPassword",
     "error_for_code",
@@ -134,6 +138,18 @@ class NotAPdf(RequestError):
     status = 415
     code = "not_a_pdf"
     default_detail = "The file is not a PDF: no '%PDF-' header in its first 1024 bytes."
+
+
+class UnsupportedEncoding(RequestError):
+    status = 415
+    code = "unsupported_encoding"
+    default_detail = "Compressed request bodies are not accepted; send the PDF as it is."
+
+
+class UploadTimeout(RequestError):
+    status = 408
+    code = "upload_timeout"
+    default_detail = "The upload stopped sending data; send it again."
 
 
 class Overloaded(RequestError):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .pipeline.extract import Extractor
     from .settings import Settings
     from .sse.response import EventStreamResponse, HeartbeatScheduler
+    from .upload import UploadSlots
 
 __all__ = [
     "ANALYZER",
@@ -36,6 +37,7 @@ __all__ = [
     "SETTINGS",
     "STREAMS",
     "TENANT_STREAMS",
+    "UPLOADS",
     "URL_SIGNER",
 ]
 
@@ -53,3 +55,5 @@ TENANT_STREAMS = web.AppKey("tenant_streams", dict[str, int])
 """Open event streams per tenant, for ``CSSE_TENANT_MAX_STREAMS``."""
 PAGE: web.AppKey[Page] = web.AppKey("page")
 """The demo page, read once at start-up."""
+UPLOADS: web.AppKey[UploadSlots] = web.AppKey("uploads")
+"""Uploads being read, for ``CSSE_MAX_UPLOADS``."""

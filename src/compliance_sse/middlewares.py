@@ -9,14 +9,24 @@ from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
-from .errors import ComplianceError, InternalError, Overloaded
+from .errors import BadRequest, ComplianceError, InternalError, Overloaded, UploadTimeout
 
-__all__ = ["REQUEST_ID", "error_middleware", "json_response", "request_id_middleware"]
+__all__ = [
+    "REQUEST_ID",
+    "SERVER_NAME",
+    "error_middleware",
+    "json_response",
+    "neutral_server_header",
+    "request_id_middleware",
+]
 
 log = logging.getLogger(__name__)
 
 REQUEST_ID = "X-Request-Id"
+SERVER_NAME = "compliance-sse"
+"""The ``Server`` header: no Python or aiohttp version for a scanner to match."""
 _REQUEST_ID_KEY = web.RequestKey("request_id", str)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -69,12 +79,25 @@ async def error_middleware(request: web.Request, handler: _Handler) -> web.Strea
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         body = {"detail": detail, "code": code, "request_id": request_id(request)}
         return json_response(body, status=exc.status, headers=headers)
+    except HttpProcessingError as exc:
+        # aiohttp's BadHttpMessage family, raised while a handler reads the body (a multipart
+        # part's headers, a chunk): the peer's fault. Its message quotes the bytes: not echoed.
+        log.warning("request %s: unreadable body (%s)", request_id(request), type(exc).__name__)
+        return _error_response(request, BadRequest("The request body could not be read."))
     except Exception:
         log.exception("unhandled error on %s %s (request %s)", request.method, request.path, request_id(request))
         return _error_response(request, InternalError())
 
 
+async def neutral_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: a ``Server`` header that names no versions."""
+    response.headers["Server"] = SERVER_NAME
+
+
 def _error_response(request: web.Request, exc: ComplianceError) -> web.Response:
     if exc.status >= 500 and not isinstance(exc, Overloaded):
         log.warning("request %s failed: %s", request_id(request), exc.code)
-    return json_response(exc.to_dict(request_id(request)), status=exc.status, headers=exc.response_headers())
+    response = json_response(exc.to_dict(request_id(request)), status=exc.status, headers=exc.response_headers())
+    if isinstance(exc, UploadTimeout):
+        response.force_close()  # the rest of the body may never come: do not wait for it
+    return response

@@ -28,6 +28,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     max_upload_mb: float = 10
+    upload_timeout_s: float = 30
+    max_uploads: int = 16
     max_pages: int = 500
     extract_timeout_s: float = 60
     extract_workers: int = 2
@@ -71,10 +73,17 @@ class Settings:
             raise ValueError("CSSE_LOG_FORMAT must be 'text' or 'json'")
         if not (self.broker == "memory" or self.broker.startswith(("redis://", "rediss://", "unix://"))):
             raise ValueError("CSSE_BROKER must be 'memory' or a redis:// URL")
-        for name in ("max_upload_mb", "extract_timeout_s", "heartbeat_s", "send_timeout_s", "stream_max_s"):
+        for name in (
+            "max_upload_mb",
+            "upload_timeout_s",
+            "extract_timeout_s",
+            "heartbeat_s",
+            "send_timeout_s",
+            "stream_max_s",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
-        for name in ("max_pages", "extract_workers", "max_active_jobs", "groq_concurrency"):
+        for name in ("max_uploads", "max_pages", "extract_workers", "max_active_jobs", "groq_concurrency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.retry_ms < 0:

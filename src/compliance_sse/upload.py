@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
-from .errors import BadRequest, MissingFile, NotAPdf, UploadTooLarge
+from .errors import BadRequest, MissingFile, NotAPdf, Overloaded, UnsupportedEncoding, UploadTimeout, UploadTooLarge
 
-__all__ = ["Upload", "check_header", "checked_upload", "read_upload", "too_large"]
+__all__ = ["Upload", "UploadSlots", "check_header", "checked_upload", "read_upload", "too_large"]
+
+T = TypeVar("T")
 
 _CHUNK = 64 * 1024
 _HEADER_WINDOW = 1024
@@ -24,6 +31,37 @@ class Upload:
     sha256: str
 
 
+class UploadSlots:
+    """Bounds the uploads read at once (each buffers up to the size cap): past ``limit``, ``503 overloaded``.
+
+    With the defaults (16 x 10 MB) uploads hold at most 160 MB however many clients trickle.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_flight = 0
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one slot while the body is read; raises ``Overloaded`` when none is free."""
+        if self.in_flight >= self.limit:
+            raise Overloaded("Too many uploads are in progress; retry shortly.", retry_after=2)
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+
+
+async def _idle(awaitable: Awaitable[T], idle_s: float) -> T:
+    """``await awaitable``, or ``UploadTimeout`` when the body sends nothing for ``idle_s`` seconds."""
+    try:
+        async with asyncio.timeout(idle_s):
+            return await awaitable
+    except TimeoutError:
+        raise UploadTimeout() from None
+
+
 def _display_name(raw: str | None) -> str:
     """Keep the file name for display only: last path segment, printable, bounded."""
     name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
@@ -31,9 +69,9 @@ def _display_name(raw: str | None) -> str:
     return name[:200] or "document.pdf"
 
 
-async def _read_field(part: BodyPartReader) -> str:
+async def _read_field(part: BodyPartReader, idle_s: float) -> str:
     data = bytearray()
-    while chunk := await part.read_chunk(_CHUNK):
+    while chunk := await _idle(part.read_chunk(_CHUNK), idle_s):
         data += chunk
         if len(data) > _MAX_FIELD:
             raise BadRequest("A form field is too long.")
@@ -61,11 +99,16 @@ def checked_upload(data: bytes, name: str | None, password: str | None, *, max_b
     return Upload(data=data, doc_name=_display_name(name), password=password, sha256=hashlib.sha256(data).hexdigest())
 
 
-async def read_upload(request: web.Request, *, max_bytes: int) -> Upload:
+async def read_upload(request: web.Request, *, max_bytes: int, idle_s: float = 30.0) -> Upload:
     """Read the ``file`` part (and optional ``password``) without buffering past ``max_bytes``.
 
-    Raises ``UploadTooLarge``, ``MissingFile``, ``NotAPdf`` or ``BadRequest``.
+    A body that sends nothing for ``idle_s`` seconds is dropped. Raises ``UploadTooLarge``,
+    ``MissingFile``, ``NotAPdf``, ``UnsupportedEncoding``, ``UploadTimeout`` or ``BadRequest``.
     """
+    if request.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
+        # Inflating is unbounded CPU and memory on the loop (a 2 MB gzip body can hold 1 GiB),
+        # and a PDF compresses its streams already: the body must come as it is.
+        raise UnsupportedEncoding()
     if request.content_length is not None and request.content_length > max_bytes + 64 * 1024:
         raise too_large(max_bytes)
     if not request.content_type.startswith("multipart/"):
@@ -79,14 +122,14 @@ async def read_upload(request: web.Request, *, max_bytes: int) -> Upload:
     password: str | None = None
     hasher = hashlib.sha256()
     try:
-        while (part := await reader.next()) is not None:
+        while (part := await _idle(reader.next(), idle_s)) is not None:
             if not isinstance(part, BodyPartReader):
                 continue
             if part.name == "file" and data is None:
                 doc_name = _display_name(part.filename)
                 data = bytearray()
                 checked = False
-                while chunk := await part.read_chunk(_CHUNK):
+                while chunk := await _idle(part.read_chunk(_CHUNK), idle_s):
                     if len(data) + len(chunk) > max_bytes:
                         raise too_large(max_bytes)
                     data += chunk
@@ -97,10 +140,10 @@ async def read_upload(request: web.Request, *, max_bytes: int) -> Upload:
                 if not checked:
                     check_header(data)
             elif part.name == "password":
-                password = await _read_field(part) or None
+                password = await _read_field(part, idle_s) or None
             else:
                 await part.release()
-    except (ValueError, AssertionError) as exc:
+    except (ValueError, AssertionError, HttpProcessingError) as exc:
         raise BadRequest("The multipart body is malformed.") from exc
     if data is None:
         raise MissingFile()

@@ -18,7 +18,7 @@ from .auth import tenant_of
 from .errors import ComplianceError, InternalError, NotFound, TooManyRequests, error_for_code
 from .eventlog.base import EventLog, LogEvent
 from .events import DoneEvent, ErrorEvent, HeartbeatEvent, ProgressEvent, parse
-from .keys import EVENT_LOG, HEARTBEATS, JOBS, METRICS, SETTINGS, STREAMS, TENANT_STREAMS
+from .keys import EVENT_LOG, HEARTBEATS, JOBS, METRICS, SETTINGS, STREAMS, TENANT_STREAMS, UPLOADS
 from .middlewares import REQUEST_ID, json_response, request_id
 from .report_md import report_markdown
 from .sse.models import ServerSentEvent
@@ -60,7 +60,9 @@ async def _submit(request: web.Request) -> str:
     jobs = request.app[JOBS]
     jobs.check_capacity()  # refuse before reading a body we could not process
     await jobs.check_tenant(tenant_of(request))
-    upload = await read_upload(request, max_bytes=request.app[SETTINGS].max_upload_bytes)
+    settings = request.app[SETTINGS]
+    with request.app[UPLOADS].slot():
+        upload = await read_upload(request, max_bytes=settings.max_upload_bytes, idle_s=settings.upload_timeout_s)
     record = await jobs.submit(upload, tenant_of(request))
     return record.job_id
 

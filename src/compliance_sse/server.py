@@ -1,0 +1,132 @@
+"""The HTTP server around the app: aiohttp's, with its answer to a request it cannot read made ours.
+
+aiohttp answers a malformed request (a bare CR in a header, a bad chunk size, a header or path
+over 8 KB) before any middleware runs: a ``text/plain`` 400 quoting the parser's message with
+the request's bytes, no ``X-Request-Id``, and a traceback at ERROR per request, so anyone can
+flood the log. :class:`ServiceRunner` serves the app with a protocol whose ``handle_error``
+answers the contract's JSON error instead, echoes nothing, and logs one WARNING line,
+rate-limited (:class:`RateLimitedLog`). ``compliance-sse serve`` runs through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+
+from .middlewares import REQUEST_ID, SERVER_NAME, json_response
+
+__all__ = ["RateLimitedLog", "ServiceRunner", "serve"]
+
+log = logging.getLogger(__name__)
+
+
+class RateLimitedLog:
+    """At most ``per_interval`` lines per ``interval_s`` seconds; then one line says how many were dropped."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        *,
+        per_interval: int = 10,
+        interval_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._logger = logger
+        self._per_interval = per_interval
+        self._interval_s = interval_s
+        self._clock = clock
+        self._window = -interval_s
+        self._count = 0
+        self._dropped = 0
+
+    def warning(self, msg: str, *args: object) -> None:
+        now = self._clock()
+        if now - self._window >= self._interval_s:
+            if self._dropped:
+                self._logger.warning(
+                    "%d similar lines were not logged in the last %g s", self._dropped, self._interval_s
+                )
+            self._window, self._count, self._dropped = now, 0, 0
+        if self._count < self._per_interval:
+            self._count += 1
+            self._logger.warning(msg, *args)
+        else:
+            self._dropped += 1
+
+
+_MALFORMED = RateLimitedLog(log)
+
+
+class _Protocol(RequestHandler):
+    def handle_error(
+        self, request: BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
+    ) -> web.StreamResponse:
+        """The contract's JSON error; never the parser's message, which quotes the request's bytes."""
+        if request.writer.output_size > 0:
+            raise ConnectionError("the response has started; the connection is closed")
+        rid = secrets.token_hex(8)
+        if status >= 500:
+            log.error("request %s failed in the server: %s", rid, type(exc).__name__ if exc else "no response")
+            body = {"detail": "Something went wrong on our side.", "code": "internal", "request_id": rid}
+        else:
+            _MALFORMED.warning(
+                "malformed HTTP request from %s answered %d (%s; request %s)",
+                request.remote,
+                status,
+                type(exc).__name__ if exc else "unreadable",
+                rid,
+            )
+            body = {"detail": "The request is not valid HTTP.", "code": "bad_request", "request_id": rid}
+        response = json_response(body, status=status, headers={REQUEST_ID: rid, "Server": SERVER_NAME})
+        response.force_close()
+        return response
+
+
+class _Server(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _Protocol(self, loop=self._loop, **self._kwargs)
+
+
+class ServiceRunner(web.AppRunner):
+    """An ``AppRunner`` whose connections answer unreadable requests as the service does (see the module)."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        return _Server(
+            server.request_handler,
+            request_factory=server.request_factory,
+            handler_cancellation=server.handler_cancellation,
+            loop=asyncio.get_running_loop(),
+            **server._kwargs,
+        )
+
+
+async def serve(app: web.Application, *, host: str, port: int, shutdown_timeout: float = 15, **kw: Any) -> None:
+    """Serve ``app`` on ``host:port`` until SIGINT or SIGTERM, then shut down gracefully."""
+    runner = ServiceRunner(app, handler_cancellation=True, shutdown_timeout=shutdown_timeout, access_log=None, **kw)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        print(f"======== Running on http://{host}:{port} ========", file=sys.stderr)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+    finally:
+        await runner.cleanup()

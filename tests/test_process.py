@@ -8,13 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 
 import aiohttp
 import pytest
 
 from .conftest import form
+from .polling import until
 
 
 def _free_port() -> int:
@@ -25,16 +25,16 @@ def _free_port() -> int:
 
 async def _started(base: str, proc: subprocess.Popen[bytes]) -> None:
     async with aiohttp.ClientSession() as session:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+
+        async def answers() -> bool:
             assert proc.poll() is None, "the service exited at start-up"
             try:
                 async with session.get(base + "/healthz") as resp:
-                    if resp.status == 200:
-                        return
+                    return resp.status == 200
             except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.05)  # polling a process we do not control
-    pytest.fail("the service did not answer /healthz within 30 s")
+                return False
+
+        await until(answers, limit_s=30, every_s=0.05, what="/healthz 200")
 
 
 @pytest.mark.slow

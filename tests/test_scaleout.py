@@ -81,19 +81,23 @@ class Cluster:
             self.workers.append(self._spawn(f"worker{n}", "worker"))
 
     async def wait_ready(self, session: aiohttp.ClientSession) -> None:
-        async with asyncio.timeout(_START_LIMIT_S):
-            for proc, url in self.servers:
-                while True:
-                    assert proc.poll() is None, self.log_tail()
-                    with contextlib.suppress(aiohttp.ClientError):
-                        async with session.get(f"{url}/readyz") as resp:
-                            if resp.status == 200:
-                                break
-                    await asyncio.sleep(0.05)
-            for n, worker in enumerate(self.workers):
-                while b"worker started" not in (self.logs / f"worker{n}.log").read_bytes():
-                    assert worker.poll() is None, self.log_tail()
-                    await asyncio.sleep(0.05)
+        for proc, url in self.servers:
+
+            async def ready(proc: subprocess.Popen[bytes] = proc, url: str = url) -> bool:
+                assert proc.poll() is None, self.log_tail()
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with session.get(f"{url}/readyz") as resp:
+                        return resp.status == 200
+                return False
+
+            await until(ready, limit_s=_START_LIMIT_S, every_s=0.05, what=f"{url}/readyz 200")
+        for n, worker in enumerate(self.workers):
+
+            def started(n: int = n, worker: subprocess.Popen[bytes] = worker) -> bool:
+                assert worker.poll() is None, self.log_tail()
+                return b"worker started" in (self.logs / f"worker{n}.log").read_bytes()
+
+            await until(started, limit_s=_START_LIMIT_S, every_s=0.05, what=f"worker{n} started")
 
     def owner(self, job_id: str) -> int | None:
         """The pid of the worker holding the job's queue entry (consumer names are ``<host>-<pid>-<random>``)."""

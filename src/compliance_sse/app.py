@@ -165,7 +165,7 @@ def _event_log_ctx(given: EventLog | None) -> Callable[[web.Application], AsyncI
 
 def _default_event_log(settings: Settings) -> EventLog:
     if settings.broker == "memory":
-        return InMemoryEventLog(ttl_s=settings.job_ttl_s)
+        return InMemoryEventLog(ttl_s=settings.job_ttl_s, max_retained_jobs=settings.max_retained_jobs)
     from .eventlog.redis import RedisEventLog  # redis-py is the 'redis' extra
 
     return RedisEventLog.from_url(

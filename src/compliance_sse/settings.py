@@ -40,6 +40,7 @@ class Settings:
     send_timeout_s: float = 10
     stream_max_s: float = 3600
     job_ttl_s: float = 3600
+    max_retained_jobs: int = 10_000
     max_active_jobs: int = DEFAULT_MAX_ACTIVE_JOBS
     analyzer: Literal["auto", "rules", "groq"] = "auto"
     groq_api_key: str | None = field(default=None, repr=False)
@@ -83,7 +84,14 @@ class Settings:
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
-        for name in ("max_uploads", "max_pages", "extract_workers", "max_active_jobs", "groq_concurrency"):
+        for name in (
+            "max_uploads",
+            "max_retained_jobs",
+            "max_pages",
+            "extract_workers",
+            "max_active_jobs",
+            "groq_concurrency",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.retry_ms < 0:

@@ -1,9 +1,15 @@
-"""In-memory event log: one process, events kept for ``ttl_s`` after a job ends."""
+"""In-memory event log: one process, events kept for ``ttl_s`` after a job ends.
+
+A finished job's events are packed into one compressed blob (its ``done`` event and report
+share it), so a retained job costs a few KB rather than a list of objects; at most
+``max_retained_jobs`` finished jobs are kept, the oldest finished going first (then ``410``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,26 +21,65 @@ __all__ = ["InMemoryEventLog"]
 
 # Events handed to a stream at once at most (a replay of a long job goes out in writes of this many).
 _MAX_BATCH = 256
+DEFAULT_MAX_RETAINED_JOBS = 10_000
+_MAX_TOMBSTONES = 100_000  # expired ids remembered for 410 (about 100 bytes each)
 
 
 @dataclass(slots=True)
 class _Job:
     record: JobRecord
     seq: int
-    events: list[LogEvent] = field(default_factory=list)
-    report: bytes | None = None
+    live: list[LogEvent] = field(default_factory=list)
+    packed: bytes | None = None  # once finished: the events, compressed (``live`` is then empty)
+    stored_report: bytes | None = None
+    report_is_final: bool = False  # the report is the ``done`` event's data: stored once, in ``packed``
     finished_at: float | None = None
     # Replaced on every append: readers wait on the current one, the writer sets it.
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def events(self) -> list[LogEvent]:
+        return self.live if self.packed is None else _unpack(self.packed)
+
+    @property
+    def report(self) -> bytes | None:
+        return self.events[-1].data if self.report_is_final else self.stored_report
+
+    def pack(self) -> None:
+        """Store the finished job's events as one compressed blob."""
+        final = self.live[-1].data
+        self.report_is_final = self.stored_report == final
+        if self.report_is_final:
+            self.stored_report = None
+        self.packed = zlib.compress(b"\n".join(e.event.encode() + b" " + e.data for e in self.live), 6)
+        self.live = []
+
+
+def _unpack(packed: bytes) -> list[LogEvent]:
+    # Event names have no space and compact JSON no raw newline: both separators are safe.
+    out = []
+    for n, line in enumerate(zlib.decompress(packed).split(b"\n"), 1):
+        event, _, data = line.partition(b" ")
+        out.append(LogEvent(id=str(n), event=event.decode(), data=data))
+    return out
 
 
 class InMemoryEventLog(EventLog):
     """Event ids are the decimal position of the event in its job (``"1"``, ``"2"``, ...)."""
 
     def __init__(
-        self, *, ttl_s: float = 3600, tombstone_s: float = 86400, clock: Callable[[], float] = time.time
+        self,
+        *,
+        ttl_s: float = 3600,
+        tombstone_s: float = 86400,
+        max_retained_jobs: int = DEFAULT_MAX_RETAINED_JOBS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        if max_retained_jobs < 1:
+            raise ValueError("max_retained_jobs must be at least 1")
         self._ttl_s = ttl_s
+        self._max_retained = max_retained_jobs
+        self._finished: dict[str, None] = {}  # finished job ids, oldest first
         self._tombstone_s = max(tombstone_s, ttl_s)
         self._clock = clock
         self._jobs: dict[str, _Job] = {}
@@ -85,10 +130,12 @@ class InMemoryEventLog(EventLog):
         job = self._job(job_id)
         if job.finished_at is not None:
             raise RuntimeError(f"job {job_id} has already ended; nothing can be appended")
-        entry = LogEvent(id=str(len(job.events) + 1), event=event, data=data)
-        job.events.append(entry)
+        entry = LogEvent(id=str(len(job.live) + 1), event=event, data=data)
+        job.live.append(entry)
         if entry.final:
             job.finished_at = self._clock()
+            job.pack()
+            self._retain(job_id)
         job.changed.set()
         job.changed = asyncio.Event()
         return entry.id
@@ -101,10 +148,14 @@ class InMemoryEventLog(EventLog):
         return self._follow(job, _parse_id(after))
 
     async def _follow(self, job: _Job, index: int) -> AsyncIterator[list[LogEvent]]:
+        unpacked: list[LogEvent] | None = None  # a finished job's events, unpacked once per reader
         while True:
-            if index < len(job.events):
+            if job.packed is not None and unpacked is None:
+                unpacked = job.events
+            events = job.live if unpacked is None else unpacked
+            if index < len(events):
                 # A final event is always the last one: a batch that holds it ends with it.
-                batch = job.events[index : index + _MAX_BATCH]
+                batch = events[index : index + _MAX_BATCH]
                 index += len(batch)
                 final = batch[-1].final
                 yield batch
@@ -117,7 +168,8 @@ class InMemoryEventLog(EventLog):
             await job.changed.wait()
 
     async def set_report(self, job_id: str, report: bytes) -> None:
-        self._job(job_id).report = report
+        job = self._job(job_id)
+        job.stored_report, job.report_is_final = report, False
 
     async def get_report(self, job_id: str) -> bytes | None:
         return self._job(job_id).report
@@ -136,7 +188,16 @@ class InMemoryEventLog(EventLog):
 
     def _expire(self, job_id: str, now: float) -> None:
         del self._jobs[job_id]
+        self._finished.pop(job_id, None)
         self._tombstones[job_id] = now
+        if len(self._tombstones) > _MAX_TOMBSTONES:
+            del self._tombstones[next(iter(self._tombstones))]
+
+    def _retain(self, job_id: str) -> None:
+        """Count a finished job; past ``max_retained_jobs`` the oldest finished one goes (``410`` from then)."""
+        self._finished[job_id] = None
+        while len(self._finished) > self._max_retained:
+            self._expire(next(iter(self._finished)), self._clock())
 
     async def close(self) -> None:
         self._closed = True

@@ -75,9 +75,9 @@ class Tab:
 async def new_tab(browser: Browser) -> AsyncIterator[Callable[[], Any]]:
     contexts = []
 
-    async def make() -> Tab:
+    async def make(width: int = 1100, height: int = 900) -> Tab:
         context = await browser.new_context(
-            viewport={"width": 1100, "height": 900}, reduced_motion="reduce", accept_downloads=True
+            viewport={"width": width, "height": height}, reduced_motion="reduce", accept_downloads=True
         )
         contexts.append(context)
         page = await context.new_page()
@@ -102,6 +102,7 @@ async def new_tab(browser: Browser) -> AsyncIterator[Callable[[], Any]]:
 class Server:
     app: web.Application
     url: str
+    port: int
 
 
 @contextlib.asynccontextmanager
@@ -115,7 +116,7 @@ async def serve(settings: Settings | None = None, *, analyzer: Analyzer | None =
     await site.start()
     port = runner.addresses[0][1]
     try:
-        yield Server(app, f"http://127.0.0.1:{port}")
+        yield Server(app, f"http://127.0.0.1:{port}", port)
     finally:
         await runner.cleanup()
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ from tests.web.conftest import (
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 
-NewTab = Callable[[], Any]
+NewTab = Callable[..., Any]
 STEP_ORDER = ["queued", "ingest", "extract", "analyze", "report"]
 
 
@@ -212,69 +213,71 @@ async def test_password_field_appears_when_the_pdf_needs_one(new_tab: NewTab, pd
         assert tab.errors == []
 
 
+@contextlib.asynccontextmanager
+async def behind_proxy(
+    new_tab: NewTab, analyzer: GatedAnalyzer, settings: Settings | None = None
+) -> AsyncIterator[tuple[CutProxy, Tab, Page]]:
+    """The service behind a proxy that cuts on demand, and a tab on the page through it."""
+    async with serve(settings, analyzer=analyzer) as server, CutProxy(server.port) as proxy:
+        tab: Tab = await new_tab()
+        await tab.page.add_init_script(TRACK_EVENT_SOURCES)
+        yield proxy, tab, await open_page(tab, proxy.url)
+
+
+async def cut_after_first_finding(page: Page, proxy: CutProxy) -> list[bytes]:
+    """Upload the memo, and once its first finding shows, cut the stream; the request lines that resumed it."""
+    await choose_file(page, "payment-memo.pdf", text_pdf(RISKY_PAGES))
+    await page.locator("#analyze").click()
+    await expect(page.locator(".finding")).to_have_count(1)
+    before = await finding_ids(page)
+    assert proxy.cut(b"POST /analyze_sse") == 1
+    await expect(page.locator("#notice")).to_have_text("Resumed: the stream picked up where it stopped.")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    assert await finding_ids(page) == before
+    resumed = [r for r in proxy.requests if b"/events?" in r]
+    assert resumed and b"last_event_id=" in resumed[0], proxy.requests
+    return resumed
+
+
 async def test_a_cut_stream_resumes_without_a_duplicate_finding(new_tab: NewTab, gated: GatedAnalyzer) -> None:
-    async with serve(analyzer=gated) as server:
-        port = int(server.url.rsplit(":", 1)[1])
-        async with CutProxy(port) as proxy:
-            tab: Tab = await new_tab()
-            await tab.page.add_init_script(TRACK_EVENT_SOURCES)
-            page = await open_page(tab, proxy.url)
-            await choose_file(page, "payment-memo.pdf", text_pdf(RISKY_PAGES))
-            await page.locator("#analyze").click()
-            await expect(page.locator(".finding")).to_have_count(1)
-            before = await finding_ids(page)
+    async with behind_proxy(new_tab, gated) as (proxy, tab, page):
+        await cut_after_first_finding(page, proxy)
+        await expect(page.locator(".finding")).to_have_count(1)
+        await snap(page, "09-resumed")
+        await assert_accessible(page, "resumed")
 
-            assert proxy.cut(b"POST /analyze_sse") == 1
-            await expect(page.locator("#notice")).to_have_text("Resumed: the stream picked up where it stopped.")
-            await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
-            resumed = [r for r in proxy.requests if b"/events?" in r]
-            assert resumed and b"last_event_id=" in resumed[0], proxy.requests
-            await expect(page.locator(".finding")).to_have_count(1)
-            assert await finding_ids(page) == before
-            await snap(page, "09-resumed")
-            await assert_accessible(page, "resumed")
-
-            gated.gate.set()
-            report = await wait_report(page)
-            events = await page.locator("#findings").get_attribute("data-flag-events")
-            assert events == str(len(report["flags"])), "no flag event came twice"
-            ids = await finding_ids(page)
-            assert len(ids) == len(set(ids)) == len(report["flags"])
-            # After `done` the page closes its EventSource: no reconnect follows.
-            await expect(page.locator("#conn")).to_have_attribute("data-state", "closed")
-            assert await event_source_states(page) == [2]
-            assert await page.evaluate("document.querySelectorAll('.finding').length") == len(report["flags"])
-            assert tab.errors == []
+        gated.gate.set()
+        report = await wait_report(page)
+        events = await page.locator("#findings").get_attribute("data-flag-events")
+        assert events == str(len(report["flags"])), "no flag event came twice"
+        ids = await finding_ids(page)
+        assert len(ids) == len(set(ids)) == len(report["flags"])
+        # After `done` the page closes its EventSource: no reconnect follows.
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "closed")
+        assert await event_source_states(page) == [2]
+        assert await page.evaluate("document.querySelectorAll('.finding').length") == len(report["flags"])
+        assert tab.errors == []
 
 
 async def test_a_job_error_after_a_resume_is_shown_and_ends_the_stream(new_tab: NewTab, gated: GatedAnalyzer) -> None:
     gated.fail_with = AnalyzerUnavailable("The analysis service did not answer. Retrying later may help.")
-    async with serve(analyzer=gated) as server:
-        port = int(server.url.rsplit(":", 1)[1])
-        async with CutProxy(port) as proxy:
-            tab: Tab = await new_tab()
-            await tab.page.add_init_script(TRACK_EVENT_SOURCES)
-            page = await open_page(tab, proxy.url)
-            await choose_file(page, "payment-memo.pdf", text_pdf(RISKY_PAGES))
-            await page.locator("#analyze").click()
-            await expect(page.locator(".finding")).to_have_count(1)
-            assert proxy.cut(b"POST /analyze_sse") == 1
-            await expect(page.locator("#notice")).to_have_text("Resumed: the stream picked up where it stopped.")
+    async with behind_proxy(new_tab, gated) as (proxy, tab, page):
+        await cut_after_first_finding(page, proxy)
 
-            # The server's `error` event (it has data) comes through the EventSource: shown, and final.
-            gated.gate.set()
-            await expect(page.locator("#run-error")).to_have_text(
-                "The analysis service did not answer. Retrying later may help."
-            )
-            await expect(page.locator("#conn-text")).to_have_text("Stopped")
-            await expect(page.locator('#steps li[data-state="failed"]')).to_have_count(1)
-            await expect(page.locator("#report-panel")).to_be_hidden()
-            await expect(page.locator("#analyze")).to_be_enabled()
-            await expect(page.locator("#recent li[data-status=failed]")).to_have_count(1)
-            await snap(page, "15-job-error")
-            await assert_accessible(page, "job error")
-            assert await event_source_states(page) == [2], "the page closed its EventSource after the error"
-            assert tab.errors == []
+        # The server's `error` event (it has data) comes through the EventSource: shown, and final.
+        gated.gate.set()
+        await expect(page.locator("#run-error")).to_have_text(
+            "The analysis service did not answer. Retrying later may help."
+        )
+        await expect(page.locator("#conn-text")).to_have_text("Stopped")
+        await expect(page.locator('#steps li[data-state="failed"]')).to_have_count(1)
+        await expect(page.locator("#report-panel")).to_be_hidden()
+        await expect(page.locator("#analyze")).to_be_enabled()
+        await expect(page.locator("#recent li[data-status=failed]")).to_have_count(1)
+        await snap(page, "15-job-error")
+        await assert_accessible(page, "job error")
+        assert await event_source_states(page) == [2], "the page closed its EventSource after the error"
+        assert tab.errors == []
 
 
 async def test_a_finished_job_reopens_from_its_link(new_tab: NewTab) -> None:
@@ -291,7 +294,7 @@ async def test_a_finished_job_reopens_from_its_link(new_tab: NewTab) -> None:
         await expect(page.locator("#copy-status")).to_have_text("Link copied. Opening it shows this job again.")
         assert await page.evaluate("navigator.clipboard.readText()") == link
 
-        other: Tab = await new_tab()
+        other: Tab = await new_tab(390, 844)  # a phone
         page2 = await open_page(other, link)
         again = await wait_report(page2)
         assert again == report
@@ -300,6 +303,15 @@ async def test_a_finished_job_reopens_from_its_link(new_tab: NewTab) -> None:
         await expect(page2.locator("#recent a", has_text="payment-memo.pdf")).to_have_count(1)
         await snap(page2, "10-reopened")
         await assert_accessible(page2, "reopened")
+
+        await page2.locator("#report-panel").evaluate("e => e.scrollIntoView()")
+        await snap(page2, "10-reopened-phone", full_page=False)
+
+        # An unknown job: the error's sentence, not its JSON.
+        await page2.goto(f"{server.url}/#job=nosuchjob")
+        await page2.reload()
+        await expect(page2.locator("#run-error")).to_have_text("No such job.")
+        await expect(page2.locator("#report-panel")).to_be_hidden()
 
         # The recent list opens jobs too: a second job, then back to the first through the list.
         await page2.goto(server.url)
@@ -374,52 +386,43 @@ async def test_with_api_keys_the_page_asks_once_and_resumes_with_the_signed_url(
     new_tab: NewTab, gated: GatedAnalyzer
 ) -> None:
     settings = Settings(analyzer="rules", heartbeat_s=0.5, api_keys={"key-of-acme": "acme"})
-    async with serve(settings, analyzer=gated) as server:
-        port = int(server.url.rsplit(":", 1)[1])
-        async with CutProxy(port) as proxy:
-            tab: Tab = await new_tab()
-            page = await open_page(tab, proxy.url)
-            await expect(page.locator("#key-panel")).to_be_visible()
-            await expect(page.locator("#key")).to_be_focused()
-            await snap(page, "13-api-key")
-            await assert_accessible(page, "api key")
+    async with behind_proxy(new_tab, gated, settings) as (proxy, tab, page):
+        await expect(page.locator("#key-panel")).to_be_visible()
+        await expect(page.locator("#key")).to_be_focused()
+        await snap(page, "13-api-key")
+        await assert_accessible(page, "api key")
 
-            await page.locator("#key").fill("not-a-key")
-            await page.locator("#key").press("Enter")
-            await expect(page.locator("#key-message")).to_have_text("The API key was not accepted. Enter a valid key.")
-            await expect(page.locator("#key-panel")).to_be_visible()
-            await page.locator("#key").fill("key-of-acme")
-            await page.locator("#key").press("Enter")
-            await expect(page.locator("#key-panel")).to_be_hidden()
-            assert await page.evaluate("sessionStorage.getItem('compliance-sse.api-key')") == "key-of-acme"
-            await expect(page.locator("#recent-empty")).to_be_visible()
+        await page.locator("#key").fill("not-a-key")
+        await page.locator("#key").press("Enter")
+        await expect(page.locator("#key-message")).to_have_text("The API key was not accepted. Enter a valid key.")
+        await expect(page.locator("#key-panel")).to_be_visible()
+        await page.locator("#key").fill("key-of-acme")
+        await page.locator("#key").press("Enter")
+        await expect(page.locator("#key-panel")).to_be_hidden()
+        assert await page.evaluate("sessionStorage.getItem('compliance-sse.api-key')") == "key-of-acme"
+        await expect(page.locator("#recent-empty")).to_be_visible()
 
-            await choose_file(page, "payment-memo.pdf", text_pdf(RISKY_PAGES))
-            await page.locator("#analyze").click()
-            await expect(page.locator(".finding")).to_have_count(1)
-            assert proxy.cut(b"POST /analyze_sse") == 1
-            await expect(page.locator("#notice")).to_have_text("Resumed: the stream picked up where it stopped.")
-            resumed = [r for r in proxy.requests if b"/events?" in r]
-            assert b"token=" in resumed[0] and b"last_event_id=" in resumed[0], resumed
-            gated.gate.set()
-            report = await wait_report(page)
-            assert await page.locator("#findings").get_attribute("data-flag-events") == str(len(report["flags"]))
-            async with page.expect_download() as info:
-                await page.locator("#download-md").click()
-            assert "payment-memo.pdf" in (await (await info.value).path()).read_text()
+        resumed = await cut_after_first_finding(page, proxy)
+        assert b"token=" in resumed[0], resumed
+        gated.gate.set()
+        report = await wait_report(page)
+        assert await page.locator("#findings").get_attribute("data-flag-events") == str(len(report["flags"]))
+        async with page.expect_download() as info:
+            await page.locator("#download-md").click()
+        assert "payment-memo.pdf" in (await (await info.value).path()).read_text()
 
-            # The key lasts for the tab: a reload keeps it, a new tab asks again.
-            await page.reload()
-            await expect(page.locator("body")).to_have_attribute("data-ready", "true")
-            await expect(page.locator("#key-panel")).to_be_hidden()
-            await expect(page.locator("#level")).to_have_text(report["risk_level"])
-            other: Tab = await new_tab()
-            page2 = await open_page(other, f"{proxy.url}/#job={report['job_id']}")
-            await expect(page2.locator("#key-panel")).to_be_visible()
-            await page2.locator("#key").fill("key-of-acme")
-            await page2.locator("#key").press("Enter")
-            await expect(page2.locator("#level")).to_have_text(report["risk_level"])
-            assert tab.errors == [] and other.errors == []
+        # The key lasts for the tab: a reload keeps it, a new tab asks again.
+        await page.reload()
+        await expect(page.locator("body")).to_have_attribute("data-ready", "true")
+        await expect(page.locator("#key-panel")).to_be_hidden()
+        await expect(page.locator("#level")).to_have_text(report["risk_level"])
+        other: Tab = await new_tab()
+        page2 = await open_page(other, f"{proxy.url}/#job={report['job_id']}")
+        await expect(page2.locator("#key-panel")).to_be_visible()
+        await page2.locator("#key").fill("key-of-acme")
+        await page2.locator("#key").press("Enter")
+        await expect(page2.locator("#level")).to_have_text(report["risk_level"])
+        assert tab.errors == [] and other.errors == []
 
 
 async def test_a_dropped_file_is_analysed(new_tab: NewTab) -> None:

@@ -302,6 +302,9 @@ export function showReport(report, jobLink) {
   ];
   setText("doc-meta", parts.join(" · "));
   setText("summary", String(report.summary || ""));
+  const notes = Array.isArray(report.notes) ? report.notes.map(String) : [];
+  $("notes").replaceChildren(...notes.map((note) => el("li", {}, note)));
+  show("notes", notes.length > 0);
   const link = $("job-link");
   link.href = jobLink;
   link.textContent = jobLink;

@@ -61,8 +61,10 @@ def test_no_serious_finding_on_real_documents(name: str, pdf: Pdf) -> None:
     else:
         assert serious == []
     assert 0.0 <= result.overall_risk <= 1.0
+    assert all(f.evidence and all(ev.quote for ev in f.evidence) for f in result.findings)
     if name in GARBLED:
         assert "DI-GARBLED-TEXT" in {f.rule_id for f in result.findings}
         assert result.overall_risk >= 0.4  # unreadable: never reported as clean
+        assert "unreadable" in result.summary
     else:
         assert result.overall_risk <= 0.3

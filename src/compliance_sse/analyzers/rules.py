@@ -543,7 +543,6 @@ class DocumentAnalysis:
         if not page.text.strip():
             if not page.error:
                 self.pages_empty.append(page.number)
-            self._missing_finding(page.number, new)
             return new
         reason = garbled_reason(page.text)
         norm, breaks = _normalise(page.text)
@@ -594,10 +593,6 @@ class DocumentAnalysis:
 
     def result(self) -> AnalysisResult:
         findings = [self.findings[k] for k in self.order]
-        missing = sorted(set(self.pages_empty) | set(self.pages_error))
-        if "di-missing-text" in self.findings and missing:
-            listed = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
-            self.findings["di-missing-text"].title = f"Pages without extractable text: {listed}"
         unreadable = len(set(self.pages_garbled) | set(self.pages_empty) | set(self.pages_error))
         fraction = unreadable / max(self.pages_seen, 1)
         risk = overall_risk(findings, fraction)
@@ -882,25 +877,6 @@ class DocumentAnalysis:
 
     # ---- pages without usable text
 
-    def _missing_finding(self, page: int, new: list[Finding]) -> None:
-        fid = "di-missing-text"
-        if fid in self.findings:
-            return
-        finding = Finding(
-            id=fid,
-            category="document_integrity",
-            title="Pages without extractable text",
-            severity=2,
-            why_it_matters="Pages with no text layer (scanned images, or content the extractor could not read) were "
-            "not analysed, so anything on them is missing from this report.",
-            recommendation="Run OCR on the document or review the listed pages by eye.",
-            evidence=[],
-            rule_id="DI-MISSING-TEXT",
-        )
-        self.findings[fid] = finding
-        self.order.append(fid)
-        new.append(finding)
-
     def _garbled_finding(self, page: int, norm: str, reason: str, new: list[Finding]) -> None:
         quote = norm[:80].rsplit(" ", 1)[0] if len(norm) > 80 else norm
         fid = "di-garbled-text"
@@ -971,10 +947,15 @@ class DocumentAnalysis:
 
     def _summary(self, findings: list[Finding], risk: float) -> str:
         pages = self.pages_seen
-        unread = sorted(set(self.pages_garbled) | set(self.pages_empty) | set(self.pages_error))
         caveat = ""
-        if unread:
-            caveat = f" {len(unread)} of {pages} page(s) could not be read and were not analysed."
+        missing = sorted(set(self.pages_empty) | set(self.pages_error))
+        if missing:
+            caveat += f" Page(s) {_listed(missing)} had no extractable text (scanned?) and could not be read."
+        if self.pages_garbled:
+            caveat += (
+                f" The text of page(s) {_listed(sorted(self.pages_garbled))} is unreadable (garbled font encoding) "
+                "and could not be read: this report cannot clear it."
+            )
         if not findings or all(f.category == "document_integrity" and f.rule_id != "DI-INJECTION" for f in findings):
             return f"The offline rules found no compliance issue in {pages} page(s).{caveat}"
         serious = [f for f in findings if f.severity >= 3]
@@ -986,6 +967,10 @@ class DocumentAnalysis:
             f"{len(findings)} finding(s) in {pages} page(s), {len(serious)} of severity 3 or more: {parts}. "
             f"Most serious: {top.title}{where}.{caveat}"
         )
+
+
+def _listed(pages: list[int]) -> str:
+    return ", ".join(map(str, pages[:20])) + (" ..." if len(pages) > 20 else "")
 
 
 _SAFEGUARD_DENIED = re.compile(

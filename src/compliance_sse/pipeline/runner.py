@@ -180,7 +180,8 @@ class JobRunner:
         state = {"chars": 0, "truncated": False, "extracting": True}
 
         async def on_finding(finding: Finding) -> None:
-            await emit(FlagEvent(flag=finding.to_dict()))
+            if finding.evidence:  # every flag quotes its page; a finding without a quote is not a flag
+                await emit(FlagEvent(flag=finding.to_dict()))
 
         async def on_progress(done: int, total: int, message: str) -> None:
             if total > 0:
@@ -253,7 +254,7 @@ class JobRunner:
             summary=result.summary,
             overall_risk=round(result.overall_risk, 3),
             risk_level=risk_level(result.overall_risk),
-            flags=sorted(result.findings, key=lambda f: (-f.severity, f.category, f.id)),
+            flags=sorted((f for f in result.findings if f.evidence), key=lambda f: (-f.severity, f.category, f.id)),
             pages_without_text=pages_without_text,
             truncated=bool(state["truncated"]),
             duration_s=round(self._clock() - started, 3),

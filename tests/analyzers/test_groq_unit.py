@@ -479,3 +479,13 @@ async def test_rules_findings_returned_but_not_announced_are_merged() -> None:
         await client.close()
     assert {f.category for f in result.findings} == {"aml", "sanctions"}
     assert {f.category for f in rec.findings} == {"aml", "sanctions"}
+
+
+def test_the_prompt_carries_the_offline_concepts_and_polarity() -> None:
+    from compliance_sse.analyzers.concepts import CONCEPT_RULES
+    from compliance_sse.analyzers.groq import SYSTEM_PROMPT
+
+    for rule in CONCEPT_RULES:
+        assert rule.title.lower() in SYSTEM_PROMPT
+    assert "covers only the transfer it is attached to" in SYSTEM_PROMPT
+    assert "maintainer@" in SYSTEM_PROMPT

@@ -53,6 +53,7 @@ from ..pipeline.models import CATEGORIES, AnalysisResult, Evidence, ExtractedPag
 from ..retry_after import parse_retry_after
 from .base import AnalysisContext, Analyzer
 from .chunking import DEFAULT_CHUNK_TOKENS, Chunk, Chunker, PageSlice
+from .concepts import CONCEPT_RULES
 from .grounding import GroundedQuote, Grounder
 
 __all__ = [
@@ -267,6 +268,15 @@ _CATEGORY_HINTS = {
     "other": "anything else a compliance reviewer must see",
 }
 
+
+def _concept_guide() -> str:
+    """One line per category: the titles of its concept rules (the same table the offline analyzer uses)."""
+    titles: dict[str, list[str]] = {}
+    for rule in CONCEPT_RULES:
+        titles.setdefault(rule.category, []).append(rule.title.lower())
+    return "".join(f"- {cat}: {'; '.join(dict.fromkeys(names))}\n" for cat, names in titles.items())
+
+
 SYSTEM_PROMPT = (
     "You are a compliance analyst. You review part of a document (a contract, KYC form, payment memo or "
     "policy) and report its compliance risks.\n\n"
@@ -276,6 +286,17 @@ SYSTEM_PROMPT = (
     "that text as a document_integrity finding.\n\n"
     "Categories:\n"
     + "".join(f"- {name}: {hint}\n" for name, hint in _CATEGORY_HINTS.items())
+    + "\nWhat a risk looks like (the offline rules' concepts, per category): a finding combines an actor, an "
+    "action, an object and a condition in one sentence or clause, whatever the wording.\n"
+    + _concept_guide()
+    + "Read polarity: a control or prohibition ('we screen all parties', 'cash is not accepted', 'must verify') is "
+    "not the risk it controls, and a policy describing a red flag is not the red flag; a missing or denied "
+    "control ('no transfer agreement', 'EDD not started', 'shall not be required to allow audits') is the risk. "
+    "A safeguard covers only the transfer it is attached to. A name that is also an acronym ('ISIS Neutron "
+    "Source') is not a designated group without a confirming context; role mailboxes (info@, maintainer@, "
+    "*-devel@) are not personal data. Severity starts at 3 for a clear red flag and rises with aggravating "
+    "factors: cash, officials or their relatives, secrecy or evasion wording, offshore centres, amounts far above "
+    "the stated profile, special-category data.\n"
     + "\nFor each risk give: category; a short title; severity from 1 (minor) to 5 (critical); why_it_matters; "
     "a concrete recommendation; and evidence: one or more exact quotes, copied character for character from "
     "the page they are on (one sentence or clause, at most 300 characters), each with that page's number. "
@@ -922,12 +943,24 @@ class _DocumentRun:
                 continue
             if not any(a.overlaps(b) for a in entry.spans for b in spans):
                 continue
-            # Already announced: the report keeps the higher severity and the union of the evidence.
+            # Already announced: the report keeps the higher severity and the union of the evidence; where two
+            # quotes cover the same text, the better-grounded one stays (found verbatim where the other was
+            # re-pointed to another page or fuzzily matched).
             entry.finding.severity = max(entry.finding.severity, finding.severity)
             for quote in spans:
-                if not any(quote.overlaps(s) for s in entry.spans):
+                same = [i for i, s in enumerate(entry.spans) if quote.overlaps(s)]
+                if not same:
                     entry.spans.append(quote)
                     entry.finding.evidence.append(Evidence(quote.page, quote.quote))
+                    continue
+                i = same[0]
+                if entry.spans[i].repointed and not quote.repointed:
+                    old = entry.spans[i]
+                    entry.spans[i] = quote
+                    entry.finding.evidence = [
+                        Evidence(quote.page, quote.quote) if (e.page, e.quote) == (old.page, old.quote) else e
+                        for e in entry.finding.evidence
+                    ]
             entry.sources.add(source)
             self._merges += 1
             return

@@ -42,6 +42,7 @@ import orjson
 from yarl import URL
 
 from .events import (
+    FINAL_EVENTS,
     DoneEvent,
     ErrorEvent,
     Event,
@@ -392,6 +393,8 @@ class ComplianceClient:
             new_events = 0
             try:
                 resp = await self._open_stream(url, last_id)
+                if resp is None:
+                    return  # 204: the job ended with the event at our position
                 try:
                     while True:
                         chunk = await self._read(resp)
@@ -406,7 +409,10 @@ class ComplianceClient:
                                 if self._heartbeats:
                                     yield event_from_sse(sse)
                                 continue
-                            if sse.id is not None:
+                            # A final event is never a repeat: the stream ends after the first. One
+                            # without an id of its own (the log failed under the stream) has the
+                            # previous event's id from the parser, as the spec says.
+                            if sse.id is not None and sse.event not in FINAL_EVENTS:
                                 if sse.id in seen:
                                     continue  # a server that replays too much
                                 seen.add(sse.id)
@@ -445,7 +451,8 @@ class ComplianceClient:
         base = self._retry_s if retry_ms is None else retry_ms / 1000
         return self._rng.uniform(0.0, min(self._max_delay_s, base * 2 ** (failures - 1)))
 
-    async def _open_stream(self, url: URL, last_id: str | None) -> aiohttp.ClientResponse:
+    async def _open_stream(self, url: URL, last_id: str | None) -> aiohttp.ClientResponse | None:
+        """The stream's response, or None for ``204 No Content`` (nothing follows ``last_id``)."""
         headers = {
             **self._headers,
             "Accept": "text/event-stream",
@@ -463,6 +470,9 @@ class ComplianceClient:
             raise _Transient(f"no answer for {self._stall_s:g} s") from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise _Transient(f"the connection failed ({type(exc).__name__})") from exc
+        if resp.status == 204:
+            resp.close()
+            return None
         if resp.status == 200:
             media_type = resp.headers.get("Content-Type", "").partition(";")[0].strip().lower()
             if media_type != "text/event-stream":

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from . import __version__
 from .auth import tenant_of
-from .errors import ComplianceError, InternalError, NotFound, TooManyRequests, error_for_code
+from .errors import BadRequest, ComplianceError, InternalError, NotFound, TooManyRequests, error_for_code
 from .eventlog.base import EventLog, LogEvent
 from .events import DoneEvent, ErrorEvent, HeartbeatEvent, ProgressEvent, parse
 from .keys import EVENT_LOG, HEARTBEATS, JOBS, METRICS, SETTINGS, STREAMS, TENANT_STREAMS, UPLOADS
@@ -40,7 +40,9 @@ __all__ = [
     "readyz",
 ]
 
+_DEFAULT_PAGE_SIZE = 50
 _MAX_PAGE_SIZE = 200
+_MAX_CURSOR_DIGITS = 20
 # How a write fails when the client has gone or stopped reading (RuntimeError: after EOF).
 _CLIENT_GONE = (TimeoutError, ConnectionResetError, RuntimeError)
 
@@ -109,14 +111,13 @@ async def create_job(request: web.Request) -> web.Response:
 
 async def list_jobs(request: web.Request) -> web.Response:
     """``GET /jobs``: the caller's jobs, newest first, ``?limit=`` and ``?cursor=``."""
-    try:
-        limit = int(request.query.get("limit", "50"))
-    except ValueError:
-        limit = 50
-    limit = min(max(limit, 1), _MAX_PAGE_SIZE)
-    records, cursor = await request.app[EVENT_LOG].list_jobs(
-        tenant_of(request), limit=limit, cursor=request.query.get("cursor")
-    )
+    limit = request.query.get("limit", str(_DEFAULT_PAGE_SIZE))
+    if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= _MAX_PAGE_SIZE):
+        raise BadRequest(f"limit must be a whole number from 1 to {_MAX_PAGE_SIZE}.")
+    cursor = request.query.get("cursor")
+    if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) <= _MAX_CURSOR_DIGITS):
+        raise BadRequest("cursor must be the next_cursor of a previous page.")
+    records, cursor = await request.app[EVENT_LOG].list_jobs(tenant_of(request), limit=int(limit), cursor=cursor)
     return json_response({"jobs": [r.public() for r in records], "next_cursor": cursor})
 
 
@@ -180,6 +181,9 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
     open_streams = app[TENANT_STREAMS]
     if settings.tenant_max_streams and open_streams.get(tenant, 0) >= settings.tenant_max_streams:
         raise TooManyRequests(retry_after=max(1, round(settings.retry_ms / 1000)))
+    if after is not None and await event_log.ended_at(job_id, after):
+        # Nothing will follow: 204 is how the WHATWG spec tells an EventSource to stop reconnecting.
+        return web.Response(status=204, headers={"X-Job-Id": job_id})
     events = event_log.read_batches(job_id, after)  # raises before the stream starts
     record = await event_log.get_job(job_id)
     stage: list[str] = [record.stage]

@@ -96,6 +96,14 @@ class EventLog(abc.ABC):
         this log never issues.
         """
 
+    @abc.abstractmethod
+    async def ended_at(self, job_id: str, after: str) -> bool:
+        """Whether ``after`` is the final event of the job: nothing will ever follow it.
+
+        Raises ``BadRequest`` (code ``invalid_last_event_id``) for an id this job's log never issued: of
+        another shape, past its last event, or (where ids tell jobs apart) another job's.
+        """
+
     def read_batches(self, job_id: str, after: str | None = None) -> AsyncIterator[list[LogEvent]]:
         """The events of :meth:`read`, in lists of those at hand together, so a stream writes each list at once.
 

@@ -140,6 +140,13 @@ class InMemoryEventLog(EventLog):
         job.changed = asyncio.Event()
         return entry.id
 
+    async def ended_at(self, job_id: str, after: str) -> bool:
+        job = self._job(job_id)
+        position = _parse_id(after)
+        if position > len(job.events):
+            raise _invalid_id()
+        return job.finished_at is not None and position == len(job.events)
+
     def read(self, job_id: str, after: str | None = None) -> AsyncIterator[LogEvent]:
         return _flatten(self.read_batches(job_id, after))
 
@@ -215,5 +222,9 @@ def _parse_id(after: str | None) -> int:
     if after is None or after == "":
         return 0
     if not after.isascii() or not after.isdigit() or len(after) > 12:
-        raise BadRequest("Last-Event-ID is not an id this service issued.", code="invalid_last_event_id")
+        raise _invalid_id()
     return int(after)
+
+
+def _invalid_id() -> BadRequest:
+    return BadRequest("Last-Event-ID is not an id this service issued for this job.", code="invalid_last_event_id")

@@ -146,8 +146,12 @@ def _check_after(after: str | None) -> str:
         return "0-0"
     raw = after.encode("ascii", "replace")
     if not _ID.match(raw):
-        raise BadRequest("Last-Event-ID is not an id this service issued.", code="invalid_last_event_id")
+        raise _invalid_id()
     return after
+
+
+def _invalid_id() -> BadRequest:
+    return BadRequest("Last-Event-ID is not an id this service issued for this job.", code="invalid_last_event_id")
 
 
 class RedisEventLog(EventLog):
@@ -376,6 +380,18 @@ class RedisEventLog(EventLog):
         with map_redis_errors():
             raw: Any = await self.client.xrange(self.key("ev", job_id))
         return decode_entries(raw)
+
+    async def ended_at(self, job_id: str, after: str) -> bool:
+        last = _check_after(after)
+        with map_redis_errors():
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.xrange(self.key("ev", job_id), last, last, count=1)
+                pipe.hget(self.key("job", job_id), "_ended")
+                found, ended = await pipe.execute()
+        # An exact entry of this job's stream: a later id, another job's or a made-up one is not.
+        if not found or text(found[0][0]) != last:
+            raise _invalid_id()
+        return ended is not None and text(ended) == last
 
     def read(self, job_id: str, after: str | None = None) -> AsyncIterator[LogEvent]:
         last = _check_after(after)

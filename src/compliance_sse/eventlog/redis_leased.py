@@ -155,5 +155,8 @@ class LeasedLog(EventLog):
     def read(self, job_id: str, after: str | None = None) -> AsyncIterator[LogEvent]:
         return self._log.read(job_id, after)
 
+    async def ended_at(self, job_id: str, after: str) -> bool:
+        return await self._log.ended_at(job_id, after)
+
     async def get_report(self, job_id: str) -> bytes | None:
         return await self._log.get_report(job_id)

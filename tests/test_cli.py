@@ -206,7 +206,7 @@ async def test_server_mode_with_no_server_exits_2(write_pdf: WritePdf, capsys: p
     status = await asyncio.to_thread(main, ["analyze", str(write_pdf("s01")), "--server", f"http://127.0.0.1:{port}"])
     out, err = capsys.readouterr()
     assert status == 2 and out == ""
-    assert err.startswith("error: connection_error: ")
+    assert err.startswith("error: connection_refused: ")
 
 
 async def test_a_real_process_keeps_the_report_on_stdout_and_progress_on_stderr(

@@ -3,6 +3,11 @@ id-less terminal events, and the validation of ``GET /jobs``. On both brokers wh
 
 from __future__ import annotations
 
+import io
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,11 +17,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
+from compliance_sse.__main__ import main
 from compliance_sse.app import create_app
-from compliance_sse.client import ComplianceClient, ErrorEvent, ProgressEvent
+from compliance_sse.cli import ProgressRenderer
+from compliance_sse.client import ComplianceClient, DoneEvent, ErrorEvent, HeartbeatEvent, ProgressEvent
 from compliance_sse.settings import Settings
 
-from .conftest import GatedExecutor, Pdf, form, read_events
+from .conftest import GatedExecutor, Pdf, WritePdf, form, read_events
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -198,3 +205,120 @@ async def test_the_client_stops_at_204(aiohttp_server: AiohttpServer) -> None:
     async with ComplianceClient(str(server.make_url("/")), sleep=_no_sleep) as client:
         assert [e async for e in client.events("j1", last_event_id="9")] == []
     assert asked == ["9"]
+
+
+# --- what a new user meets ---------------------------------------------------------------------------
+
+
+def _serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CSSE_", "GROQ_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "compliance_sse", "serve"],
+        env={**clean, "CSSE_HOST": "127.0.0.1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"CSSE_PORT": "abc"}, "CSSE_PORT"),
+        ({"CSSE_MAX_UPLOAD_MB": "-1"}, "CSSE_MAX_UPLOAD_MB"),
+        ({"CSSE_HEARTBEAT_S": "0"}, "CSSE_HEARTBEAT_S"),
+        ({"CSSE_ANALYZER": "groq", "CSSE_PORT": "0"}, "GROQ_API_KEY"),
+    ],
+)
+def test_serve_with_a_bad_setting_prints_one_line_and_exits_2(env: dict[str, str], names: str) -> None:
+    run = _serve(env)
+    assert run.returncode == 2
+    assert run.stdout == ""
+    (line,) = run.stderr.splitlines()
+    assert line.startswith("compliance-sse serve: ") and names in line
+
+
+def test_serve_on_a_busy_port_prints_one_line_and_exits_2() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        run = _serve({"CSSE_PORT": str(busy.getsockname()[1])})
+    assert run.returncode == 2
+    (line,) = run.stderr.splitlines()
+    assert "in use" in line and "CSSE_PORT" in line
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("server", "code", "words"),
+    [
+        (f"http://127.0.0.1:{_free_port()}", "connection_refused", "is the server running"),
+        ("http://no-such-host.invalid:8000", "unknown_host", "cannot be resolved"),
+        ("127.0.0.1:8000", "bad_server_url", "http://"),
+    ],
+)
+def test_the_cli_tells_connection_failures_apart(
+    write_pdf: WritePdf, capsys: pytest.CaptureFixture[str], server: str, code: str, words: str
+) -> None:
+    assert main(["analyze", str(write_pdf("s01")), "--server", server]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    (line,) = err.splitlines()
+    assert line.startswith(f"error: {code}: ") and words in line
+
+
+def test_the_cli_tells_about_password(write_pdf: WritePdf, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(write_pdf("s11"))]) == 2
+    assert "--password" in capsys.readouterr().err.splitlines()[-1]
+
+
+async def test_the_cli_says_it_waits_while_the_server_answers_503(
+    aiohttp_server: AiohttpServer, write_pdf: WritePdf
+) -> None:
+    posts = 0
+
+    async def submit(request: web.Request) -> web.Response:
+        nonlocal posts
+        posts += 1
+        await request.read()
+        if posts == 1:
+            body = {"detail": "busy", "code": "overloaded", "request_id": "r"}
+            return web.json_response(body, status=503, headers={"Retry-After": "7"})
+        urls = {"events_url": "/jobs/j1/events", "report_url": "/jobs/j1/report"}
+        return web.json_response({"job_id": "j1", "status": "queued", **urls}, status=202)
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        await resp.write(_frame("1", "done", {"overall_risk": 0.0, "risk_level": "MINIMAL", "flags": []}))
+        return resp
+
+    app = web.Application()
+    app.router.add_post("/jobs", submit)
+    app.router.add_get("/jobs/{job_id}/events", events)
+    server = await aiohttp_server(app)
+    term = io.StringIO()
+    renderer = ProgressRenderer(term, tty=False)
+    slept: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+
+    client = ComplianceClient(str(server.make_url("/")), on_wait=renderer.waiting, sleep=sleep)
+    async with client:
+        got = [e async for e in client.analyze(write_pdf("s01"))]
+    assert isinstance(got[-1], DoneEvent) and slept == [7.0]
+    assert term.getvalue() == "waiting 7s before trying again: the server is busy (overloaded)\n"
+
+
+def test_a_slow_page_shows_that_work_goes_on() -> None:
+    plain = io.StringIO()
+    renderer = ProgressRenderer(plain, tty=False)
+    renderer.render(ProgressEvent(id="2", stage="extract", message="m", percent=20.0, eta_s=None, page=1, pages=1))
+    renderer.render(HeartbeatEvent(ts=1.0, stage="extract", elapsed_s=75.0))
+    assert plain.getvalue().splitlines()[-1] == "extract: still working, 1m15s since the upload"

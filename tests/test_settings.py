@@ -45,7 +45,7 @@ def test_blank_values_keep_the_default() -> None:
     [
         ({"CSSE_PORT": "eighty"}, "CSSE_PORT='eighty'"),
         ({"CSSE_SERVER_WORKER": "maybe"}, "CSSE_SERVER_WORKER='maybe'"),
-        ({"CSSE_HEARTBEAT_S": "0"}, "heartbeat_s must be positive"),
+        ({"CSSE_HEARTBEAT_S": "0"}, "CSSE_HEARTBEAT_S must be positive"),
         ({"CSSE_BROKER": "postgres://x"}, "CSSE_BROKER"),
         ({"CSSE_ANALYZER": "gpt"}, "CSSE_ANALYZER"),
         ({"CSSE_URL_SECRET": "s"}, "CSSE_URL_SECRET has no effect without CSSE_API_KEYS"),

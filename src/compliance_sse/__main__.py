@@ -13,26 +13,38 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
     from .logs import setup_logging
     from .server import serve
-    from .settings import Settings
+    from .settings import ConfigError, Settings
 
-    settings = Settings.from_env()
-    setup_logging(settings.log_format)
-    host = args.host or settings.host
-    port = args.port or settings.port
-    import asyncio
+    try:
+        settings = Settings.from_env()
+        setup_logging(settings.log_format)
+        host = args.host or settings.host
+        port = args.port if args.port is not None else settings.port
+        import asyncio
 
-    asyncio.run(serve(create_app(settings), host=host, port=port, shutdown_timeout=15))
+        asyncio.run(serve(create_app(settings), host=host, port=port, shutdown_timeout=15))
+    except ConfigError as exc:
+        return _refuse("serve", exc)
     return 0
+
+
+def _refuse(command: str, exc: Exception) -> int:
+    """A setting the command cannot run with: one line on stderr, exit 2 (never a traceback)."""
+    print(f"compliance-sse {command}: {exc}", file=sys.stderr)
+    return 2
 
 
 def _worker(args: argparse.Namespace) -> int:
     import asyncio
 
     from .logs import setup_logging
-    from .settings import Settings
+    from .settings import ConfigError, Settings
     from .worker import run_worker
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        return _refuse("worker", exc)
     setup_logging(settings.log_format)
     if settings.broker == "memory":
         print("compliance-sse worker: set CSSE_BROKER=redis://... (the queue the servers fill)", file=sys.stderr)

@@ -42,7 +42,7 @@ from .pipeline.extract import Extractor, switch_interval
 from .pipeline.models import Job
 from .pipeline.runner import JobRunner
 from .routes import setup_routes
-from .settings import Settings
+from .settings import ConfigError, Settings
 from .sse.response import EventStreamResponse, HeartbeatScheduler
 from .upload import UploadSlots
 
@@ -244,7 +244,7 @@ def _rules_analyzer() -> Analyzer:
 async def _groq_client(settings: Settings) -> AsyncIterator[Any]:
     """One ``AsyncGroq`` per app; the SDK's own retries are off so the analyzer's are the only ones."""
     if not settings.groq_api_key:
-        raise ValueError("CSSE_ANALYZER=groq needs GROQ_API_KEY")
+        raise ConfigError("CSSE_ANALYZER=groq needs GROQ_API_KEY (or CSSE_ANALYZER=rules for the offline analyzer)")
     try:
         import groq
     except ImportError as exc:

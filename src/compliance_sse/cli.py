@@ -95,6 +95,13 @@ def _risk(raw: str) -> float:
     return value
 
 
+# What the user can do about an error the server reports.
+_HINTS = {
+    "password_required": " Give the password with --password.",
+    "wrong_password": " Check the value given with --password.",
+}
+
+
 def analyze_command(args: argparse.Namespace) -> int:
     """Run ``analyze`` with parsed arguments; returns the exit status."""
     return asyncio.run(run_analyze(args, stdout=sys.stdout, stderr=sys.stderr))
@@ -105,13 +112,13 @@ async def run_analyze(args: argparse.Namespace, *, stdout: TextIO, stderr: TextI
     renderer = ProgressRenderer(stderr)
     try:
         if args.server:
-            events = _remote_events(args.server, args.api_key, args.file, args.password)
+            events = _remote_events(args.server, args.api_key, args.file, args.password, renderer)
         else:
             events = _local_events(args.file, args.password)
         report = await _follow(events, renderer)
     except _Failed as exc:
         renderer.close()
-        print(f"error: {exc.code}: {exc.detail}", file=stderr)
+        print(f"error: {exc.code}: {exc.detail}{_HINTS.get(exc.code, '')}", file=stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:  # pragma: no cover - interactive
         renderer.close()
@@ -146,8 +153,14 @@ async def _follow(events: AsyncIterator[Event], renderer: ProgressRenderer) -> d
     raise _Failed("internal", "the job's events ended without a report")
 
 
-async def _remote_events(server: str, api_key: str | None, path: Path, password: str | None) -> AsyncIterator[Event]:
-    async with ComplianceClient(server, api_key) as client:
+async def _remote_events(
+    server: str, api_key: str | None, path: Path, password: str | None, renderer: ProgressRenderer
+) -> AsyncIterator[Event]:
+    try:
+        client = ComplianceClient(server, api_key, on_wait=renderer.waiting)
+    except ValueError as exc:
+        raise _Failed("bad_server_url", f"--server {exc}") from None
+    async with client:
         try:
             async for event in client.analyze(path, password):
                 yield event
@@ -220,6 +233,11 @@ class ProgressRenderer:
         self._decile = -1
         self._drawn = False
         self._last_draw = -math.inf
+        self._working_s: float | None = None
+
+    def waiting(self, reason: str, delay_s: float) -> None:
+        """Say that the client waits before trying again, why, and for how long."""
+        self._line(f"waiting {_duration(delay_s)} before trying again: {reason}")
 
     def render(self, event: Event) -> None:
         if isinstance(event, JobEvent):
@@ -239,8 +257,12 @@ class ProgressRenderer:
             if self._tty:
                 self._draw(force=False)
         elif isinstance(event, HeartbeatEvent):
+            # A long page sends no progress: the heartbeat shows that work goes on.
+            self._working_s = event.elapsed_s
             if self._tty:
-                self._draw(force=False)
+                self._draw(force=True)
+            else:
+                self._line(f"{event.stage}: still working, {_duration(event.elapsed_s)} since the upload")
         elif isinstance(event, DoneEvent):
             self._percent, self._eta_s = 100.0, 0.0
             if self._tty:
@@ -269,6 +291,8 @@ class ProgressRenderer:
         parts.append(f"findings {self._findings}")
         if self._page is not None:
             parts.append(f"page {self._page[0]}/{self._page[1]}")
+        if self._working_s is not None:
+            parts.append(f"working {_duration(self._working_s)}")
         return "  ".join(parts)
 
     def _draw(self, *, force: bool) -> None:

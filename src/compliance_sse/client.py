@@ -217,7 +217,8 @@ class ComplianceClient:
     event; ``upload_attempts`` bounds uploads while the server answers ``503``
     with ``Retry-After``. ``heartbeats`` makes the event iterators yield
     :class:`HeartbeatEvent` too. ``sleep`` and ``rng`` are injectable so tests
-    can check the delays asked for. Use as ``async with``, or call
+    can check the delays asked for; ``on_wait(reason, delay_s)`` hears of each wait
+    before it starts. Use as ``async with``, or call
     :meth:`close` (safe twice).
     """
 
@@ -237,12 +238,15 @@ class ComplianceClient:
         heartbeats: bool = False,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: _Random | None = None,
+        on_wait: Callable[[str, float], None] | None = None,
     ) -> None:
         if heartbeat_s <= 0 or retry_s < 0 or max_delay_s < 0:
             raise ValueError("heartbeat_s must be positive, retry_s and max_delay_s not negative")
         if max_attempts < 1 or upload_attempts < 1:
             raise ValueError("max_attempts and upload_attempts must be at least 1")
         self._base = URL(base_url if base_url.endswith("/") else base_url + "/")
+        if self._base.scheme not in ("http", "https") or not self._base.host:
+            raise ValueError(f"{base_url!r} is not an http:// or https:// URL (e.g. http://127.0.0.1:8000)")
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._session = session
         self._owns_session = session is None
@@ -256,6 +260,7 @@ class ComplianceClient:
         self._heartbeats = heartbeats
         self._sleep = sleep
         self._rng: _Random = rng if rng is not None else random.Random()
+        self._on_wait = on_wait
 
     async def __aenter__(self) -> ComplianceClient:
         return self
@@ -319,13 +324,13 @@ class ComplianceClient:
                         )
                     error = await _status_error(resp)
             except (aiohttp.ClientError, OSError) as exc:
-                raise ClientError("The upload failed: the connection broke.", code="connection_error") from exc
+                raise _connection_failure("The upload failed", self._base, exc) from exc
             except TimeoutError as exc:
                 raise ClientError("The upload timed out.", code="timeout") from exc
             except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
                 raise ProtocolError("POST /jobs answered 202 without a job") from exc
             if error.status == 503 and error.retry_after is not None and attempt < self._upload_attempts:
-                await self._sleep(error.retry_after)
+                await self._wait(f"the server is busy ({error.code or 'HTTP 503'})", error.retry_after)
                 continue
             raise error
         raise AssertionError("unreachable")  # pragma: no cover
@@ -341,7 +346,7 @@ class ComplianceClient:
                     raise await _status_error(resp)
                 return await resp.read()
         except (aiohttp.ClientError, OSError) as exc:
-            raise ClientError(f"GET {url.path} failed: the connection broke.", code="connection_error") from exc
+            raise _connection_failure(f"GET {url.path} failed", url, exc) from exc
         except TimeoutError as exc:
             raise ClientError(f"GET {url.path} timed out.", code="timeout") from exc
 
@@ -442,7 +447,13 @@ class ComplianceClient:
                     attempts=failures,
                     last_event_id=last_id,
                 ) from failure
-            await self._sleep(self._delay(failures, parser.retry, failure.retry_after))
+            await self._wait(str(failure), self._delay(failures, parser.retry, failure.retry_after))
+
+    async def _wait(self, reason: str, delay_s: float) -> None:
+        """Sleep before trying again, telling ``on_wait`` why and for how long (s)."""
+        if self._on_wait is not None:
+            self._on_wait(reason, delay_s)
+        await self._sleep(delay_s)
 
     def _delay(self, failures: int, retry_ms: int | None, retry_after: float | None) -> float:
         """``Retry-After`` as sent; else full jitter over ``base * 2**(failures - 1)``, capped."""
@@ -507,6 +518,18 @@ class ComplianceClient:
                 return (await self.status(job_id)).get("status") in _FINISHED
         except (ClientError, TimeoutError, orjson.JSONDecodeError):
             return False
+
+
+def _connection_failure(what: str, url: URL, exc: BaseException) -> ClientError:
+    """A refused connection, an unknown host and a broken connection need different fixes: say which."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return ClientError(f"{what}: the host {url.host} cannot be resolved.", code="unknown_host")
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, ConnectionRefusedError):
+        return ClientError(
+            f"{what}: nothing listens on {url.host}:{url.port} (connection refused); is the server running?",
+            code="connection_refused",
+        )
+    return ClientError(f"{what}: the connection broke.", code="connection_error")
 
 
 async def _status_error(resp: aiohttp.ClientResponse) -> HTTPStatusError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -24,6 +25,7 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 from .middlewares import REQUEST_ID, SERVER_NAME, json_response
+from .settings import ConfigError
 
 __all__ = ["RateLimitedLog", "ServiceRunner", "serve"]
 
@@ -117,7 +119,13 @@ async def serve(app: web.Application, *, host: str, port: int, shutdown_timeout:
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {os.strerror(exc.errno) if exc.errno else exc}; "
+                "set CSSE_PORT or --port to a free port"
+            ) from None
         print(f"======== Running on http://{host}:{port} ========", file=sys.stderr)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
-__all__ = ["DEFAULT_GROQ_MODEL", "DEFAULT_MAX_ACTIVE_JOBS", "Settings"]
+__all__ = ["DEFAULT_GROQ_MODEL", "DEFAULT_MAX_ACTIVE_JOBS", "ConfigError", "Settings", "env_name"]
 
 DEFAULT_GROQ_MODEL = "llama-3.3-70b-versatile"
 
@@ -83,7 +83,7 @@ class Settings:
             "stream_max_s",
         ):
             if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive")
+                raise ValueError(f"{env_name(name)} must be positive")
         for name in (
             "max_uploads",
             "max_retained_jobs",
@@ -93,20 +93,20 @@ class Settings:
             "groq_concurrency",
         ):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
+                raise ValueError(f"{env_name(name)} must be at least 1")
         if self.retry_ms < 0:
-            raise ValueError("retry_ms must not be negative")
+            raise ValueError("CSSE_RETRY_MS must not be negative")
         if self.claim_idle_s <= 0:
-            raise ValueError("claim_idle_s must be positive")
+            raise ValueError("CSSE_CLAIM_IDLE_S must be positive")
         for name in ("max_attempts", "max_queued_jobs"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
+                raise ValueError(f"{env_name(name)} must be at least 1")
         for name in ("cache_ttl_s", "broker_grace_s"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative")
+                raise ValueError(f"{env_name(name)} must not be negative")
         for name in ("tenant_max_jobs", "tenant_max_streams", "drain_s"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative (0: no limit)")
+                raise ValueError(f"{env_name(name)} must not be negative (0: no limit)")
         if not 0 <= self.worker_port <= 65535:
             raise ValueError("CSSE_WORKER_PORT must be a port number")
         if self.url_secret is not None and not self.api_keys:
@@ -131,12 +131,12 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from ``CSSE_*`` and ``GROQ_*`` variables; raises ``ValueError`` on a bad value."""
+        """Build settings from ``CSSE_*`` and ``GROQ_*`` variables; raises :class:`ConfigError` on a bad value."""
         env = os.environ if environ is None else environ
         kw: dict[str, object] = {}
         types = {f.name: f.type for f in fields(cls)}
         for name, typ in types.items():
-            var = _ENV_NAMES.get(name, "CSSE_" + name.upper())
+            var = env_name(name)
             raw = env.get(var)
             if raw is None or raw.strip() == "":
                 continue
@@ -144,8 +144,20 @@ class Settings:
             try:
                 kw[name] = _convert(name, str(typ), raw)
             except ValueError as exc:
-                raise ValueError(f"{var}={raw!r}: {exc}") from None
-        return cls(**kw)  # type: ignore[arg-type]
+                raise ConfigError(f"{var}={raw!r}: {exc}") from None
+        try:
+            return cls(**kw)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+
+
+class ConfigError(ValueError):
+    """A setting the service cannot run with; the message is one line that names the variable."""
+
+
+def env_name(name: str) -> str:
+    """The environment variable of a ``Settings`` field."""
+    return _ENV_NAMES.get(name, "CSSE_" + name.upper())
 
 
 _ENV_NAMES = {

@@ -4,6 +4,7 @@ id-less terminal events, and the validation of ``GET /jobs``. On both brokers wh
 from __future__ import annotations
 
 import io
+import logging
 import os
 import socket
 import subprocess
@@ -17,10 +18,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-from compliance_sse.__main__ import main
+from compliance_sse.__main__ import build_parser, main
 from compliance_sse.app import create_app
 from compliance_sse.cli import ProgressRenderer
 from compliance_sse.client import ComplianceClient, DoneEvent, ErrorEvent, HeartbeatEvent, ProgressEvent
+from compliance_sse.logs import setup_logging
 from compliance_sse.settings import Settings
 
 from .conftest import GatedExecutor, Pdf, WritePdf, form, read_events
@@ -322,3 +324,37 @@ def test_a_slow_page_shows_that_work_goes_on() -> None:
     renderer.render(ProgressEvent(id="2", stage="extract", message="m", percent=20.0, eta_s=None, page=1, pages=1))
     renderer.render(HeartbeatEvent(ts=1.0, stage="extract", elapsed_s=75.0))
     assert plain.getvalue().splitlines()[-1] == "extract: still working, 1m15s since the upload"
+
+
+async def test_one_access_line_per_request_and_one_line_per_finished_job(
+    make_client: MakeClient, pdf: Pdf, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await make_client()
+    with caplog.at_level(logging.INFO):
+        await _finished_job(client, pdf("s01"))
+        await client.get("/jobs", params={"limit": "0"}, headers={"X-Request-Id": "rid-1"})
+    access = [r for r in caplog.records if r.name == "compliance_sse.access"]
+    assert [(r.fields["method"], r.fields["path"], r.fields["status"]) for r in access] == [  # type: ignore[attr-defined]
+        ("POST", "/analyze_sse", 200),
+        ("GET", "/jobs", 400),
+    ]
+    assert access[-1].getMessage().startswith("GET /jobs 400 ") and access[-1].getMessage().endswith(" rid-1")
+    jobs = [r for r in caplog.records if getattr(r, "fields", {}).get("outcome") == "done"]
+    assert len(jobs) == 1 and jobs[0].getMessage().startswith("job ")
+
+
+def test_json_log_lines_carry_the_fields() -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    setup_logging("json")
+    handler = root.handlers[0]
+    try:
+        record = logging.LogRecord("compliance_sse.access", logging.INFO, __file__, 1, "GET / 200", (), None)
+        record.fields = {"status": 200, "request_id": "r"}
+        line = orjson.loads(handler.format(record))
+        assert line["message"] == "GET / 200" and line["status"] == 200 and line["request_id"] == "r"
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    args = build_parser().parse_args(["serve", "--log-format", "json"])
+    assert args.log_format == "json"

@@ -17,7 +17,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         settings = Settings.from_env()
-        setup_logging(settings.log_format)
+        setup_logging(args.log_format or settings.log_format)
         host = args.host or settings.host
         port = args.port if args.port is not None else settings.port
         import asyncio
@@ -45,7 +45,7 @@ def _worker(args: argparse.Namespace) -> int:
         settings = Settings.from_env()
     except ConfigError as exc:
         return _refuse("worker", exc)
-    setup_logging(settings.log_format)
+    setup_logging(args.log_format or settings.log_format)
     if settings.broker == "memory":
         print("compliance-sse worker: set CSSE_BROKER=redis://... (the queue the servers fill)", file=sys.stderr)
         return 2
@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
     worker = sub.add_parser("worker", help="take jobs from the Redis queue (CSSE_BROKER=redis://...)")
     worker.set_defaults(func=_worker)
+    for command in (serve, worker):
+        command.add_argument(
+            "--log-format", choices=("text", "json"), default=None, help="log lines (default CSSE_LOG_FORMAT or text)"
+        )
     from .cli import add_analyze_command
 
     add_analyze_command(sub)

@@ -18,6 +18,9 @@ class _JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
         if record.exc_info:
             # Tracebacks go to the operator's log only, never to a client.
             entry["exc"] = self.formatException(record.exc_info)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 
 import orjson
@@ -16,6 +18,7 @@ from .errors import BadRequest, ComplianceError, InternalError, Overloaded, Uplo
 __all__ = [
     "REQUEST_ID",
     "SERVER_NAME",
+    "access_log_middleware",
     "error_middleware",
     "json_response",
     "neutral_server_header",
@@ -23,6 +26,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("compliance_sse.access")
 
 REQUEST_ID = "X-Request-Id"
 SERVER_NAME = "compliance-sse"
@@ -63,6 +67,32 @@ async def request_id_middleware(request: web.Request, handler: _Handler) -> web.
     if not response.prepared:
         response.headers[REQUEST_ID] = rid
     return response
+
+
+@web.middleware
+async def access_log_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    """One line per request once it ends: method, path, status, duration, request id.
+
+    The path only: a query may carry a signed ``?token=``. A stream is logged when it closes, with its
+    whole duration; a client that left before the answer shows as ``cancelled``.
+    """
+    started = time.monotonic()
+    status: int | str = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    except asyncio.CancelledError:
+        status = "cancelled"
+        raise
+    finally:
+        ms = round((time.monotonic() - started) * 1000, 1)
+        rid = request_id(request)
+        fields = {"method": request.method, "path": request.path, "status": status, "ms": ms, "request_id": rid}
+        access_log.info("%s %s %s %.1fms %s", request.method, request.path, status, ms, rid, extra={"fields": fields})
 
 
 @web.middleware

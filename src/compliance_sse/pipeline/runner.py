@@ -151,6 +151,15 @@ class JobRunner:
             )
             await emit(done)
             self._record(progress, "done", "")
+            log.info(
+                "job %s done in %.2f s: %d pages, risk %.2f, %d findings",
+                job.job_id,
+                report.duration_s,
+                report.page_count,
+                report.overall_risk,
+                len(report.flags),
+                extra={"fields": {"job_id": job.job_id, "outcome": "done", "duration_s": report.duration_s}},
+            )
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 await self._fail(job, progress, _interrupted())
@@ -168,7 +177,13 @@ class JobRunner:
 
     async def _fail(self, job: Job, progress: _Progress, exc: ComplianceError) -> None:
         stage = progress.stage
-        log.info("job %s ended with %s in stage %s", job.job_id, exc.code, stage)
+        log.info(
+            "job %s failed with %s in stage %s",
+            job.job_id,
+            exc.code,
+            stage,
+            extra={"fields": {"job_id": job.job_id, "outcome": "failed", "code": exc.code, "stage": stage}},
+        )
         self._record(progress, "failed", exc.code)
         await self._log.update_job(job.job_id, status="failed", error_code=exc.code)
         await self._log.append_event(job.job_id, ErrorEvent.of(exc, stage))

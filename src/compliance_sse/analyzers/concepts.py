@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from lemminflect import getAllLemmas, getAllLemmasOOV
@@ -103,6 +103,11 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "refund", "cover", "withdraw", "withdrawal", "move", "invest", "subscription", "proceeds", "money", "funds",
         "salary", "commission", "fee", "beneficiary", "incoming", "outgoing",
     ),
+    "MONEY": (
+        "pay", "payment", "remit", "remittance", "wire", "deposit", "fund", "funds", "money", "cash", "refund",
+        "invoice", "settle", "repayment", "repay", "donation", "salary", "proceeds", "transfer money", "banknote",
+        "withdrawal", "withdraw", "loan", "subscription money", "usd", "eur", "$",
+    ),
     "CASH": (
         "cash", "banknote", "in note", "suitcase", "envelope", "money order", "prepaid card", "gold bar", "bullion",
         "hawala", "bearer cheque", "bag of money",
@@ -135,10 +140,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "FLOW_OUT": ("withdraw", "forward", "wire", "send", "leave", "transfer", "move", "outgoing", "pay out"),
     "CONCEAL": (
         "conceal", "hide", "obscure", "disguise", "not appear", "leave off", "leave out", "left off", "left out",
-        "stand out", "draw attention", "not record", "keep quiet", "secret", "secretly", "anonymous", "omit",
-        "mislabel", "under the radar", "no question", "so that no", "not be shown", "not show", "backdate",
-        "fake", "false", "falsify", "inflate", "misdescribe", "obscure its origin", "left blank", "blank",
-        "under the name of", "off the book", "in the book as", "rather than", "mark as",
+        "stand out", "draw attention", "not record", "keep quiet", "keep secret", "secretly", "omit",
+        "mislabel", "under the radar", "no question", "so that no", "not be shown", "backdate",
+        "fake invoice", "false invoice", "falsify", "inflate", "misdescribe", "obscure its origin", "left blank",
+        "under the name of", "off the book", "in the book as", "rather than to", "disguised as",
     ),
     "LABEL": ("say", "mark", "describe", "label", "reference", "book", "record", "show", "state", "call"),
     "OFFSHORE": (
@@ -150,7 +155,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "no real business", "letterbox", "brass plate", "no office",
     ),
     "LOAN_BACK": (
-        "lend back", "lent back", "back as a loan", "loan back", "come back as", "round trip", "round-trip",
+        "lend back", "lent back", "back as a loan", "loan back", "come back as a loan",
         "lent back to", "never repaid", "never be repaid",
     ),
     "RESELL": ("resell", "resold", "flip", "sell on"),
@@ -194,20 +199,20 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     "NOMINEE": ("nominee", "bearer share", "bearer form", "bearer shares", "nominee director", "nominee shareholder"),
     "PEP": (
-        "pep", "politically exposed", "minister", "head of the national", "governor", "senator", "ambassador",
-        "state-owned", "national oil company", "president", "general", "judge", "mayor", "member of parliament",
+        "politically exposed", "minister", "head of the national", "governor", "senator", "ambassador",
+        "state-owned", "national oil company", "judge", "mayor", "member of parliament",
     ),
     "EDD": (
         "enhanced due diligence", "edd", "enhanced check", "additional check", "enhanced review",
         "senior management approval", "enhanced",
     ),
     "SOURCE": (
-        "source of wealth", "source of fund", "source of the fund", "origin of", "where it come from",
-        "where the money", "come from", "origin of the fund", "origin of the money",
+        "source of wealth", "source of fund", "source of the fund", "where it come from",
+        "where the money", "origin of the fund", "origin of the money", "origin of the usd", "origin of the eur",
     ),
     "ID_DOC": (
-        "identity", "identity document", "passport", "id card", "selfie", "proof of address", "verification",
-        "identity check", "kyc", "due diligence", "identification", "id",
+        "identity", "identity document", "passport", "id card", "selfie", "proof of address", "identity check",
+        "kyc", "customer due diligence", "identification document",
     ),
     "OPEN": ("open", "fund", "activate", "onboard", "trade", "start"),
     "BEFORE": ("before",),
@@ -216,7 +221,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "HIGH_RISK": ("high-risk", "high risk", "higher risk", "grey list", "greylisted"),
     "ADDRESS": ("address", "proof of address", "registered office"),
     "PO_BOX": ("po box", "p o box", "post office box", "virtual office", "registered agent", "mail drop"),
-    "REFUSE": ("refuse", "decline", "reluctant", "unwilling", "would not"),
+    "REFUSE": ("refuse", "decline", "reluctant", "unwilling"),
     "PURPOSE": ("purpose", "what the account", "use for", "nature of the business"),
     # sanctions
     "STRIP": (
@@ -277,22 +282,22 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "receive", "give", "employ", "scholarship", "sponsor", "tuition", "money",
     ),
     "BRIBE_WORD": (
-        "bribe", "bribery", "kickback", "facilitation payment", "facilitation", "grease payment", "grease",
+        "bribe", "kickback", "facilitation payment", "facilitation", "grease payment", "grease",
         "backhander", "under the table", "sweetener", "little extra", "extra payment", "speed money", "tea money",
         "pay a little extra", "pay extra", "ghost employee", "ghost",
     ),
     "DECISION": (
         "tender", "licence", "license", "permit", "contract", "concession", "audit", "inspection", "clearance",
         "approval", "award", "decide", "deciding", "building permit", "safety check", "clear", "prescribe",
-        "prescribing", "bid", "procurement", "customs clearance", "pass",
+        "prescribing", "bid", "procurement", "customs clearance", "pass its",
     ),
     "AGENT": (
         "agent", "intermediary", "consultant", "distributor", "broker", "representative", "sales agent",
         "clearing agent", "bidder", "middleman", "fixer",
     ),
     "RECOMMEND": ("recommend", "introduce", "nominate", "insist", "suggest", "refer"),
-    "INFLUENCE": ("influence", "connection", "contacts in", "access to", "relationship with", "old colleague"),
-    "CONDITIONAL": ("only if", "if the", "once the", "upon", "success fee", "on condition", "payable if"),
+    "INFLUENCE": ("influence", "connections with", "contacts in", "relationship with", "old colleague"),
+    "CONDITIONAL": ("only if", "once the", "success fee", "on condition", "payable if", "payable only"),
     "SUCCESS_FEE": ("success fee", "contingency fee", "bonus if", "fee payable only if"),
     "REPORTING": (
         "report", "timesheet", "invoice detail", "description", "detail", "documentation", "written agreement",
@@ -306,7 +311,17 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "PERSONAL": (
         "personal data", "personal information", "personal detail", "pii", "personally identifiable",
         "special category", "health data", "medical record", "patient", "payroll", "cv", "resume", "biometric",
-        "recording", "call recording",
+        "recording", "call recording", "cctv", "footage",
+    ),
+    "ROLE": (
+        "buyer", "seller", "customer", "client", "supplier", "provider", "party", "lessee", "lessor", "borrower",
+        "lender", "contractor", "vendor", "us", "we", "processor", "controller", "agreement", "contract",
+    ),
+    "BOILERPLATE": (
+        "warranty", "in no event", "as is", "disclaim", "licensor", "licensee", "copyright", "this license",
+        "this licence", "merchantability", "permission is hereby", "redistribution", "endorse or promote",
+        "theory of liability", "business interruption", "public license", "covered work", "covered code",
+        "this software", "license agreement", "licence agreement",
     ),
     "CONTACT": (
         "name", "address", "e-mail", "email", "phone number", "date of birth", "purchase history", "salary",
@@ -394,6 +409,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "end of the quarter", "next month", "next quarter", "when convenient", "at our discretion",
         "at its discretion", "end of the year", "later", "eventually", "when we have time",
     ),
+    "REGULATOR": ("regulator", "authority", "supervisor", "ico", "cnil", "pdpc", "commissioner"),
     "DPO": ("data protection officer", "dpo"),
     # financial regulation
     "RETURN": (
@@ -412,12 +428,13 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "OWN_ACCOUNT": ("personal account", "director's account", "own account", "director's personal"),
     "LICENCE": (
         "licence", "license", "licensed", "authorisation", "authorization", "authorised", "authorized",
-        "registered", "registration", "banking licence", "permission", "regulated", "prospectus",
+        "registered", "registration", "banking licence", "regulated", "prospectus",
     ),
     "FIN_ACTIVITY": (
         "investor", "investment", "retail", "client", "deposit", "deposit-taking", "credit", "consumer credit",
         "trading", "fund", "securities", "security", "broker", "bank", "banking", "token", "crypto", "staking",
-        "advice", "financial", "insurance", "issuer", "offer", "money", "loan", "forex", "product",
+        "advice", "financial", "insurance", "issuer", "loan", "forex", "investment service", "retail client",
+        "retail customer",
     ),
     "EXEMPT": ("institutional", "exempt", "professional investor", "qualified investor", "not required because"),
     "DISCLOSURE": (
@@ -646,6 +663,10 @@ def read_sentence(text: str) -> SentenceConcepts:
             continue
         if word.lower() in _CLAUSE_WORDS:
             clause += 1
+        if word.lower() == "no" and text[m.end() : m.end() + 1] == ".":
+            tokens.append(_Tok(m.start(), m.end(), frozenset(["no."]), clause))
+            starts.append(())
+            continue
         lem, cands = _starts(word) if word[0].isalnum() else (frozenset([word]), _INDEX_SYMBOLS.get(word, ()))
         tokens.append(_Tok(m.start(), m.end(), lem, clause))
         starts.append(cands)
@@ -752,7 +773,7 @@ def _any_destination(sc: SentenceConcepts) -> bool:
 def _personal_data(sc: SentenceConcepts) -> bool:
     if sc.has("PERSONAL") or (sc.has("SUBJECT") and sc.has("THING")):
         return True
-    contact = {sc.tokens[a].start for a, _ in sc.hits.get("CONTACT", ())}
+    contact = {" ".join(sorted(sc.tokens[a].lemmas)) for a, _ in sc.hits.get("CONTACT", ())}
     return len(contact) >= 2
 
 
@@ -760,15 +781,24 @@ def _quoted_label(sc: SentenceConcepts) -> bool:
     return re.search(r"['\u2018\"\u201c][^'\u2019\"\u201d]{3,40}['\u2019\"\u201d]", sc.text) is not None
 
 
-_CHECKS = {
+def _not_personal_data(sc: SentenceConcepts) -> bool:
+    return not _personal_data(sc)
+
+
+def _amount_or_deposit(sc: SentenceConcepts) -> bool:
+    return bool(sc.amounts) or sc.has("CASH") or "deposit" in sc.text.lower()
+
+
+_CHECKS: dict[str, Callable[[SentenceConcepts], bool]] = {
     "large": _large,
     "profile_gap": _profile_gap,
     "near_threshold": _near_threshold,
     "risky_destination": _risky_destination,
     "any_destination": _any_destination,
     "personal_data": _personal_data,
-    "not_personal_data": lambda sc: not _personal_data(sc),
+    "not_personal_data": _not_personal_data,
     "quoted_label": _quoted_label,
+    "amount_or_deposit": _amount_or_deposit,
 }
 
 
@@ -822,7 +852,7 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
        "and the business: a classic layering step and a common fraud pattern.",
        "Pay and accept payment only to and from the contracting party's own account, or document and approve the "
        "reason for the exception.",
-       ("PAY", "THIRD_PARTY"), aggravate=_MONEY_AGG),
+       ("MONEY", "THIRD_PARTY"), aggravate=_MONEY_AGG),
     _r("AML-C-FUNNEL", "aml", 3, "Many payers, one destination (funnel account)",
        "Funds from many unrelated people gathered into one account or person, then moved on, is the funnel-account "
        "pattern of FinCEN's advisories.",
@@ -830,21 +860,21 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
     _r("AML-C-STRUCTURING", "aml", 3, "Amounts split to stay under a reporting threshold",
        "Splitting a sum so that each part stays under a reporting or identification threshold is structuring, an "
        "offence in itself in many countries.",
-       _ESCALATE_AML, ("SPLIT", "PAY|CASH|MANY"), aggravate=_MONEY_AGG),
+       _ESCALATE_AML, ("SPLIT", "MONEY|CASH"), aggravate=_MONEY_AGG),
     _r("AML-C-NEAR-THRESHOLD", "aml", 3, "Repeated amounts just under a reporting threshold",
        "Several amounts just below a reporting threshold are the footprint of structuring.",
        _ESCALATE_AML, ("PAY|CASH",), aggravate=_MONEY_AGG, check="near_threshold"),
     _r("AML-C-THRESHOLD-QUESTION", "aml", 3, "Customer asks about reporting thresholds",
        "A customer who asks how much can be paid in before a report or form is required is preparing to avoid it.",
-       _ESCALATE_AML, ("ASK", "REPORT_FORM", "PAY|CASH")),
+       _ESCALATE_AML, ("ASK", "REPORT_FORM", "MONEY|CASH"), check="amount_or_deposit"),
     _r("AML-C-PASS-THROUGH", "aml", 3, "Money in and straight out again",
        "Funds that arrive and leave at once, with no business use in between, are typical of pass-through and "
        "layering accounts.",
-       _ESCALATE_AML, ("SAME_DAY", "FLOW_OUT", "PAY|CASH"), aggravate=_MONEY_AGG),
+       _ESCALATE_AML, ("SAME_DAY", "FLOW_OUT", "MONEY|CASH"), aggravate=_MONEY_AGG),
     _r("AML-C-CONCEAL", "aml", 3, "Payment disguised or its origin hidden",
        "Describing a payment as something else, or moving money to hide where it came from, is laundering by "
        "definition.",
-       _ESCALATE_AML, ("CONCEAL", "PAY|GOODS|PRICE|LABEL"), unless=(*_BRIBERY_CONTEXT, "DISCLOSURE", "ROUTE_FIELD"),
+       _ESCALATE_AML, ("CONCEAL", "MONEY|PRICE"), unless=(*_BRIBERY_CONTEXT, "DISCLOSURE", "ROUTE_FIELD"),
        aggravate=("CASH", "OFFSHORE")),
     _r("AML-C-MISLABEL", "aml", 3, "Payment described as something it is not",
        "A payment reference or invoice line that names another purpose than the real one disguises the flow.",
@@ -972,7 +1002,7 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
        _ESCALATE_ABC, ("SUCCESS_FEE|CONDITIONAL", "DECISION", "PAY|BENEFIT"), aggravate=("OFFSHORE", "CASH")),
     _r("ABC-C-AGENT-UNDOCUMENTED", "bribery_corruption", 3, "Intermediary paid without documented work",
        "Fees with no description of the services, reports or timesheets are how bribes are paid through agents.",
-       _ESCALATE_ABC, ("AGENT|BRIBE_WORD|PAY", "!REPORTING"), aggravate=("CASH", "OFFSHORE")),
+       _ESCALATE_ABC, ("AGENT|BRIBE_WORD", "!REPORTING"), aggravate=("CASH", "OFFSHORE")),
     _r("ABC-C-REFUSES-COMPLIANCE", "bribery_corruption", 3, "Third party refuses anti-corruption commitments",
        "An intermediary that will not sign anti-corruption clauses or answer due diligence is a red flag.",
        _ESCALATE_ABC, ("REFUSE|!IDENTIFY", "COMPLIANCE_DOC"), head_polarity=False),
@@ -1000,7 +1030,7 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
     _r("DP-C-RETENTION", "data_protection", 3, "Personal data kept without a time limit",
        "Storage limitation: personal data may be kept only as long as needed for its purpose.",
        "Set and apply a retention period for each kind of record.", ("KEEP|THING|PERSONAL", "FOREVER"),
-       aggravate=("SPECIAL",)),
+       aggravate=("SPECIAL",), check="personal_data"),
     _r("DP-C-ERASURE", "data_protection", 3, "Requests to erase or access data refused",
        "People have the right to access and, in most cases, erase their data; refusing requests is a breach.",
        "Set up a process to answer access and erasure requests within a month.",
@@ -1022,7 +1052,7 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
     _r("DP-C-BREACH-LATE", "data_protection", 3, "Breach notified late or not at all",
        "A personal-data breach must be notified to the authority within 72 hours and to affected people without "
        "undue delay when the risk is high.", "Notify now and fix the incident process.",
-       ("BREACH|PERSONAL", "LATE|!NOTIFY")),
+       ("BREACH", "LATE|!NOTIFY", "PERSONAL|SUBJECT|REGULATOR")),
     _r("DP-C-NO-DPO", "data_protection", 2, "No one responsible for data protection",
        "Organisations that must have a DPO and have none cannot answer requests or supervise compliance.",
        "Appoint a DPO or a named person responsible.", ("!DPO",)),
@@ -1051,21 +1081,21 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
        unless=("CARVE_OUT",)),
     _r("RM-C-NO-AUDIT", "risk_management", 3, "No right to audit",
        "Without audit or inspection rights the company cannot check a supplier or target it is accountable for.",
-       "Add audit and information rights proportionate to the risk.", ("!AUDIT_RIGHT",)),
+       "Add audit and information rights proportionate to the risk.", ("!AUDIT_RIGHT", "ROLE")),
     _r("RM-C-AUDIT-WAIVED", "risk_management", 3, "Audit right waived",
        "A waived audit right leaves the company unable to check the other party.",
        "Keep audit and information rights proportionate to the risk.", ("WAIVE", "AUDIT_RIGHT")),
     _r("RM-C-UNILATERAL", "risk_management", 3, "Terms changed unilaterally",
        "A party that can change prices, scope or terms at will leaves the other with no control over the deal.",
        "Require notice and consent for changes, with a right to terminate.",
-       ("CHANGE", "TERMS|UNILATERAL", "UNILATERAL|!NOTICE")),
+       ("CHANGE", "TERMS", "UNILATERAL|!NOTICE")),
     _r("RM-C-AUTORENEW", "risk_management", 3, "Automatic renewal without a way out",
        "Silent automatic renewal, with no reminder or termination window, locks the company in.",
        "Require a renewal reminder and a termination window before each renewal.",
        ("RENEW", "RENEW_TRAP|!NOTICE|!TERMINATE")),
     _r("RM-C-NO-EXIT", "risk_management", 3, "No right to terminate",
        "A contract that cannot be ended leaves the company bound whatever the other party does.",
-       "Negotiate termination for breach and for convenience with notice.", ("!TERMINATE",)),
+       "Negotiate termination for breach and for convenience with notice.", ("!TERMINATE", "ROLE")),
     _r("RM-C-SUBCONTRACT", "risk_management", 3, "Subcontracting without consent",
        "Work or data handed to unknown subcontractors escapes the contract's controls.",
        "Require prior written consent for subcontractors and flow-down of obligations.",
@@ -1152,6 +1182,8 @@ def match_rules(
     if not sc.tokens:
         return []
     policy = sc.has("POLICY")
+    if sc.has("BOILERPLATE"):
+        return []  # licence and warranty boilerplate: not a deal
     out: list[ConceptHit] = []
     present = sc.hits.keys()
     for rule in _candidates(rules, present):

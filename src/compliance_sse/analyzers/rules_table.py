@@ -199,7 +199,7 @@ def _sanctioned_pattern(
     return re.compile(rf"(?<![\w-]){before}(?:{_words(list(names))})(?![\w-])(?!\s+(?:{after})\b)")
 
 
-_CAPITALISED_RUN = re.compile(r"(?:[A-Z][\w'\u2019-]*(?:\s+(?:of|al|the|de|for|and|al-)\s+|\s+)?){3,}")
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][\w'\u2019-]*(?:(?:\s+(?:of|al|the|de|for|and)\s+|\s+)[A-Z][\w'\u2019-]*){2,}")
 
 
 class DesignatedNames:
@@ -1269,7 +1269,9 @@ def _static_rules() -> list[Rule]:
                 r"\b(?:set|assign|give|return|output)\s+(?:the\s+|a\s+|an\s+)?(?:overall\s+)?(?:risk|risk score|risk "
                 r"level|"
                 r"overall_risk|score)\s+(?:of|to|as|=|at)\s+(?:0(?:\.\d+)?|zero|low|minimal|none)\b",
-                r"\b(?:do not|don't|never)\s+(?:flag|raise)\b|\b(?:do not|don't|never)\s+(?:report|mention|include|"
+                r"\b(?:do not|don't|never)\s+(?:flag|raise)\s+(?:any\s+|this\s+|the\s+)?"
+                r"(?:issues?|concerns?|findings?|risks?|alerts?|red flags?|this)\b|"
+                r"\b(?:do not|don't|never)\s+(?:report|mention|include|"
                 r"output)\s+"
                 r"(?:any\s+)?(?:findings?|issues?|flags?|risks?|red flags)\b",
                 r"\bsystem prompt\b|<\s*/?\s*(?:system|assistant|instructions?)\s*>|\[/?(?:INST|SYSTEM)\]|"

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import Awaitable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from aiohttp import BodyPartReader, web
@@ -25,9 +25,9 @@ _MAX_FIELD = 4096
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    data: bytes
+    data: bytes = field(repr=False)
     doc_name: str
-    password: str | None
+    password: str | None = field(repr=False)  # never in a log line
     sha256: str
 
 

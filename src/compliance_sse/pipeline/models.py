@@ -38,10 +38,10 @@ class Job:
     """An accepted upload: what the runner needs to process it."""
 
     job_id: str
-    data: bytes
+    data: bytes = field(repr=False)
     doc_name: str
     sha256: str
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log line
     tenant: str = "default"
 
 

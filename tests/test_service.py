@@ -388,10 +388,10 @@ async def test_metrics_count_jobs_by_outcome_and_time_their_stages(
     resp = await client.get("/metrics")
     assert resp.status == 200 and resp.content_type == "text/plain"
     text = await resp.text()
-    assert 'csse_jobs_total{code="",outcome="done"} 1' in text
-    assert 'csse_jobs_total{code="invalid_pdf",outcome="failed"} 1' in text
-    assert 'csse_stage_seconds_count{stage="extract"} 2' in text
-    assert "csse_open_streams 0" in text
+    assert 'csse_jobs_total{code="",outcome="done"} 1.0' in text
+    assert 'csse_jobs_total{code="invalid_pdf",outcome="failed"} 1.0' in text
+    assert 'csse_stage_seconds_count{stage="extract"} 2.0' in text
+    assert "csse_open_streams 0.0" in text
     assert "# TYPE csse_asyncio_tasks gauge" in text
 
 

@@ -31,9 +31,9 @@ async def test_groq_mode_reports_model_and_usage(
     sent = orjson.dumps(fake.bodies[0]).decode()
     assert "<page n=" in sent, "the document goes to the model as delimited data"
     metrics = await (await client.get("/metrics")).text()
-    assert f'csse_groq_requests_total{{model="fake-model",outcome="ok"}} {fake.requests}' in metrics
+    assert f'csse_groq_requests_total{{model="fake-model",outcome="ok"}} {float(fake.requests)}' in metrics
     prompt = report["extra"]["usage"]["prompt_tokens"]
-    assert f'csse_groq_tokens_total{{kind="prompt",model="fake-model"}} {prompt}' in metrics
+    assert f'csse_groq_tokens_total{{kind="prompt",model="fake-model"}} {float(prompt)}' in metrics
 
 
 async def test_a_failing_model_ends_the_job_with_analyzer_unavailable(

@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import gc
+import importlib
 import logging
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -110,15 +111,22 @@ async def _freeze_heap(app: web.Application) -> None:
 async def _metrics_ctx(app: web.Application) -> AsyncIterator[None]:
     """Scrape-time gauges, and the loop-lag watcher while the app runs."""
     metrics = app[METRICS]
-    metrics.gauge_fn("csse_open_streams", "Open event streams.", lambda: len(app[STREAMS]))
-    metrics.gauge_fn("csse_asyncio_tasks", "Tasks alive on the event loop.", lambda: len(asyncio.all_tasks()))
-    metrics.gauge_fn(
-        "csse_active_jobs", "Jobs running in this process.", lambda: app[JOBS].active if JOBS in app else 0
+    metrics.read("gauge", "csse_open_streams", "Open event streams.", lambda: len(app[STREAMS]))
+    metrics.read("gauge", "csse_asyncio_tasks", "Tasks alive on the event loop.", lambda: len(asyncio.all_tasks()))
+    metrics.read(
+        "gauge", "csse_active_jobs", "Jobs running in this process.", lambda: app[JOBS].active if JOBS in app else 0
     )
-    metrics.gauge_fn(
+    metrics.read(
+        "gauge",
         "csse_extract_stray_threads",
         "Extraction threads still in a page after their job timed out.",
         lambda: app[EXTRACTOR].stats["stray_threads"] if EXTRACTOR in app else 0,
+    )
+    metrics.read(
+        "counter",
+        "csse_heartbeats_sent",
+        "Heartbeat events written to streams.",
+        lambda: app[HEARTBEATS].sent if HEARTBEATS in app else 0,
     )
     watcher = asyncio.create_task(watch_loop_lag(metrics), name="csse-loop-lag")
     yield
@@ -246,7 +254,8 @@ async def _groq_client(settings: Settings) -> AsyncIterator[Any]:
     if not settings.groq_api_key:
         raise ConfigError("CSSE_ANALYZER=groq needs GROQ_API_KEY (or CSSE_ANALYZER=rules for the offline analyzer)")
     try:
-        import groq
+        # In a thread: importing the SDK reads files (httpx pulls in rich when it is installed).
+        groq = await asyncio.to_thread(importlib.import_module, "groq")
     except ImportError as exc:
         raise RuntimeError("the groq analyzer needs the 'groq' extra: pip install 'compliance-sse[groq]'") from exc
     client = groq.AsyncGroq(
@@ -267,10 +276,10 @@ def _groq_analyzer(settings: Settings, client: Any, metrics: Metrics | None) -> 
     def on_call(call: GroqCall) -> None:
         if metrics is None:
             return
-        metrics.inc("csse_groq_requests_total", "Requests to Groq.", model=call.model, outcome=call.outcome)
+        metrics.groq_requests.labels(model=call.model, outcome=call.outcome).inc()
         for kind, tokens in (("prompt", call.prompt_tokens), ("completion", call.completion_tokens)):
-            metrics.inc("csse_groq_tokens_total", "Tokens used at Groq.", tokens, model=call.model, kind=kind)
-        metrics.observe("csse_groq_request_seconds", "Duration of requests to Groq.", call.duration_s, model=call.model)
+            metrics.groq_tokens.labels(model=call.model, kind=kind).inc(tokens)
+        metrics.groq_request_seconds.labels(model=call.model).observe(call.duration_s)
 
     return GroqAnalyzer(
         client,

@@ -1,102 +1,102 @@
-"""A small Prometheus registry: counters, gauges and histograms rendered as text format 0.0.4.
+"""The service's Prometheus metrics, with prometheus-client.
 
-Hand-rolled because the service needs a dozen series, not a client library's
-process-global registry: each app owns its own, so tests never share counts.
+Each app owns a ``CollectorRegistry`` (never the library's process-global one), so two apps in
+one test process never share counts. Every family is declared in :class:`Metrics`'s
+constructor, so a fresh server already shows each ``# HELP``/``# TYPE`` line: a dashboard or an
+alert can refer to a family before its first sample. Values that live elsewhere (open streams,
+tasks, heartbeats sent by the scheduler) are read at scrape time through :meth:`Metrics.read`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 
-__all__ = ["STAGE_BUCKETS", "Metrics", "watch_loop_lag"]
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+__all__ = ["CONTENT_TYPE", "PAGES_PER_SECOND_BUCKETS", "STAGE_BUCKETS", "Metrics", "watch_loop_lag"]
 
 STAGE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+PAGES_PER_SECOND_BUCKETS = (1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0)
+CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
+"""The ``Content-Type`` of :meth:`Metrics.render` (text format 0.0.4)."""
 
-_Labels = tuple[tuple[str, str], ...]
-
-
-def _labels(labels: dict[str, str]) -> _Labels:
-    return tuple(sorted(labels.items()))
-
-
-def _fmt_labels(labels: Iterable[tuple[str, str]]) -> str:
-    parts = [f'{k}="{_escape(v)}"' for k, v in labels]
-    return "{" + ",".join(parts) + "}" if parts else ""
+# ``*_created`` series (one per label set) only double what a scraper sees; the library's one switch is global.
+prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+class _ScrapeTime(Collector):
+    """Families whose value is read from the app when scraped."""
 
+    def __init__(self) -> None:
+        self._families: list[tuple[str, str, str, Callable[[], float]]] = []
 
-def _num(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+    def add(self, kind: str, name: str, help_text: str, read: Callable[[], float]) -> None:
+        self._families.append((kind, name, help_text, read))
+
+    def collect(self) -> Iterator[Metric]:
+        for kind, name, help_text, read in self._families:
+            family = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
+            yield family(name, help_text, value=read())
 
 
 class Metrics:
-    """Series are declared on first use; ``gauge_fn`` registers a gauge read at scrape time."""
+    """Every family the service exports (names in README's metrics table), on a registry of its own."""
 
     def __init__(self) -> None:
-        self._help: dict[str, tuple[str, str]] = {}
-        self._values: dict[str, dict[_Labels, float]] = defaultdict(dict)
-        self._hist: dict[str, dict[_Labels, list[float]]] = defaultdict(dict)
-        self._buckets: dict[str, tuple[float, ...]] = {}
-        self._gauge_fns: dict[str, Callable[[], float]] = {}
+        self.registry = registry = CollectorRegistry()
+        self._scrape_time = _ScrapeTime()
+        registry.register(self._scrape_time)
+        self.jobs = Counter(
+            "csse_jobs", "Jobs finished, by outcome and error code.", ["outcome", "code"], registry=registry
+        )
+        self.stage_seconds = Histogram(
+            "csse_stage_seconds", "Time jobs spent in each stage.", ["stage"], buckets=STAGE_BUCKETS, registry=registry
+        )
+        self.tenant_jobs = Counter("csse_tenant_jobs", "Jobs accepted, by tenant.", ["tenant"], registry=registry)
+        self.upload_bytes = Counter("csse_upload_bytes", "Bytes of uploads accepted.", registry=registry)
+        self.extract_pages_per_second = Histogram(
+            "csse_extract_pages_per_second",
+            "Extraction speed of each document, in pages per second.",
+            buckets=PAGES_PER_SECOND_BUCKETS,
+            registry=registry,
+        )
+        self.events_sent = Counter(
+            "csse_events_sent", "Events written to streams, by event name.", ["event"], registry=registry
+        )
+        self.groq_requests = Counter(
+            "csse_groq_requests", "Requests to Groq, by model and outcome.", ["model", "outcome"], registry=registry
+        )
+        self.groq_tokens = Counter(
+            "csse_groq_tokens", "Tokens used at Groq, by model and kind.", ["model", "kind"], registry=registry
+        )
+        self.groq_request_seconds = Histogram(
+            "csse_groq_request_seconds", "Duration of requests to Groq.", ["model"], registry=registry
+        )
+        self.event_loop_lag = Gauge(
+            "csse_event_loop_lag_seconds",
+            "How late the event loop woke a timer (last and max).",
+            ["stat"],
+            registry=registry,
+        )
+        for stat in ("last", "max"):
+            self.event_loop_lag.labels(stat=stat)
 
-    def _declare(self, name: str, kind: str, help_text: str) -> None:
-        self._help.setdefault(name, (kind, help_text))
+    def read(self, kind: str, name: str, help_text: str, read: Callable[[], float]) -> None:
+        """Export ``read()`` as a ``counter`` or ``gauge`` named ``name``, called at every scrape."""
+        self._scrape_time.add(kind, name, help_text, read)
 
-    def inc(self, name: str, help_text: str, value: float = 1.0, **labels: str) -> None:
-        self._declare(name, "counter", help_text)
-        key = _labels(labels)
-        series = self._values[name]
-        series[key] = series.get(key, 0.0) + value
-
-    def set(self, name: str, help_text: str, value: float, **labels: str) -> None:
-        self._declare(name, "gauge", help_text)
-        self._values[name][_labels(labels)] = value
-
-    def gauge_fn(self, name: str, help_text: str, fn: Callable[[], float]) -> None:
-        self._declare(name, "gauge", help_text)
-        self._gauge_fns[name] = fn
-
-    def observe(
-        self, name: str, help_text: str, value: float, buckets: tuple[float, ...] = STAGE_BUCKETS, **labels: str
-    ) -> None:
-        self._declare(name, "histogram", help_text)
-        self._buckets.setdefault(name, buckets)
-        counts = self._hist[name].setdefault(_labels(labels), [0.0] * (len(buckets) + 2))
-        for i, bound in enumerate(self._buckets[name]):
-            if value <= bound:
-                counts[i] += 1
-        counts[-2] += 1  # count
-        counts[-1] += value  # sum
+    def render(self) -> bytes:
+        """The registry in Prometheus text format (:data:`CONTENT_TYPE`)."""
+        return prometheus_client.generate_latest(self.registry)
 
     def value(self, name: str, **labels: str) -> float:
-        """The current value of a counter or gauge series (0 when never set)."""
-        return self._values.get(name, {}).get(_labels(labels), 0.0)
-
-    def render(self) -> str:
-        lines: list[str] = []
-        for name in sorted(self._help):
-            kind, help_text = self._help[name]
-            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-            if name in self._gauge_fns:
-                lines.append(f"{name} {_num(self._gauge_fns[name]())}")
-            for labels, value in sorted(self._values.get(name, {}).items()):
-                lines.append(f"{name}{_fmt_labels(labels)} {_num(value)}")
-            for labels, counts in sorted(self._hist.get(name, {}).items()):
-                for bound, count in zip(self._buckets[name], counts, strict=False):
-                    lines.append(f"{name}_bucket{_fmt_labels((*labels, ('le', _num(bound))))} {_num(count)}")
-                lines.append(f"{name}_bucket{_fmt_labels((*labels, ('le', '+Inf')))} {_num(counts[-2])}")
-                lines.append(f"{name}_count{_fmt_labels(labels)} {_num(counts[-2])}")
-                lines.append(f"{name}_sum{_fmt_labels(labels)} {_num(counts[-1])}")
-        return "\n".join(lines) + "\n"
+        """The current value of a sample (0 when it has none yet), e.g. ``value("csse_jobs_total", outcome=...)``."""
+        return self.registry.get_sample_value(name, labels) or 0.0
 
 
 async def watch_loop_lag(metrics: Metrics, every_s: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
@@ -107,5 +107,5 @@ async def watch_loop_lag(metrics: Metrics, every_s: float = 0.5, clock: Callable
         await asyncio.sleep(every_s)
         lag = max(0.0, clock() - start - every_s)
         worst = max(worst, lag)
-        metrics.set("csse_event_loop_lag_seconds", "How late the event loop woke a timer.", lag, stat="last")
-        metrics.set("csse_event_loop_lag_seconds", "How late the event loop woke a timer.", worst, stat="max")
+        metrics.event_loop_lag.labels(stat="last").set(lag)
+        metrics.event_loop_lag.labels(stat="max").set(worst)

@@ -19,6 +19,7 @@ from .errors import BadRequest, ComplianceError, InternalError, NotFound, TooMan
 from .eventlog.base import EventLog, LogEvent
 from .events import DoneEvent, ErrorEvent, HeartbeatEvent, ProgressEvent, parse
 from .keys import EVENT_LOG, HEARTBEATS, JOBS, METRICS, SETTINGS, STREAMS, TENANT_STREAMS, UPLOADS
+from .metrics import CONTENT_TYPE, Metrics
 from .middlewares import REQUEST_ID, json_response, request_id
 from .report_md import report_markdown
 from .sse.models import ServerSentEvent
@@ -66,6 +67,9 @@ async def _submit(request: web.Request) -> str:
     with request.app[UPLOADS].slot():
         upload = await read_upload(request, max_bytes=settings.max_upload_bytes, idle_s=settings.upload_timeout_s)
     record = await jobs.submit(upload, tenant_of(request))
+    metrics = request.app[METRICS]
+    metrics.upload_bytes.inc(len(upload.data))
+    metrics.tenant_jobs.labels(tenant=tenant_of(request)).inc()
     return record.job_id
 
 
@@ -148,7 +152,8 @@ async def job_report_md(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     """``GET /metrics``: Prometheus text format, names prefixed ``csse_``."""
     return web.Response(
-        text=request.app[METRICS].render(), content_type="text/plain", headers={"X-Content-Type-Options": "nosniff"}
+        body=request.app[METRICS].render(),
+        headers={"Content-Type": CONTENT_TYPE, "X-Content-Type-Options": "nosniff"},
     )
 
 
@@ -209,7 +214,7 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
     app[STREAMS].add(response)
     try:
         async with asyncio.timeout(settings.stream_max_s):
-            await response.relay(events, functools.partial(_frames, stage))
+            await response.relay(events, functools.partial(_frames, stage, app[METRICS]))
     except TimeoutError:
         with contextlib.suppress(Exception):
             await response.send_comment("stream time limit reached; reconnect with Last-Event-ID")
@@ -240,8 +245,10 @@ def _release_stream(open_streams: dict[str, int], tenant: str) -> None:
         open_streams.pop(tenant, None)
 
 
-def _frames(stage: list[str], batch: list[LogEvent]) -> bytes:
-    """The SSE frames of a batch of log events; remembers the last stage for heartbeats."""
+def _frames(stage: list[str], metrics: Metrics, batch: list[LogEvent]) -> bytes:
+    """The SSE frames of a batch of log events; remembers the last stage for heartbeats, counts the events."""
+    for entry in batch:
+        metrics.events_sent.labels(event=entry.event).inc()
     last = next((e for e in reversed(batch) if e.event == ProgressEvent.name), None)
     if last is not None and isinstance(progress := parse(last.event, last.data), ProgressEvent):
         stage[0] = progress.stage

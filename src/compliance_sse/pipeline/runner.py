@@ -120,9 +120,9 @@ class JobRunner:
         if self._metrics is None:
             return
         progress.close_stage()
-        self._metrics.inc("csse_jobs_total", "Jobs finished, by outcome and error code.", outcome=outcome, code=code)
+        self._metrics.jobs.labels(outcome=outcome, code=code).inc()
         for stage, seconds in progress.stage_seconds.items():
-            self._metrics.observe("csse_stage_seconds", "Time jobs spent in each stage.", seconds, stage=stage)
+            self._metrics.stage_seconds.labels(stage=stage).observe(seconds)
 
     async def run(self, job: Job) -> None:
         started = self._clock()
@@ -221,6 +221,7 @@ class JobRunner:
             if self._run_blocking is not None:
                 ctx.run_blocking = self._run_blocking
             analysis = asyncio.create_task(self._analyzer.analyze(pages(), ctx), name=f"analyze-{job.job_id}")
+            extract_started = self._clock()
             try:
                 async for page in extraction:
                     if not page.text.strip():
@@ -249,6 +250,9 @@ class JobRunner:
             finally:
                 pages_q.put_nowait(None)
         state["extracting"] = False
+        extract_s = self._clock() - extract_started
+        if self._metrics is not None and page_count and extract_s > 0:
+            self._metrics.extract_pages_per_second.observe(page_count / extract_s)
         await step("analyze", "Analysing the text", progress.work_percent())
         result = await analysis
         await step("report", "Writing the report", _REPORT_AT)

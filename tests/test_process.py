@@ -49,6 +49,7 @@ async def test_sigterm_closes_open_streams_with_a_comment_and_exits(
         "CSSE_EXTRACT_ISOLATION": isolation,
         "CSSE_EXTRACT_TIMEOUT_S": "5",
         "CSSE_HEARTBEAT_S": "0.5",
+        "CSSE_DRAIN_S": "0",  # no drain: the streams close at once (tests/test_drain.py covers the drain)
     }
     proc = subprocess.Popen(  # noqa: ASYNC220 - a fork+exec, not a wait
         [sys.executable, "-m", "compliance_sse", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE

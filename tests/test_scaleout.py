@@ -78,7 +78,7 @@ class Cluster:
             port = free_port()
             self.servers.append((self._spawn(f"serve{n}", "serve", CSSE_PORT=str(port)), f"http://{HOST}:{port}"))
         for n in range(workers):
-            self.workers.append(self._spawn(f"worker{n}", "worker"))
+            self.workers.append(self._spawn(f"worker{n}", "worker", CSSE_WORKER_PORT=str(free_port())))
 
     async def wait_ready(self, session: aiohttp.ClientSession) -> None:
         for proc, url in self.servers:

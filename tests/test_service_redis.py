@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 from aiohttp import ClientResponse, web
@@ -24,7 +25,7 @@ from compliance_sse.worker import run_worker
 
 from .conftest import form, read_events
 from .polling import until
-from .redis_server import RedisServer, blocked_in_xread, redis_server
+from .redis_server import RedisServer, blocked_in_xread, free_port, redis_server
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -131,11 +132,25 @@ async def test_the_worker_takes_jobs_until_sigterm(
     with pytest.raises(ValueError, match="CSSE_BROKER"):
         await run_worker(Settings())
     server = await make_client(server_worker=False)  # only the worker runs jobs
-    settings = Settings(broker=redis_url, redis_prefix=redis_prefix, max_active_jobs=2, server_worker=False)
+    port = free_port()
+    settings = Settings(
+        broker=redis_url, redis_prefix=redis_prefix, max_active_jobs=2, server_worker=False, worker_port=port
+    )
     worker = asyncio.create_task(run_worker(settings))
     created = await server.post("/jobs", data=form(pdf("s01")))
     events = await asyncio.wait_for(read_events(await server.get((await created.json())["events_url"])), 20)
     assert events[-1].event == "done"
+    # The worker's own port: probes and metrics, nothing of the API.
+    async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as session:
+        async with session.get("/healthz") as resp:
+            assert resp.status == 200 and (await resp.json())["status"] == "ok"
+        async with session.get("/readyz") as resp:
+            assert resp.status == 200 and (await resp.json())["broker"] is True
+        async with session.get("/metrics") as resp:
+            text = await resp.text()
+            assert resp.status == 200 and 'csse_jobs_total{code="",outcome="done"} 1.0' in text
+        async with session.post("/jobs") as resp:
+            assert resp.status in (404, 405)
     os.kill(os.getpid(), signal.SIGTERM)  # the worker's handler is installed: it has run a job
     await asyncio.wait_for(worker, 20)
     assert not asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM), "the worker removed its handler"

@@ -22,7 +22,7 @@ def _serve(args: argparse.Namespace) -> int:
         port = args.port if args.port is not None else settings.port
         import asyncio
 
-        asyncio.run(serve(create_app(settings), host=host, port=port, shutdown_timeout=15))
+        asyncio.run(serve(create_app(settings), host=host, port=port, shutdown_timeout=15, drain_s=settings.drain_s))
     except ConfigError as exc:
         return _refuse("serve", exc)
     return 0

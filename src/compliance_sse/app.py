@@ -52,6 +52,8 @@ __all__ = ["create_app", "get_event_log", "get_jobs", "open_analyzer", "url_sign
 log = logging.getLogger(__name__)
 
 _SWEEP_S = 30.0
+JOB_GRACE_S = 8.0
+"""On shutdown, how long running jobs get to finish (s): with the drain, the process exits within drain + 10 s."""
 
 
 def create_app(
@@ -60,6 +62,7 @@ def create_app(
     analyzer: Analyzer | None = None,
     event_log: EventLog | None = None,
     extract_executor: concurrent.futures.Executor | None = None,
+    routes: Callable[[web.Application], None] = setup_routes,
 ) -> web.Application:
     """Build the service. ``analyzer``, ``event_log`` and ``extract_executor`` replace the defaults."""
     settings = settings or Settings()
@@ -85,7 +88,7 @@ def create_app(
     app.on_startup.append(_freeze_heap)  # after every cleanup_ctx has run
     app.on_response_prepare.append(neutral_server_header)
     app.on_shutdown.append(_close_streams)
-    setup_routes(app)
+    routes(app)
     if settings.cors_origins:
         setup_cors(app, settings.cors_origins)
     return app
@@ -325,7 +328,7 @@ async def _jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     app[JOBS] = jobs
     await jobs.start()
     yield
-    await jobs.close()
+    await jobs.close(grace_s=JOB_GRACE_S)
 
 
 def _queue_jobs(app: web.Application, make_runner: Callable[[EventLog], JobRunner]) -> JobManager | None:

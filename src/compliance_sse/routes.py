@@ -6,7 +6,7 @@ from aiohttp import web
 
 from . import page, views
 
-__all__ = ["setup_routes"]
+__all__ = ["setup_health_routes", "setup_routes"]
 
 
 def setup_routes(app: web.Application) -> None:
@@ -23,3 +23,10 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/metrics", views.metrics)
     app.router.add_get("/", page.index)
     app.router.add_get("/static/{version}/{name}", page.asset)
+
+
+def setup_health_routes(app: web.Application) -> None:
+    """The worker's own port: probes and metrics only."""
+    app.router.add_get("/healthz", views.healthz)
+    app.router.add_get("/readyz", views.readyz)
+    app.router.add_get("/metrics", views.metrics)

@@ -11,6 +11,7 @@ rate-limited (:class:`RateLimitedLog`). ``compliance-sse serve`` runs through it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -24,6 +25,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
+from .app import get_jobs
 from .middlewares import REQUEST_ID, SERVER_NAME, json_response
 from .settings import ConfigError
 
@@ -113,8 +115,18 @@ class ServiceRunner(web.AppRunner):
         )
 
 
-async def serve(app: web.Application, *, host: str, port: int, shutdown_timeout: float = 15, **kw: Any) -> None:
-    """Serve ``app`` on ``host:port`` until SIGINT or SIGTERM, then shut down gracefully."""
+async def serve(
+    app: web.Application, *, host: str, port: int, shutdown_timeout: float = 15, drain_s: float = 0, **kw: Any
+) -> None:
+    """Serve ``app`` on ``host:port`` until SIGINT or SIGTERM, drain for ``drain_s`` seconds, then shut down.
+
+    ``web.run_app`` closes the listener at the signal, so a gateway still routing here gets refused
+    connections. During the drain ``/readyz`` answers 503 and no job is taken while the port keeps
+    serving, so the gateway sees the 503 and moves traffic; then the listener closes, open streams
+    get a final comment and end (clients resume elsewhere with Last-Event-ID), and running jobs get
+    ``app.JOB_GRACE_S`` to finish (memory) or go back to the queue (Redis). A second signal ends the
+    drain at once.
+    """
     runner = ServiceRunner(app, handler_cancellation=True, shutdown_timeout=shutdown_timeout, access_log=None, **kw)
     await runner.setup()
     try:
@@ -127,12 +139,25 @@ async def serve(app: web.Application, *, host: str, port: int, shutdown_timeout:
                 "set CSSE_PORT or --port to a free port"
             ) from None
         print(f"======== Running on http://{host}:{port} ========", file=sys.stderr)
-        stop = asyncio.Event()
+        stop, hurry = asyncio.Event(), asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal(sig: signal.Signals) -> None:
+            if stop.is_set():
+                log.info("%s again: ending the drain now", sig.name)
+                hurry.set()
+                return
+            log.info("%s: draining for %g s (readyz answers 503, no new job), then closing", sig.name, drain_s)
+            stop.set()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal, sig)
         try:
             await stop.wait()
+            get_jobs(app).drain()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(drain_s):
+                    await hurry.wait()
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)

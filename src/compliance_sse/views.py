@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import random
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -213,7 +214,8 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
         raise
     app[STREAMS].add(response)
     try:
-        async with asyncio.timeout(settings.stream_max_s):
+        # Up to 10 % earlier, at random: streams opened together (a deploy) do not all reconnect together.
+        async with asyncio.timeout(settings.stream_max_s * random.uniform(0.9, 1.0)):
             await response.relay(events, functools.partial(_frames, stage, app[METRICS]))
     except TimeoutError:
         with contextlib.suppress(Exception):

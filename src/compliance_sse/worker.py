@@ -1,8 +1,9 @@
 """``compliance-sse worker``: take jobs from the Redis queue until SIGTERM.
 
-The worker is the service without its HTTP listener: the same ``create_app`` resources
-(event log, extractor, analyzer, queue consumer), started by an ``AppRunner`` that binds no
-port. On SIGTERM or SIGINT it takes no new job, gives running jobs the grace period of
+The worker is the service without its API: the same ``create_app`` resources (event log,
+extractor, analyzer, queue consumer), with only ``/healthz``, ``/readyz`` and ``/metrics``
+served on ``CSSE_WORKER_PORT`` (``/readyz`` turns 503 once it stops taking jobs).
+On SIGTERM or SIGINT it takes no new job, gives running jobs the grace period of
 ``JobManager.close`` to finish, and puts the others back on the queue (unacknowledged and
 marked idle, so another worker takes them at once).
 """
@@ -17,6 +18,7 @@ import signal
 from aiohttp import web
 
 from .app import create_app, get_jobs
+from .routes import setup_health_routes
 from .settings import Settings
 
 __all__ = ["run_worker"]
@@ -34,14 +36,20 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     if settings.broker == "memory":
         raise ValueError("compliance-sse worker needs a queue: set CSSE_BROKER=redis://...")
     stop = stop or asyncio.Event()
-    app = create_app(dataclasses.replace(settings, server_worker=True))
-    runner = web.AppRunner(app, handle_signals=False)
+    app = create_app(dataclasses.replace(settings, server_worker=True), routes=setup_health_routes)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
     loop = asyncio.get_running_loop()
     for sig in _SIGNALS:
         loop.add_signal_handler(sig, _on_signal, stop, sig)
     try:
         await runner.setup()
-        log.info("worker started: up to %d jobs at a time", settings.max_active_jobs)
+        await web.TCPSite(runner, settings.host, settings.worker_port).start()
+        log.info(
+            "worker started: up to %d jobs at a time; /healthz, /readyz and /metrics on http://%s:%d",
+            settings.max_active_jobs,
+            settings.host,
+            settings.worker_port,
+        )
         await stop.wait()
         get_jobs(app).drain()
     finally:

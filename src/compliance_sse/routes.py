@@ -21,6 +21,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", views.healthz)
     app.router.add_get("/readyz", views.readyz)
     app.router.add_get("/metrics", views.metrics)
+    app.router.add_get("/openapi.json", views.openapi_json)
     app.router.add_get("/", page.index)
     app.router.add_get("/static/{version}/{name}", page.asset)
 

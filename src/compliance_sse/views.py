@@ -22,6 +22,7 @@ from .events import DoneEvent, ErrorEvent, HeartbeatEvent, ProgressEvent, parse
 from .keys import EVENT_LOG, HEARTBEATS, JOBS, METRICS, SETTINGS, STREAMS, TENANT_STREAMS, UPLOADS
 from .metrics import CONTENT_TYPE, Metrics
 from .middlewares import REQUEST_ID, json_response, request_id
+from .openapi import openapi
 from .report_md import report_markdown
 from .sse.models import ServerSentEvent
 from .sse.response import EventStreamResponse
@@ -39,6 +40,7 @@ __all__ = [
     "job_status",
     "list_jobs",
     "metrics",
+    "openapi_json",
     "readyz",
 ]
 
@@ -156,6 +158,11 @@ async def metrics(request: web.Request) -> web.Response:
         body=request.app[METRICS].render(),
         headers={"Content-Type": CONTENT_TYPE, "X-Content-Type-Options": "nosniff"},
     )
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    """``GET /openapi.json``: OpenAPI 3.1 of every endpoint, as this service is configured."""
+    return json_response(openapi(request.app[SETTINGS]))
 
 
 async def healthz(request: web.Request) -> web.Response:

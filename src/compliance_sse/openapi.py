@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+from .events import ErrorEvent, HeartbeatEvent, JobEvent, ProgressEvent
 from .settings import Settings
 
 __all__ = ["openapi"]
@@ -17,16 +19,26 @@ _ERROR = {
         "request_id": {"type": "string"},
     },
 }
-_JOB_URLS = {
-    "type": "object",
-    "required": ["job_id", "events_url", "report_url"],
-    "properties": {
-        "job_id": {"type": "string"},
-        "status": {"type": "string"},
-        "events_url": {"type": "string", "description": "Carries a signed ?token= when API keys are set."},
-        "report_url": {"type": "string"},
-    },
-}
+_JSON_TYPES = {"str": "string", "float": "number", "int": "integer", "bool": "boolean"}
+
+
+def _schema_of(event: type[Any]) -> dict[str, Any]:
+    """The JSON schema of an event's data, from its dataclass in ``events.py`` (the one owner of event bodies)."""
+    properties: dict[str, Any] = {}
+    required = []
+    for f in dataclasses.fields(event):
+        if f.name == "id":
+            continue  # the SSE id, not part of the data
+        annotation = str(f.type).replace(" ", "")
+        json_type = _JSON_TYPES.get(annotation.removesuffix("|None"), "object")
+        properties[f.name] = {"type": [json_type, "null"] if annotation.endswith("|None") else json_type}
+        if f.default is dataclasses.MISSING:
+            required.append(f.name)
+    return {"type": "object", "required": required, "properties": properties}
+
+
+_JOB_URLS = _schema_of(JobEvent)
+_JOB_URLS["properties"]["status"] = {"type": "string"}
 _STATUS = {
     "type": "object",
     "required": ["job_id", "status"],
@@ -67,38 +79,11 @@ _FLAG = {
 }
 _EVENTS = {
     "job": {"$ref": "#/components/schemas/JobUrls"},
-    "progress": {
-        "type": "object",
-        "required": ["stage", "message", "percent", "eta_s"],
-        "properties": {
-            "stage": {"enum": ["queued", "ingest", "extract", "analyze", "report"]},
-            "message": {"type": "string"},
-            "percent": {"type": "number"},
-            "eta_s": {"type": ["number", "null"]},
-            "page": {"type": "integer"},
-            "pages": {"type": "integer"},
-        },
-    },
+    "progress": _schema_of(ProgressEvent),
     "flag": {"$ref": "#/components/schemas/Flag"},
-    "heartbeat": {
-        "type": "object",
-        "properties": {
-            "ts": {"type": "number"},
-            "stage": {"type": ["string", "null"]},
-            "elapsed_s": {"type": "number"},
-        },
-    },
+    "heartbeat": _schema_of(HeartbeatEvent),
     "done": {"$ref": "#/components/schemas/Report"},
-    "error": {
-        "type": "object",
-        "required": ["error", "code", "retryable"],
-        "properties": {
-            "error": {"type": "string"},
-            "code": {"type": "string"},
-            "stage": {"type": ["string", "null"]},
-            "retryable": {"type": "boolean"},
-        },
-    },
+    "error": _schema_of(ErrorEvent),
 }
 
 
@@ -117,7 +102,17 @@ _STREAM = {
     "description": "The job's events (Server-Sent Events); each event's data is one line of JSON.",
     "content": {
         "text/event-stream": {
-            "schema": {"type": "string"},
+            # One server-sent event; its ``data`` is the JSON in ``x-events`` for its ``event`` name.
+            "schema": {
+                "type": "object",
+                "required": ["data"],
+                "properties": {
+                    "event": {"enum": list(_EVENTS)},
+                    "data": {"type": "string"},
+                    "id": {"type": "string"},
+                    "retry": {"type": "integer"},
+                },
+            },
             "x-events": {name: {"data": schema} for name, schema in _EVENTS.items()},
         }
     },

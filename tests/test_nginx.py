@@ -157,7 +157,7 @@ async def test_a_413_from_nginx_and_from_the_service_look_the_same(
     assert b1["request_id"] == r1 and b2["request_id"] == r2
 
 
-async def test_the_request_id_is_the_same_in_nginx_s_log_and_in_the_answer(
+async def test_the_request_id_is_the_same_in_nginx_s_log_ours_and_the_answer(
     gateway: tuple[str, str, Path, subprocess.Popen[bytes]],
 ) -> None:
     via, direct, log, service = gateway
@@ -173,3 +173,8 @@ async def test_the_request_id_is_the_same_in_nginx_s_log_and_in_the_answer(
     lines = log.read_text().splitlines()
     assert any(f"rid={made_id} " in line and " 404 " in line for line in lines), lines
     assert any("rid=client-chosen-1 " in line for line in lines), lines
+    service.terminate()  # our access log: the service's stderr, complete once it has exited
+    _out, ours = await asyncio.to_thread(service.communicate, timeout=30)
+    ours_lines = ours.decode(errors="replace").splitlines()
+    assert any(made_id in line and "404" in line for line in ours_lines), ours_lines[-20:]
+    assert any("client-chosen-1" in line for line in ours_lines), ours_lines[-20:]

@@ -66,7 +66,7 @@ from common import (
 
 from compliance_sse.sse.parser import EventParser
 
-PARTS = ("uploads", "idle", "serializer", "onestream", "replay", "extract", "growth")
+PARTS = ("uploads", "thirty", "idle", "serializer", "onestream", "replay", "extract", "growth")
 MARKERS = {"service": "event: heartbeat", "aiohttp-sse": ": ping", "sse-starlette": ": ping"}
 REDIS_URL = "redis://127.0.0.1:6379/9"
 
@@ -231,6 +231,62 @@ async def part_uploads(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         stop(groq)
     return {"uploads": args.uploads, "model_delay_s": args.model_delay, "rows": rows}
+
+
+async def burst_distinct(base: str, pdfs: list[bytes]) -> dict[str, Any]:
+    """One concurrent upload of each of ``pdfs``, followed to the end, with /healthz probed meanwhile."""
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        started = time.perf_counter()
+        work = asyncio.gather(*(_upload_and_follow(session, base, pdf) for pdf in pdfs))
+        healthz: list[float] = []
+        probe = asyncio.create_task(_probe(base, work, healthz))
+        results = await work
+        wall = time.perf_counter() - started
+        await probe
+    return {
+        "wall_s": wall,
+        "done": sum(ok for _f, ok in results),
+        "healthz_p99_ms": pct(healthz, 0.99),
+        "healthz_max_ms": max(healthz, default=float("nan")),
+    }
+
+
+async def part_thirty(args: argparse.Namespace) -> dict[str, Any]:
+    """8 concurrent uploads of distinct 30-page PDFs against the 2 s model: where the time goes."""
+    pdfs = [make_document(30, seed=100 + i) for i in range(8)]
+    groq, groq_base = await start_fake_groq(args.model_delay)
+    rows: dict[str, list[dict[str, Any]]] = {}
+    try:
+        for _ in range(args.repeats):
+            for isolation in ("thread", "process"):
+                for concurrency in (8, 32):
+                    env = {
+                        "CSSE_ANALYZER": "groq",
+                        "GROQ_API_KEY": "bench",
+                        "GROQ_BASE_URL": groq_base,
+                        "CSSE_GROQ_CONCURRENCY": str(concurrency),
+                        "CSSE_EXTRACT_ISOLATION": isolation,
+                    }
+                    proc, base = await start_service(env)
+                    try:
+                        row = await burst_distinct(base, pdfs)
+                    finally:
+                        stop(proc)
+                    name = f"{isolation}, CSSE_GROQ_CONCURRENCY={concurrency}"
+                    rows.setdefault(name, []).append(row)
+                    print(name, {k: round(v, 2) for k, v in row.items()}, flush=True)
+            env = {"CSSE_ANALYZER": "rules", "CSSE_EXTRACT_ISOLATION": "thread"}
+            proc, base = await start_service(env)
+            try:
+                row = await burst_distinct(base, pdfs)
+            finally:
+                stop(proc)
+            rows.setdefault("thread, rules analyzer only (no model)", []).append(row)
+            print("rules only", {k: round(v, 2) for k, v in row.items()}, flush=True)
+    finally:
+        stop(groq)
+    return {"rows": rows}
 
 
 # --- idle streams ----------------------------------------------------------------------------------------
@@ -556,6 +612,19 @@ def render(results: dict[str, Any], machine: str) -> str:
                 f"concurrent uploads and its time for {u['uploads']} is that time scaled by "
                 f"{u['uploads'] / seed[0]['measured_uploads']:g} (its /healthz figures are from those uploads).",
             ]
+    if "thirty" in results:
+        out += [
+            "",
+            "### 8 concurrent uploads of distinct 30-page PDFs, model answering in 2 s",
+            "",
+            "| configuration | all done (s) | /healthz p99 (ms) | /healthz max (ms) |",
+            "|---|---|---|---|",
+        ]
+        for name, rs in results["thirty"]["rows"].items():
+            out.append(
+                f"| {name} | {med(_col(rs, 'wall_s'))} | {med(_col(rs, 'healthz_p99_ms'))} | "
+                f"{med(_col(rs, 'healthz_max_ms'))} |"
+            )
     if "idle" in results:
         i = results["idle"]
         rows = i["rows"]
@@ -730,6 +799,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"== {part}", flush=True)
         if part == "uploads":
             results[part] = await part_uploads(args)
+        elif part == "thirty":
+            results[part] = await part_thirty(args)
         elif part == "idle":
             results[part] = await part_idle(args)
         elif part == "serializer":

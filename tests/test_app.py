@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
+import pytest
 from aiohttp import web
 
-from compliance_sse.app import create_app
+from compliance_sse.app import _close_within, create_app
 from compliance_sse.pipeline.extract import DEFAULT_SWITCH_INTERVAL_S
 from compliance_sse.settings import Settings
 
@@ -21,3 +23,20 @@ async def test_the_app_sets_the_gil_switch_interval_for_its_life_in_both_isolati
         finally:
             await runner.cleanup()
         assert sys.getswitchinterval() == before
+
+
+async def test_a_close_that_never_returns_does_not_hold_shutdown(caplog: pytest.LogCaptureFixture) -> None:
+    never = asyncio.Event()
+    closing = asyncio.ensure_future(never.wait())
+    await _close_within("the stuck thing", closing, 0.01)
+    assert "the stuck thing did not close" in caplog.text
+    await asyncio.sleep(0)  # let the cancellation land
+    assert closing.cancelled()
+
+
+async def test_a_close_that_fails_still_raises() -> None:
+    async def broken() -> None:
+        raise RuntimeError("broken close")
+
+    with pytest.raises(RuntimeError, match="broken close"):
+        await _close_within("the broken thing", broken(), 1.0)

@@ -9,7 +9,7 @@ import gc
 import importlib
 import logging
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 
 _SWEEP_S = 30.0
 JOB_GRACE_S = 8.0
+# How long shutdown waits for one resource to close (beyond the jobs' grace) before it goes on.
+_CLOSE_LIMIT_S = 10.0
 """On shutdown, how long running jobs get to finish (s): with the drain, the process exits within drain + 10 s."""
 
 
@@ -98,7 +100,7 @@ async def _heartbeats_ctx(app: web.Application) -> AsyncIterator[None]:
     """One heartbeat scheduler (one task) for every stream of the app."""
     app[HEARTBEATS] = scheduler = HeartbeatScheduler()
     yield
-    await scheduler.close()
+    await _close_within("the heartbeat scheduler", scheduler.close(), _CLOSE_LIMIT_S)
 
 
 async def _freeze_heap(app: web.Application) -> None:
@@ -169,7 +171,7 @@ def _event_log_ctx(given: EventLog | None) -> Callable[[web.Application], AsyncI
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
-        await event_log.close()
+        await _close_within("the event log", event_log.close(), _CLOSE_LIMIT_S)
 
     return ctx
 
@@ -207,7 +209,7 @@ def _extractor_ctx(executor: concurrent.futures.Executor | None) -> Callable[[we
             analyze_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="csse-analyze")
             app[ANALYZE_EXECUTOR] = analyze_pool
             yield
-            await extractor.close()
+            await _close_within("the extractor", extractor.close(), _CLOSE_LIMIT_S)
             analyze_pool.shutdown(wait=False, cancel_futures=True)
 
     return ctx
@@ -328,7 +330,7 @@ async def _jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     app[JOBS] = jobs
     await jobs.start()
     yield
-    await jobs.close(grace_s=JOB_GRACE_S)
+    await _close_within("the jobs", jobs.close(grace_s=JOB_GRACE_S), JOB_GRACE_S + _CLOSE_LIMIT_S)
 
 
 def _queue_jobs(app: web.Application, make_runner: Callable[[EventLog], JobRunner]) -> JobManager | None:
@@ -387,3 +389,19 @@ async def _close_streams(app: web.Application) -> None:
             await stream.send_comment("server shutting down; reconnect with Last-Event-ID")
         with contextlib.suppress(Exception):
             stream.stop_streaming()
+
+
+async def _close_within(what: str, closing: Awaitable[object], limit_s: float) -> None:
+    """Await one resource's close, but never let shutdown wait on it for ever.
+
+    A dependency that stops answering (a paused Redis, a wedged connection) must not hold the
+    process past its drain budget: after ``limit_s`` the close is cancelled, named in one WARNING
+    line, and shutdown goes on with the next resource.
+    """
+    task = asyncio.ensure_future(closing)
+    done, _ = await asyncio.wait({task}, timeout=limit_s)
+    if not done:
+        log.warning("%s did not close within %.0f s; shutdown goes on without it", what, limit_s)
+        task.cancel()
+        return
+    task.result()

@@ -126,8 +126,11 @@ async def test_huge_over_max_pages(pdf: Pdf, isolation: str, make_extractor: Mak
 async def test_huge_short_timeout_stops_the_thread(
     pdf: Pdf, make_extractor: MakeExtractor, recording_executor: RecordingExecutor
 ) -> None:
-    """After the deadline the thread sees the stop flag at its next page and returns."""
-    extractor = await make_extractor(max_pages=10_000, timeout_s=1, executor=recording_executor)
+    """After the deadline the thread sees the stop flag at its next page and returns.
+
+    The deadline is a fraction of the seconds pypdf needs for 10,000 pages, so even a thread that has
+    the GIL to itself on a loaded machine cannot finish them all before it."""
+    extractor = await make_extractor(max_pages=10_000, timeout_s=0.2, executor=recording_executor)
     delivered = 0
     with pytest.raises(ExtractTimeout):
         async with extractor.open(pdf("huge-10000-pages")) as ex:

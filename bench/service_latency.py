@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from typing import Any
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import free_port, make_document
 from extract_latency import CORPUS, OUT
 
 from compliance_sse.sse.parser import EventParser
@@ -40,41 +40,6 @@ MODES = {
     "thread": {"CSSE_EXTRACT_ISOLATION": "thread"},
     "process": {"CSSE_EXTRACT_ISOLATION": "process"},
 }
-
-
-_WORDS = (  # noqa: SIM905 - a word list reads better as prose
-    "agreement party supplier customer services payment invoice delivery term termination notice liability "
-    "confidential information schedule clause obligation warranty indemnity audit records jurisdiction law "
-    "dispute arbitration fee currency transfer account period renewal data processing security incident"
-).split()
-
-
-def make_document(pages: int = 300, seed: int = 7) -> bytes:
-    """A ``pages``-page contract-like PDF whose every page has its own ~2,500 characters of text."""
-    path = OUT / f"unique-{pages}-pages.pdf"
-    if not path.exists():
-        import random
-
-        from fpdf import FPDF
-
-        rng = random.Random(seed)
-        pdf = FPDF()
-        pdf.set_font("Helvetica", size=10)
-        for number in range(1, pages + 1):
-            pdf.add_page()
-            pdf.multi_cell(0, 5, f"Section {number}", new_x="LMARGIN", new_y="NEXT")
-            for _ in range(14):
-                sentence = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(12, 30)))
-                pdf.multi_cell(0, 5, f"{number}.{rng.randint(1, 99)} The {sentence}.", new_x="LMARGIN", new_y="NEXT")
-        OUT.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(bytes(pdf.output()))
-    return path.read_bytes()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def start_server(env_extra: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:

@@ -9,7 +9,7 @@ PORT ?= 8000
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test test-corpus lint fmt cov bench bench-loop load eval clean
+.PHONY: help install run test test-corpus soak lint fmt cov bench bench-loop load eval clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(HOST)/$(HOST)/g; s/$$(PORT)/$(PORT)/g' \
@@ -37,6 +37,10 @@ test: .develop ## run the whole test suite
 
 test-corpus: .develop ## only the tests over the PDF corpus (CSSE_CORPUS=dir for a larger one)
 	$(BIN)/pytest -m corpus
+
+SOAK_S ?= 600
+soak: .develop ## the long fault and leak runs (`soak` marker): a steady-load soak for SOAK_S seconds, then its figures
+	CSSE_SOAK=1 CSSE_SOAK_S=$(SOAK_S) $(BIN)/pytest -m soak -s
 
 lint: .develop ## ruff format --check, ruff check, mypy
 	$(BIN)/ruff format --check $(RUFF_FLAGS) src tests bench eval loadtest

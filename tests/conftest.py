@@ -71,6 +71,23 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(problem)
 
 
+SOAK_ENV = "CSSE_SOAK"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the ``soak`` tests unless ``CSSE_SOAK=1`` or a ``-m`` expression names them (``make soak``).
+
+    A hook rather than ``-m "not soak"`` in addopts, because a ``-m`` on the command line (``make
+    test-corpus`` gives ``-m corpus``) replaces the one in addopts instead of adding to it.
+    """
+    if os.environ.get(SOAK_ENV) == "1" or "soak" in (config.option.markexpr or ""):
+        return
+    soak = [item for item in items if item.get_closest_marker("soak") is not None]
+    if soak:
+        config.hook.pytest_deselected(items=soak)
+        items[:] = [item for item in items if item.get_closest_marker("soak") is None]
+
+
 def corpus_entries() -> list[dict[str, Any]]:
     """Every manifest entry of the corpus, then the entries of the PDFs tests/pdfs.py builds."""
     return _read_manifest(corpus_root()) + [entry for _, entry in GENERATED.values()]

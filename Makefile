@@ -9,7 +9,7 @@ PORT ?= 8000
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test test-corpus soak lint fmt cov bench bench-loop load eval clean
+.PHONY: help install run test test-corpus soak lint fmt cov bench bench-docs bench-loop load eval clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(HOST)/$(HOST)/g; s/$$(PORT)/$(PORT)/g' \
@@ -61,6 +61,9 @@ cov: .develop ## tests with branch coverage
 BENCH_PARTS ?= uploads,idle,serializer,onestream,replay,extract,growth
 bench: .bench ## side by side with the seed, aiohttp-sse, sse-starlette (~15 min; BENCH_PARTS=idle,... for some)
 	$(BIN)/python bench/compare.py --parts $(BENCH_PARTS) --repeats 3 --write-docs
+
+bench-docs: .bench ## re-render docs/BENCHMARKS.md's tables and plots from bench/results/compare.json, running nothing
+	$(BIN)/python bench/compare.py --render-only
 
 bench-loop: .develop ## the earlier loop-lag and listener benchmarks (needs a Redis on 127.0.0.1:6379)
 	$(BIN)/python bench/service_latency.py --runs 3

@@ -1,11 +1,14 @@
 """The service side by side with what a user would pick instead: the seed's design, aiohttp-sse, sse-starlette.
 
-    python bench/compare.py [--parts uploads,idle,serializer,onestream,replay,extract,growth] [--repeats 3]
+    python bench/compare.py [--parts uploads,thirty,idle,serializer,onestream,replay,extract,growth] [--repeats 3]
+    python bench/compare.py --render-only
 
 Every part runs its configurations in the same run, ``--repeats`` times, and reports the median with the
-spread (min-max) and the ratio to the baseline measured in that run. Results go to bench/out/compare.json;
-``--write-docs`` (what ``make bench`` passes) rewrites the generated section of docs/BENCHMARKS.md and its
-plots in docs/img/. Only loopback is used; the open-file limit is raised for 10,000 idle streams.
+spread (min-max) and the ratio to the baseline measured in that run. Each part's results replace that part's
+in bench/results/compare.json (committed; the other parts keep theirs, with the date and load of their run);
+``--write-docs`` (what ``make bench`` passes) rewrites that part's block in docs/BENCHMARKS.md and its plot in
+docs/img/, and ``--render-only`` re-renders every block and plot from the json without running anything. Only
+loopback is used; the open-file limit is raised for 10,000 idle streams.
 
 Parts:
 
@@ -47,7 +50,6 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (
     IMG,
-    OUT,
     PY,
     ROOT,
     corpus_dir,
@@ -69,6 +71,8 @@ from compliance_sse.sse.parser import EventParser
 PARTS = ("uploads", "thirty", "idle", "serializer", "onestream", "replay", "extract", "growth")
 MARKERS = {"service": "event: heartbeat", "aiohttp-sse": ": ping", "sse-starlette": ": ping"}
 REDIS_URL = "redis://127.0.0.1:6379/9"
+RESULTS = ROOT / "bench" / "results" / "compare.json"
+RESULTS_REL = RESULTS.relative_to(ROOT)
 
 
 # --- processes -------------------------------------------------------------------------------------------
@@ -579,223 +583,312 @@ def _col(rows: list[dict[str, Any]], key: str) -> list[float]:
     return [r[key] for r in rows if key in r and r[key] == r[key]]
 
 
-def render(results: dict[str, Any], machine: str) -> str:
-    out = [f"Machine: {machine}. Every figure is the median over the repeats with the spread (min-max)."]
-    if "uploads" in results:
-        u = results["uploads"]
-        rows = u["rows"]
-        seed = rows.get("seed design", [])
-        seed_walls = _col(seed, "wall_s_for_n")
+def _render_uploads(u: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    rows = u["rows"]
+    seed = rows.get("seed design", [])
+    seed_walls = _col(seed, "wall_s_for_n")
+    out += [
+        "",
+        f"### {u['uploads']} concurrent 1-page uploads, model answering in {u['model_delay_s']:g} s",
+        "",
+        "| server | all done (s) | share of the seed's time | /healthz p50 (ms) | /healthz p99 (ms) | "
+        "/healthz max (ms) | first event, one upload at a time p50 / p99 (ms) | first event during the burst "
+        "p50 / p99 (ms) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, rs in rows.items():
+        walls = _col(rs, "wall_s_for_n") if name == "seed design" else _col(rs, "wall_s")
+        share = [w / s for w, s in zip(walls, seed_walls, strict=False)] if name != "seed design" else []
+        out.append(
+            f"| {name} | {med(walls)} | {med([100 * s for s in share]) + ' %' if share else '100 %'} | "
+            f"{med(_col(rs, 'healthz_p50_ms'))} | {med(_col(rs, 'healthz_p99_ms'))} | "
+            f"{med(_col(rs, 'healthz_max_ms'))} | "
+            f"{med(_col(rs, 'first_p50_ms'))} / {med(_col(rs, 'first_p99_ms'))} | "
+            f"{med(_col(rs, 'burst_first_p50_ms'))} / {med(_col(rs, 'burst_first_p99_ms'))} |"
+        )
+    if seed:
         out += [
             "",
-            f"### {u['uploads']} concurrent 1-page uploads, model answering in {u['model_delay_s']:g} s",
-            "",
-            "| server | all done (s) | share of the seed's time | /healthz p50 (ms) | /healthz p99 (ms) | "
-            "/healthz max (ms) | first event, one upload at a time p50 / p99 (ms) | first event during the burst "
-            "p50 / p99 (ms) |",
-            "|---|---|---|---|---|---|---|---|",
+            f"The seed's design serves one upload at a time: it was run on {seed[0]['measured_uploads']} "
+            f"concurrent uploads and its time for {u['uploads']} is that time scaled by "
+            f"{u['uploads'] / seed[0]['measured_uploads']:g} (its /healthz figures are from those uploads).",
         ]
-        for name, rs in rows.items():
-            walls = _col(rs, "wall_s_for_n") if name == "seed design" else _col(rs, "wall_s")
-            share = [w / s for w, s in zip(walls, seed_walls, strict=False)] if name != "seed design" else []
-            out.append(
-                f"| {name} | {med(walls)} | {med([100 * s for s in share]) + ' %' if share else '100 %'} | "
-                f"{med(_col(rs, 'healthz_p50_ms'))} | {med(_col(rs, 'healthz_p99_ms'))} | "
-                f"{med(_col(rs, 'healthz_max_ms'))} | "
-                f"{med(_col(rs, 'first_p50_ms'))} / {med(_col(rs, 'first_p99_ms'))} | "
-                f"{med(_col(rs, 'burst_first_p50_ms'))} / {med(_col(rs, 'burst_first_p99_ms'))} |"
-            )
-        if seed:
-            out += [
-                "",
-                f"The seed's design serves one upload at a time: it was run on {seed[0]['measured_uploads']} "
-                f"concurrent uploads and its time for {u['uploads']} is that time scaled by "
-                f"{u['uploads'] / seed[0]['measured_uploads']:g} (its /healthz figures are from those uploads).",
-            ]
-    if "thirty" in results:
-        out += [
-            "",
-            "### 8 concurrent uploads of distinct 30-page PDFs, model answering in 2 s",
-            "",
-            "| configuration | all done (s) | /healthz p99 (ms) | /healthz max (ms) |",
-            "|---|---|---|---|",
-        ]
-        for name, rs in results["thirty"]["rows"].items():
-            out.append(
-                f"| {name} | {med(_col(rs, 'wall_s'))} | {med(_col(rs, 'healthz_p99_ms'))} | "
-                f"{med(_col(rs, 'healthz_max_ms'))} |"
-            )
-    if "idle" in results:
-        i = results["idle"]
-        rows = i["rows"]
-        base = _col(rows.get("aiohttp-sse", []), "rss_per_stream_kib")
-        out += [
-            "",
-            f"### {i['streams']:,} idle streams in one process, heartbeat every {i['heartbeat_s']:g} s",
-            "",
-            "| server | streams held | RSS per stream (KiB) | vs aiohttp-sse | heartbeat lateness p50 (ms) | "
-            "p99 (ms) | max (ms) | CPU while idle (% of a core) |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for name, rs in rows.items():
-            rss = _col(rs, "rss_per_stream_kib")
-            ratio = [r / b for r, b in zip(rss, base, strict=False)]
-            out.append(
-                f"| {name} | {med(_col(rs, 'connected'))} | {med(rss)} | {med(ratio)}x | "
-                f"{med(_col(rs, 'late_p50_ms'))} | {med(_col(rs, 'late_p99_ms'))} | {med(_col(rs, 'late_max_ms'))} | "
-                f"{med(_col(rs, 'idle_cpu_pct'))} |"
-            )
-    if "serializer" in results:
-        rows = results["serializer"]["rows"]
-        base = rows["aiohttp-sse: send() to a null writer"]
-        out += ["", "### Formatting the same 1,000 events, in process", "", "| code | events/s | vs aiohttp-sse |"]
-        out.append("|---|---|---|")
-        for name, values in rows.items():
-            out.append(f"| {name} | {med(values)} | {med([v / b for v, b in zip(values, base, strict=False)])}x |")
-    if "onestream" in results:
-        o = results["onestream"]
-        base = o["rows"]["aiohttp-sse"]
-        out += ["", f"### One stream of {o['events']:,} events to a fast reader, over loopback", ""]
-        out += ["| server | events/s | vs aiohttp-sse |", "|---|---|---|"]
-        for name, values in o["rows"].items():
-            out.append(f"| {name} | {med(values)} | {med([v / b for v, b in zip(values, base, strict=False)])}x |")
-    if "replay" in results:
-        out += ["", "### First replayed event after `Last-Event-ID` in a 1,000-event job (200 requests a run)", ""]
-        out += ["| event log | p50 (ms) | p99 (ms) |", "|---|---|---|"]
-        for name, rs in results["replay"]["rows"].items():
-            out.append(f"| {name} | {med(_col(rs, 'p50_ms'))} | {med(_col(rs, 'p99_ms'))} |")
-    if "extract" in results:
-        e = results["extract"]
-        py, pl = e["rows"]["pypdf"], e["rows"]["pdfplumber"]
-        out += ["", f"### Text extraction over the corpus ({e['documents']} text PDFs), pages/s", ""]
-        out += ["| library | pages/s | vs pdfplumber |", "|---|---|---|"]
-        out.append(f"| pypdf | {med(py)} | {med([a / b for a, b in zip(py, pl, strict=False)])}x |")
-        out.append(f"| pdfplumber | {med(pl)} | 1x |")
-    if "growth" in results:
-        g = results["growth"]
-        out += ["", "### Cost growth", ""]
-        out += ["| pages in one job | time (s) | peak RSS (MiB) |", "|---|---|---|"]
-        for k, rs in g["by_pages"].items():
-            out.append(f"| {k} | {med(_col(rs, 's'))} | {med(_col(rs, 'peak_mib'))} |")
-        out += [
-            "",
-            f"| concurrent 1-page jobs ({g['model_delay_s']:g} s model, concurrency "
-            f"{g['growth_concurrency']}) | time (s) | peak RSS (MiB) |",
-            "|---|---|---|",
-        ]
-        for k, rs in g["by_jobs"].items():
-            out.append(f"| {k} | {med(_col(rs, 's'))} | {med(_col(rs, 'peak_mib'))} |")
-        out += ["", "![cost growth](img/cost_growth.png)"]
-    if "idle" in results or "uploads" in results:
-        out += ["", "![side by side](img/compare.png)"]
-    return "\n".join(out)
+    out += ["", "![uploads side by side](img/compare_uploads.png)"]
+    return out
 
 
-def plot(results: dict[str, Any]) -> None:
+def _render_thirty(r: dict[str, Any]) -> list[str]:
+    out = [
+        "",
+        "### 8 concurrent uploads of distinct 30-page PDFs, model answering in 2 s",
+        "",
+        "| configuration | all done (s) | /healthz p99 (ms) | /healthz max (ms) |",
+        "|---|---|---|---|",
+    ]
+    for name, rs in r["rows"].items():
+        out.append(
+            f"| {name} | {med(_col(rs, 'wall_s'))} | {med(_col(rs, 'healthz_p99_ms'))} | "
+            f"{med(_col(rs, 'healthz_max_ms'))} |"
+        )
+    return out
+
+
+def _render_idle(i: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    rows = i["rows"]
+    base = _col(rows.get("aiohttp-sse", []), "rss_per_stream_kib")
+    out += [
+        "",
+        f"### {i['streams']:,} idle streams in one process, heartbeat every {i['heartbeat_s']:g} s",
+        "",
+        "| server | streams held | RSS per stream (KiB) | vs aiohttp-sse | heartbeat lateness p50 (ms) | "
+        "p99 (ms) | max (ms) | CPU while idle (% of a core) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, rs in rows.items():
+        rss = _col(rs, "rss_per_stream_kib")
+        ratio = [r / b for r, b in zip(rss, base, strict=False)]
+        out.append(
+            f"| {name} | {med(_col(rs, 'connected'))} | {med(rss)} | {med(ratio)}x | "
+            f"{med(_col(rs, 'late_p50_ms'))} | {med(_col(rs, 'late_p99_ms'))} | {med(_col(rs, 'late_max_ms'))} | "
+            f"{med(_col(rs, 'idle_cpu_pct'))} |"
+        )
+    out += ["", "![idle streams side by side](img/compare_idle.png)"]
+    return out
+
+
+def _table(title: str, header: list[str], rows: list[str]) -> list[str]:
+    return ["", f"### {title}", "", f"| {' | '.join(header)} |", "|" + "---|" * len(header), *rows]
+
+
+def _ratios(rows: dict[str, list[float]], base: list[float]) -> list[str]:
+    """A row per entry: the median value and its ratio to ``base`` from the same repeat."""
+    return [
+        f"| {name} | {med(values)} | {med([v / b for v, b in zip(values, base, strict=False)])}x |"
+        for name, values in rows.items()
+    ]
+
+
+def _render_serializer(r: dict[str, Any]) -> list[str]:
+    rows = r["rows"]
+    return _table(
+        "Formatting the same 1,000 events, in process",
+        ["code", "events/s", "vs aiohttp-sse"],
+        _ratios(rows, rows["aiohttp-sse: send() to a null writer"]),
+    )
+
+
+def _render_onestream(o: dict[str, Any]) -> list[str]:
+    return _table(
+        f"One stream of {o['events']:,} events to a fast reader, over loopback",
+        ["server", "events/s", "vs aiohttp-sse"],
+        _ratios(o["rows"], o["rows"]["aiohttp-sse"]),
+    )
+
+
+def _render_replay(r: dict[str, Any]) -> list[str]:
+    return _table(
+        "First replayed event after `Last-Event-ID` in a 1,000-event job (200 requests a run)",
+        ["event log", "p50 (ms)", "p99 (ms)"],
+        [f"| {name} | {med(_col(rs, 'p50_ms'))} | {med(_col(rs, 'p99_ms'))} |" for name, rs in r["rows"].items()],
+    )
+
+
+def _render_extract(e: dict[str, Any]) -> list[str]:
+    py, pl = e["rows"]["pypdf"], e["rows"]["pdfplumber"]
+    return _table(
+        f"Text extraction over the corpus ({e['documents']} text PDFs), pages/s",
+        ["library", "pages/s", "vs pdfplumber"],
+        [*_ratios({"pypdf": py}, pl), f"| pdfplumber | {med(pl)} | 1x |"],
+    )
+
+
+def _render_growth(g: dict[str, Any]) -> list[str]:
+    out = ["", "### Cost growth", ""]
+    out += ["| pages in one job | time (s) | peak RSS (MiB) |", "|---|---|---|"]
+    for k, rs in g["by_pages"].items():
+        out.append(f"| {k} | {med(_col(rs, 's'))} | {med(_col(rs, 'peak_mib'))} |")
+    out += [
+        "",
+        f"| concurrent 1-page jobs ({g['model_delay_s']:g} s model, concurrency "
+        f"{g['growth_concurrency']}) | time (s) | peak RSS (MiB) |",
+        "|---|---|---|",
+    ]
+    for k, rs in g["by_jobs"].items():
+        out.append(f"| {k} | {med(_col(rs, 's'))} | {med(_col(rs, 'peak_mib'))} |")
+    out += ["", "![cost growth](img/cost_growth.png)"]
+    return out
+
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "uploads": _render_uploads,
+    "thirty": _render_thirty,
+    "idle": _render_idle,
+    "serializer": _render_serializer,
+    "onestream": _render_onestream,
+    "replay": _render_replay,
+    "extract": _render_extract,
+    "growth": _render_growth,
+}
+
+
+def render(results: dict[str, Any]) -> dict[str, str]:
+    """One Markdown block per part in ``results``: its table(s) under the date and load of the run that made it."""
+    blocks = {}
+    for part, renderer in RENDERERS.items():
+        if part not in results:
+            continue
+        lines = renderer(results[part])
+        run = results[part].get("run")
+        if run:
+            title = 1 if lines and not lines[0] else 0
+            lines.insert(title + 1, f"\nRun {run['date']}, load average {run['load']:.1f} at its start.")
+        blocks[part] = "\n".join(lines).strip()
+    return blocks
+
+
+def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    IMG.mkdir(parents=True, exist_ok=True)
-    if "growth" in results:
-        g = results["growth"]
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-        for ax, key, label in (
-            (axes[0], "by_pages", "pages in one job"),
-            (axes[1], "by_jobs", "concurrent 1-page jobs"),
-        ):
-            xs = [int(k) for k in g[key]]
-            ts = [statistics.median(_col(g[key][str(x)], "s")) for x in xs]
-            ms = [statistics.median(_col(g[key][str(x)], "peak_mib")) for x in xs]
-            ax.plot(xs, ts, "o-", color="C0")
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_xlabel(label)
-            ax.set_ylabel("time (s)", color="C0")
-            twin = ax.twinx()
-            twin.plot(xs, ms, "s--", color="C1")
-            twin.set_ylabel("peak RSS (MiB)", color="C1")
-        axes[0].set_title("one job, rules analyzer")
-        axes[1].set_title(f"{g['model_delay_s']:g} s model, concurrency {g['growth_concurrency']}")
-        fig.tight_layout()
-        fig.savefig(IMG / "cost_growth.png", dpi=110)
-        plt.close(fig)
-    panels = [p for p in ("uploads", "idle") if p in results]
-    if not panels:
-        return
-    fig, axes = plt.subplots(1, 2 * len(panels), figsize=(4.2 * 2 * len(panels), 3.4))
-    axes = list(axes)
-    if "uploads" in results:
-        rows = results["uploads"]["rows"]
-        names = list(rows)
-        walls = [statistics.median(_col(rows[n], "wall_s_for_n" if n == "seed design" else "wall_s")) for n in names]
-        ax = axes.pop(0)
-        ax.bar(range(len(names)), walls, color=["C0"] * (len(names) - 1) + ["C3"])
-        ax.set_xticks(
-            range(len(names)), [n.replace("service, CSSE_GROQ_CONCURRENCY=", "service\nconc. ") for n in names]
-        )
+    return plt
+
+
+def _bars(name: str, labels: list[str], colors: list[str], panels: list[tuple[list[float], str, str, float]]) -> None:
+    """A figure of bar charts side by side, one per (values, y label, title, goal line) panel, in docs/img/."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4))
+    for ax, (values, ylabel, title, goal) in zip(axes, panels, strict=True):
+        ax.bar(range(len(labels)), values, color=colors)
+        ax.set_xticks(range(len(labels)), labels)
         ax.set_yscale("log")
-        ax.set_ylabel("s until all are done")
-        ax.set_title(f"{results['uploads']['uploads']} uploads, 2 s model")
-        ax = axes.pop(0)
-        ax.bar(
-            range(len(names)),
-            [statistics.median(_col(rows[n], "healthz_p99_ms")) for n in names],
-            color=["C0"] * (len(names) - 1) + ["C3"],
-        )
-        ax.set_xticks(
-            range(len(names)), [n.replace("service, CSSE_GROQ_CONCURRENCY=", "service\nconc. ") for n in names]
-        )
-        ax.set_yscale("log")
-        ax.set_ylabel("/healthz p99 (ms)")
-        ax.axhline(20, color="grey", ls="--", lw=0.8)
-        ax.set_title("/healthz during the uploads")
-    if "idle" in results:
-        rows = results["idle"]["rows"]
-        names = list(rows)
-        ax = axes.pop(0)
-        ax.bar(names, [statistics.median(_col(rows[n], "rss_per_stream_kib")) for n in names], color=["C0", "C2", "C1"])
-        ax.axhline(12, color="grey", ls="--", lw=0.8)
-        ax.set_ylabel("KiB RSS per idle stream")
-        ax.set_title(f"{results['idle']['streams']:,} idle streams")
-        ax = axes.pop(0)
-        ax.bar(names, [statistics.median(_col(rows[n], "late_p99_ms")) for n in names], color=["C0", "C2", "C1"])
-        ax.axhline(50, color="grey", ls="--", lw=0.8)
-        ax.set_ylabel("heartbeat lateness p99 (ms)")
-        ax.set_title("heartbeats on time")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        if goal:
+            ax.axhline(goal, color="grey", ls="--", lw=0.8)
     fig.tight_layout()
-    fig.savefig(IMG / "compare.png", dpi=110)
+    fig.savefig(IMG / name, dpi=110)
     plt.close(fig)
 
 
-def write_docs(section: str) -> None:
+def plot_uploads(u: dict[str, Any]) -> None:
+    rows = u["rows"]
+    names = list(rows)
+    walls = [statistics.median(_col(rows[n], "wall_s_for_n" if n == "seed design" else "wall_s")) for n in names]
+    healthz = [statistics.median(_col(rows[n], "healthz_p99_ms")) for n in names]
+    _bars(
+        "compare_uploads.png",
+        [n.replace("service, CSSE_GROQ_CONCURRENCY=", "service\nconc. ") for n in names],
+        ["C0"] * (len(names) - 1) + ["C3"],
+        [
+            (walls, "s until all are done", f"{u['uploads']} uploads, {u['model_delay_s']:g} s model", 0),
+            (healthz, "/healthz p99 (ms)", "/healthz during the uploads", 20),
+        ],
+    )
+
+
+def plot_idle(i: dict[str, Any]) -> None:
+    rows = i["rows"]
+    names = list(rows)
+    _bars(
+        "compare_idle.png",
+        names,
+        ["C0", "C2", "C1"][: len(names)],
+        [
+            (
+                [statistics.median(_col(rows[n], "rss_per_stream_kib")) for n in names],
+                "KiB RSS per idle stream",
+                f"{i['streams']:,} idle streams",
+                12,
+            ),
+            (
+                [statistics.median(_col(rows[n], "late_p99_ms")) for n in names],
+                "heartbeat lateness p99 (ms)",
+                "heartbeats on time",
+                50,
+            ),
+        ],
+    )
+
+
+def plot_growth(g: dict[str, Any]) -> None:
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for ax, key, label in ((axes[0], "by_pages", "pages in one job"), (axes[1], "by_jobs", "concurrent 1-page jobs")):
+        xs = [int(k) for k in g[key]]
+        ts = [statistics.median(_col(g[key][str(x)], "s")) for x in xs]
+        ms = [statistics.median(_col(g[key][str(x)], "peak_mib")) for x in xs]
+        ax.plot(xs, ts, "o-", color="C0")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("time (s)", color="C0")
+        twin = ax.twinx()
+        twin.plot(xs, ms, "s--", color="C1")
+        twin.set_ylabel("peak RSS (MiB)", color="C1")
+    axes[0].set_title("one job, rules analyzer")
+    axes[1].set_title(f"{g['model_delay_s']:g} s model, concurrency {g['growth_concurrency']}")
+    fig.tight_layout()
+    fig.savefig(IMG / "cost_growth.png", dpi=110)
+    plt.close(fig)
+
+
+PLOTS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "uploads": plot_uploads,
+    "idle": plot_idle,
+    "growth": plot_growth,
+}
+
+
+def plot(results: dict[str, Any]) -> None:
+    IMG.mkdir(parents=True, exist_ok=True)
+    for part, draw in PLOTS.items():
+        if part in results:
+            draw(results[part])
+
+
+def write_docs(machine_line: str, blocks: dict[str, str]) -> None:
+    """Replace the blocks of ``blocks``' parts in docs/BENCHMARKS.md; a part not run keeps its block."""
     path = ROOT / "docs" / "BENCHMARKS.md"
     text = path.read_text()
     start, end = "<!-- compare:start -->", "<!-- compare:end -->"
-    block = f"{start}\n{section}\n{end}"
-    if start in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n## Side by side (`make bench`)\n\n" + block + "\n"
-    path.write_text(text)
+    if start not in text:
+        text = text.rstrip() + f"\n\n## Side by side (`make bench`)\n\n{start}\n{end}\n"
+    before, inside = text.split(start, 1)
+    inside, after = inside.split(end, 1)
+    kept = {}
+    for part in PARTS:
+        opening, closing = f"<!-- compare:{part} -->", f"<!-- /compare:{part} -->"
+        if part in blocks:
+            kept[part] = f"{opening}\n{blocks[part]}\n{closing}"
+        elif opening in inside and closing in inside:
+            kept[part] = inside[inside.index(opening) : inside.index(closing) + len(closing)]
+    body = "\n\n".join([machine_line, *kept.values()])
+    path.write_text(f"{before}{start}\n{body}\n{end}{after}")
 
 
 def machine() -> str:
     import os
     import platform
 
-    load = os.getloadavg()[0]
-    return (
-        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"{time.strftime('%Y-%m-%d')}, load average {load:.1f} at the start (shared with other work)"
-    )
+    return f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, shared with \
+other work. Every figure is the median over the repeats with the spread (min-max)."
+
+
+def run_info() -> dict[str, Any]:
+    import os
+
+    return {"date": time.strftime("%Y-%m-%d"), "load": os.getloadavg()[0]}
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for part in args.parts:
         started = time.monotonic()
+        info = run_info()
         print(f"== {part}", flush=True)
         if part == "uploads":
             results[part] = await part_uploads(args)
@@ -813,6 +906,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             results[part] = part_extract(args)
         elif part == "growth":
             results[part] = await part_growth(args)
+        results[part]["run"] = info
         print(f"== {part} took {time.monotonic() - started:.0f} s", flush=True)
     return results
 
@@ -832,6 +926,10 @@ def main() -> None:
     parser.add_argument("--jobs", default="1,10,50,100,200")
     parser.add_argument("--growth-concurrency", type=int, default=64)
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument(
+        "--render-only", action="store_true", help=f"run nothing: re-render the docs and plots from {RESULTS_REL}"
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS, help="the results file parts are merged into")
     args = parser.parse_args()
     args.parts = [p for p in args.parts.split(",") if p]
     unknown = set(args.parts) - set(PARTS)
@@ -840,19 +938,18 @@ def main() -> None:
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
     args.pages = [int(p) for p in args.pages.split(",")]
     args.jobs = [int(j) for j in args.jobs.split(",")]
-    raise_fd_limit()
-    info = machine()
-    results = asyncio.run(run(args))
-    OUT.mkdir(parents=True, exist_ok=True)
-    saved = OUT / "compare.json"
-    previous = json.loads(saved.read_text()) if saved.exists() else {}
-    merged = {**previous.get("results", {}), **results}
-    saved.write_text(json.dumps({"machine": info, "results": merged}, indent=1))
-    section = render(merged, info)
-    print(section)
-    if args.write_docs:
+    saved: Path = args.results
+    merged = json.loads(saved.read_text())["results"] if saved.exists() else {}
+    if not args.render_only:
+        raise_fd_limit()
+        merged.update(asyncio.run(run(args)))
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps({"results": merged}, indent=1) + "\n")
+    blocks = render(merged)
+    print("\n\n".join(blocks.values()))
+    if args.write_docs or args.render_only:
         plot(merged)
-        write_docs(section)
+        write_docs(machine(), blocks)
 
 
 if __name__ == "__main__":

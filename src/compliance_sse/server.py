@@ -29,9 +29,14 @@ from .app import get_jobs
 from .middlewares import REQUEST_ID, SERVER_NAME, json_response
 from .settings import ConfigError
 
-__all__ = ["RateLimitedLog", "ServiceRunner", "serve"]
+__all__ = ["LISTEN_BACKLOG", "RateLimitedLog", "ServiceRunner", "serve"]
 
 log = logging.getLogger(__name__)
+
+LISTEN_BACKLOG = 1024
+"""Connections the kernel queues before ``accept``. aiohttp's 128 overflows when thousands of streams
+reconnect together (a gateway restart), and each dropped SYN waits 1, 3, 7 s before the client tries again;
+the kernel caps it at ``net.core.somaxconn``."""
 
 
 class RateLimitedLog:
@@ -130,7 +135,7 @@ async def serve(
     runner = ServiceRunner(app, handler_cancellation=True, shutdown_timeout=shutdown_timeout, access_log=None, **kw)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG)
         try:
             await site.start()
         except OSError as exc:

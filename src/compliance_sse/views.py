@@ -208,7 +208,8 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
     response = EventStreamResponse(
         heartbeat_s=settings.heartbeat_s,
         send_timeout_s=settings.send_timeout_s,
-        retry_ms=settings.retry_ms,
+        # Drawn per stream from [R, 2R): clients cut off together (a gateway restart) come back spread out.
+        retry_ms=round(settings.retry_ms * random.uniform(1.0, 2.0)),
         heartbeat_data=heartbeat,
         headers={"X-Job-Id": job_id, REQUEST_ID: request_id(request)},
         scheduler=app[HEARTBEATS],

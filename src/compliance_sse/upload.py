@@ -21,6 +21,10 @@ T = TypeVar("T")
 _CHUNK = 64 * 1024
 _HEADER_WINDOW = 1024
 _MAX_FIELD = 4096
+_FORM_OVERHEAD = 64 * 1024
+"""What a body may carry besides the file (boundaries, part headers, the password), within the size cap."""
+_MAX_PARTS = 16
+"""A form has a file and a password; thousands of tiny parts only cost the loop a parser each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,25 @@ async def _read_field(part: BodyPartReader, idle_s: float) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+class _Budget:
+    """The bytes a whole body may carry, counted over every part (a chunked body declares no length)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.left = max_bytes + _FORM_OVERHEAD
+
+    def take(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise too_large(self.max_bytes)
+
+
+async def _discard(part: BodyPartReader, idle_s: float, budget: _Budget) -> None:
+    """Read a part the service does not use to the void, under the idle timeout and the body's budget."""
+    while chunk := await _idle(part.read_chunk(_CHUNK), idle_s):
+        budget.take(len(chunk))
+
+
 def check_header(data: bytes | bytearray) -> None:
     """Raise ``NotAPdf`` unless ``%PDF-`` starts in the first 1024 bytes (junk before it is legal)."""
     if data.find(b"%PDF-", 0, _HEADER_WINDOW + 4) < 0:
@@ -102,7 +125,8 @@ def checked_upload(data: bytes, name: str | None, password: str | None, *, max_b
 async def read_upload(request: web.Request, *, max_bytes: int, idle_s: float = 30.0) -> Upload:
     """Read the ``file`` part (and optional ``password``) without buffering past ``max_bytes``.
 
-    A body that sends nothing for ``idle_s`` seconds is dropped. Raises ``UploadTooLarge``,
+    The whole body, every part counted, carries at most ``max_bytes`` plus a little form overhead, in at
+    most ``_MAX_PARTS`` parts. A body that sends nothing for ``idle_s`` seconds is dropped. Raises ``UploadTooLarge``,
     ``MissingFile``, ``NotAPdf``, ``UnsupportedEncoding``, ``UploadTimeout`` or ``BadRequest``.
     """
     if request.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
@@ -121,10 +145,15 @@ async def read_upload(request: web.Request, *, max_bytes: int, idle_s: float = 3
     doc_name = "document.pdf"
     password: str | None = None
     hasher = hashlib.sha256()
+    budget = _Budget(max_bytes)
+    parts = 0
     try:
         while (part := await _idle(reader.next(), idle_s)) is not None:
+            parts += 1
+            if parts > _MAX_PARTS:
+                raise BadRequest(f"The form has more than {_MAX_PARTS} parts.")
             if not isinstance(part, BodyPartReader):
-                continue
+                raise BadRequest("A nested multipart form is not accepted.")
             if part.name == "file" and data is None:
                 doc_name = _display_name(part.filename)
                 data = bytearray()
@@ -133,6 +162,7 @@ async def read_upload(request: web.Request, *, max_bytes: int, idle_s: float = 3
                     if len(data) + len(chunk) > max_bytes:
                         raise too_large(max_bytes)
                     data += chunk
+                    budget.take(len(chunk))
                     hasher.update(chunk)
                     if not checked and len(data) >= _HEADER_WINDOW + 4:
                         check_header(data)
@@ -142,7 +172,7 @@ async def read_upload(request: web.Request, *, max_bytes: int, idle_s: float = 3
             elif part.name == "password":
                 password = await _read_field(part, idle_s) or None
             else:
-                await part.release()
+                await _discard(part, idle_s, budget)
     except (ValueError, AssertionError, HttpProcessingError) as exc:
         raise BadRequest("The multipart body is malformed.") from exc
     if data is None:

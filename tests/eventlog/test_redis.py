@@ -13,7 +13,7 @@ import pytest
 
 from compliance_sse.errors import BadRequest, JobLost, NotFound
 from compliance_sse.eventlog.base import JobRecord, LogEvent
-from compliance_sse.eventlog.redis import LeaseLost, RedisEventLog, Tail
+from compliance_sse.eventlog.redis import FIRST_REPLAY_BATCH, REPLAY_BATCH, LeaseLost, RedisEventLog, Tail
 from compliance_sse.eventlog.redis_connection import connect
 from compliance_sse.eventlog.redis_errors import RedisUnavailable
 from compliance_sse.eventlog.redis_leased import LeasedLog
@@ -219,8 +219,8 @@ async def test_a_reader_joining_a_stream_the_tail_is_ahead_on_reads_the_gap(
     await until(lambda: reader.tail_stats["waiters"] == 1, limit_s=10)
     replay = reader._replay_batch
 
-    async def replay_then_append(job: str, last: str) -> Any:
-        result = await replay(job, last)
+    async def replay_then_append(job: str, last: str, count: int) -> Any:
+        result = await replay(job, last, count)
         # Between this reader's replay and its subscription, the tail delivers a new event.
         ids.append(await writer.append(job_id, "progress", b"{}"))
         await asyncio.wait_for(ahead, 10)
@@ -309,3 +309,32 @@ async def test_a_live_reader_notices_its_job_vanished_without_an_outage(make_log
     await writer.client.delete(writer.key("job", job_id), writer.key("ev", job_id))
     with pytest.raises(JobLost):
         await asyncio.wait_for(pending, 20)
+
+
+@pytest.mark.parametrize("tail", ["shared", "per_listener"])
+async def test_a_resume_reads_the_backlog_in_lists_a_short_first_one_then_long_ones(
+    make_log: MakeLog, tail: Tail
+) -> None:
+    log = make_log(tail=tail)
+    job_id = await _job(log)
+    ids = [await log.append(job_id, "progress", b"{}") for _ in range(1 + FIRST_REPLAY_BATCH + REPLAY_BATCH + 5)]
+    async with asyncio.timeout(20):
+        batches = log.read_batches(job_id, ids[0])
+        got = [await anext(batches) for _ in range(3)]
+        assert [len(b) for b in got] == [FIRST_REPLAY_BATCH, REPLAY_BATCH, 5]
+        assert [e.id for b in got for e in b] == ids[1:]
+        ids.append(await log.append(job_id, "progress", b"{}"))
+        ids.append(await log.append(job_id, "done", b"{}"))
+        live = [e.id for b in [b async for b in batches] for e in b]
+    assert live == ids[-2:]
+
+
+async def test_a_batch_ends_at_the_final_event(make_log: MakeLog) -> None:
+    log = make_log()
+    job_id = await _job(log)
+    first = await log.append(job_id, "job", b"{}")
+    ids = [await log.append(job_id, "progress", b"{}"), await log.append(job_id, "done", b"{}")]
+    async with asyncio.timeout(20):
+        batches = [b async for b in log.read_batches(job_id, first)]
+    assert [[e.id for e in b] for b in batches] == [ids]
+    assert batches[-1][-1].final

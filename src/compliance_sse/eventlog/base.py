@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from ..events import FINAL_EVENTS, LoggedEvent
 
-__all__ = ["EventLog", "JobRecord", "LogEvent"]
+__all__ = ["EventLog", "JobRecord", "LogEvent", "flatten"]
 
 JobStatus = Literal["queued", "running", "done", "failed"]
 
@@ -133,6 +133,20 @@ async def _one_per_list(events: AsyncIterator[LogEvent]) -> AsyncIterator[list[L
         async for event in events:
             yield [event]
     finally:
-        aclose = getattr(events, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await _aclose(events)
+
+
+async def flatten(batches: AsyncIterator[list[LogEvent]]) -> AsyncIterator[LogEvent]:
+    """The events of ``batches`` one by one (``read`` from a ``read_batches``)."""
+    try:
+        async for batch in batches:
+            for entry in batch:
+                yield entry
+    finally:
+        await _aclose(batches)
+
+
+async def _aclose(iterator: AsyncIterator[Any]) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()

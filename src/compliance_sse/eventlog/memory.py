@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import BadRequest, JobExpired, NotFound
-from .base import EventLog, JobRecord, LogEvent
+from .base import EventLog, JobRecord, LogEvent, flatten
 
 __all__ = ["InMemoryEventLog"]
 
@@ -148,7 +148,7 @@ class InMemoryEventLog(EventLog):
         return job.finished_at is not None and position == len(job.events)
 
     def read(self, job_id: str, after: str | None = None) -> AsyncIterator[LogEvent]:
-        return _flatten(self.read_batches(job_id, after))
+        return flatten(self.read_batches(job_id, after))
 
     def read_batches(self, job_id: str, after: str | None = None) -> AsyncIterator[list[LogEvent]]:
         job = self._job(job_id)
@@ -210,12 +210,6 @@ class InMemoryEventLog(EventLog):
         self._closed = True
         for job in self._jobs.values():
             job.changed.set()
-
-
-async def _flatten(batches: AsyncIterator[list[LogEvent]]) -> AsyncIterator[LogEvent]:
-    async for batch in batches:
-        for entry in batch:
-            yield entry
 
 
 def _parse_id(after: str | None) -> int:

@@ -60,7 +60,7 @@ from redis.asyncio import Redis
 
 from ..errors import BadRequest, JobExpired, JobLost, NotFound
 from ..events import FINAL_EVENTS
-from .base import EventLog, JobRecord, LogEvent
+from .base import EventLog, JobRecord, LogEvent, flatten
 from .redis_connection import BLOCK_S, connect
 from .redis_errors import RedisUnavailable, map_redis_errors
 from .redis_tail import BATCH, SharedTail, decode_entries, stream_id, stream_reply, text
@@ -77,6 +77,10 @@ DEFAULT_LOST_CHECK_S = 10.0
 DEFAULT_STREAMS_PER_READ = 1000
 """Streams one shared ``XREAD`` names at most; more live jobs open another connection (``bench/listeners.py``)."""
 
+FIRST_REPLAY_BATCH = 100
+"""Entries of a resume's first ``XRANGE``: few, so its first event is written at once."""
+REPLAY_BATCH = 1000
+"""Entries of each later ``XRANGE`` of a resume, written to the stream together."""
 _KNOWN_JOBS = 10_000  # job records remembered for read()'s synchronous check
 _ID = re.compile(rb"^[0-9]{1,20}-[0-9]{1,20}\Z")
 _RECORD_FIELDS = tuple(f.name for f in fields(JobRecord))
@@ -394,6 +398,9 @@ class RedisEventLog(EventLog):
         return ended is not None and text(ended) == last
 
     def read(self, job_id: str, after: str | None = None) -> AsyncIterator[LogEvent]:
+        return flatten(self.read_batches(job_id, after))
+
+    def read_batches(self, job_id: str, after: str | None = None) -> AsyncIterator[list[LogEvent]]:
         last = _check_after(after)
         if job_id not in self._known:
             raise NotFound()
@@ -415,37 +422,49 @@ class RedisEventLog(EventLog):
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 1.0)
 
-    async def _replay_batch(self, job_id: str, last: str) -> tuple[list[LogEvent], str | None, bool, bool]:
+    async def _replay_batch(self, job_id: str, last: str, count: int) -> tuple[list[LogEvent], str | None, bool, bool]:
         """Entries after ``last``, the final id if the job ended, whether it exists, and whether the batch is full."""
         with map_redis_errors():
             async with self.client.pipeline(transaction=True) as pipe:
-                pipe.xrange(self.key("ev", job_id), f"({last}", "+", count=BATCH)
+                pipe.xrange(self.key("ev", job_id), f"({last}", "+", count=count)
                 pipe.hget(self.key("job", job_id), "_ended")
                 pipe.exists(self.key("job", job_id))
                 raw, ended, exists = await pipe.execute()
-        return decode_entries(raw), text(ended) if ended else None, bool(exists), len(raw) >= BATCH
+        return decode_entries(raw), text(ended) if ended else None, bool(exists), len(raw) >= count
 
-    async def _follow(self, job_id: str, last: str) -> AsyncIterator[LogEvent]:
+    async def _replay(self, job_id: str, last: str) -> AsyncIterator[tuple[list[LogEvent], str | None, bool]]:
+        """The entries after ``last`` in lists, one ``XRANGE`` each: a short first one, so the first event goes
+        out at once, then long ones for the rest of the backlog; each with the final id and whether the job exists.
+        """
+        count = FIRST_REPLAY_BATCH
+        while True:
+            events, ended, exists, full = await self._retrying(
+                functools.partial(self._replay_batch, job_id, last, count)
+            )
+            yield events, ended, exists
+            if not full:
+                return
+            last, count = events[-1].id, REPLAY_BATCH
+
+    async def _follow(self, job_id: str, last: str) -> AsyncIterator[list[LogEvent]]:
         key = self.key("ev", job_id)
         # Replay: XRANGE until a short batch. MULTI makes "ended" and the entries one snapshot.
-        while True:
-            events, ended, exists, full = await self._retrying(functools.partial(self._replay_batch, job_id, last))
+        async for events, ended, exists in self._replay(job_id, last):
             if not exists and not events:
                 raise await self._gone(job_id)
-            for entry in events:
-                yield entry
-                last = entry.id
-                if entry.final:
+            if events:
+                batch = _upto_final(events)
+                yield batch
+                last = batch[-1].id
+                if batch[-1].final:
                     return
             if ended is not None and stream_id(ended) <= stream_id(last):
                 return  # resumed at or after the final event
-            if not full:
-                break
         if self._closed:
             return
         if self._tail_kind == "per_listener":
-            async for entry in self._follow_direct(job_id, last):
-                yield entry
+            async for batch in self._follow_direct(job_id, last):
+                yield batch
             return
         waiter, delivered = self._tail.subscribe(key, last)
         try:
@@ -455,26 +474,23 @@ class RedisEventLog(EventLog):
                     # Entries the tail delivered before we joined (or we dropped): read them ourselves.
                     behind, waiter.lagged = False, False
                     waiter.backlog.clear()
-                    while True:
-                        events, _ended, _exists, full = await self._retrying(
-                            functools.partial(self._replay_batch, job_id, last)
-                        )
-                        for entry in events:
-                            yield entry
-                            last = entry.id
-                            if entry.final:
+                    async for events, _ended, _exists in self._replay(job_id, last):
+                        if events:
+                            batch = _upto_final(events)
+                            yield batch
+                            last = batch[-1].id
+                            if batch[-1].final:
                                 return
-                        if not full:
-                            break
                     continue
                 if waiter.backlog:
-                    entry = waiter.backlog.popleft()
-                    if stream_id(entry.id) <= stream_id(last):
-                        continue
-                    yield entry
-                    last = entry.id
-                    if entry.final:
-                        return
+                    after = stream_id(last)
+                    batch = _upto_final([e for e in waiter.backlog if stream_id(e.id) > after])
+                    waiter.backlog.clear()
+                    if batch:
+                        yield batch
+                        last = batch[-1].id
+                        if batch[-1].final:
+                            return
                     continue
                 if waiter.error is not None:
                     raise waiter.error
@@ -507,7 +523,7 @@ class RedisEventLog(EventLog):
         if not await self._retrying(exists):
             raise JobLost()
 
-    async def _follow_direct(self, job_id: str, last: str) -> AsyncIterator[LogEvent]:
+    async def _follow_direct(self, job_id: str, last: str) -> AsyncIterator[list[LogEvent]]:
         """The per-listener tail: this reader's own blocking ``XREAD`` on a pooled connection."""
         key = self.key("ev", job_id)
         loop = asyncio.get_running_loop()
@@ -525,10 +541,11 @@ class RedisEventLog(EventLog):
                     return
                 raise
             for _key, events in stream_reply(reply):
-                for entry in events:
-                    yield entry
-                    last = entry.id
-                    if entry.final:
+                if events:
+                    batch = _upto_final(events)
+                    yield batch
+                    last = batch[-1].id
+                    if batch[-1].final:
                         return
             if not reply and loop.time() - checked >= self._lost_check_s:
                 await self._check_not_lost(job_id)
@@ -559,6 +576,14 @@ class RedisEventLog(EventLog):
         await self._tail.close()
         if self._owns_client:
             await self.client.aclose()
+
+
+def _upto_final(events: list[LogEvent]) -> list[LogEvent]:
+    """``events`` up to the final one, if one is among them (nothing follows it in a stream)."""
+    for i, entry in enumerate(events):
+        if entry.final:
+            return events[: i + 1]
+    return events
 
 
 def _decode_record(raw: Mapping[bytes | str, bytes | str]) -> tuple[JobRecord, float | None]:

@@ -75,9 +75,10 @@ LOAD_USERS ?= 20
 load: .bench ## locust, headless, on loopback for LOAD_S seconds against the service and a local Groq stand-in
 	$(BIN)/python loadtest/run.py --time $(LOAD_S)s --users $(LOAD_USERS)
 
-eval: .develop ## precision/recall per category: blind set (dev, test; dev misses), then the synthetic regression set
+eval: .develop ## precision/recall per category: blind set (dev, test; dev misses), synthetic set, ordinary texts
 	$(BIN)/python -m eval.blind
 	$(BIN)/python -m eval.run
+	$(BIN)/python -m eval.ordinary --quiet
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .develop .bench .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info src/*.egg-info

@@ -162,10 +162,13 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "REPEAT": ("twice", "several time", "three time", "repeatedly", "within one month", "within a month"),
     "MIXER": (
         "mixer", "mixing service", "tumbler", "privacy wallet", "privacy coin", "chain hopping", "coin mixer",
-        "tornado", "unhosted wallet",
+        "tornado cash", "unhosted wallet",
     ),
     "UNLICENSED_MSB": ("unlicensed hawala", "hawala network", "underground bank", "unlicensed money", "hawaladar"),
-    "PRICE": ("price", "unit price", "value", "invoice", "priced", "worth", "valuation"),
+    "PRICE": (
+        "price", "unit price", "invoice", "priced", "worth", "valuation", "value of the good", "declared value",
+        "customs value", "invoice value", "market value", "true value", "real value", "actual value",
+    ),
     "MISPRICE": (
         "above market", "below market", "inflate", "overstate", "understate", "over invoice", "under invoice",
         "over-invoice", "under-invoice", "sell for about", "market price", "worth only", "although the same",
@@ -260,7 +263,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "MILITARY": ("drone", "military", "weapon", "missile", "army", "munition", "dual-use", "dual use"),
     "EVADE_SHIP": (
         "transponder", "ais", "ship-to-ship", "ship to ship", "another ship", "another vessel", "at sea at night",
-        "switched off", "turn off",
+
     ),
     # bribery
     "OFFICIAL": (
@@ -284,7 +287,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "BRIBE_WORD": (
         "bribe", "kickback", "facilitation payment", "facilitation", "grease payment", "grease",
         "backhander", "under the table", "sweetener", "little extra", "extra payment", "speed money", "tea money",
-        "pay a little extra", "pay extra", "ghost employee", "ghost",
+        "pay a little extra", "pay extra", "ghost employee", "ghost worker",
     ),
     "DECISION": (
         "tender", "licence", "license", "permit", "contract", "concession", "audit", "inspection", "clearance",
@@ -321,7 +324,18 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "warranty", "in no event", "as is", "disclaim", "licensor", "licensee", "copyright", "this license",
         "this licence", "merchantability", "permission is hereby", "redistribution", "endorse or promote",
         "theory of liability", "business interruption", "public license", "covered work", "covered code",
-        "this software", "license agreement", "licence agreement",
+        "this software", "license agreement", "licence agreement", "agreement steward", "commercial distributor",
+        "license text", "licence text", "open source",
+    ),
+    "TECHNICAL": (
+        "compiler", "kernel", "parameter", "patch", "bug", "bugfix", "debian", "api", "cve", "syscall", "plugin",
+        "segfault", "command line", "daemon", "socket", "null", "pointer", "integer", "boolean", "byte", "unicode",
+        "python", "perl", "gcc", "upstream", "lintian", "changelog", "sysfs", "systemd", "script", "deprecate",
+        "abi", "regex", "runtime", "backend", "repository", "github", "source code", "decorator", "macro", "stdout",
+        "stderr", "hashable", "mutable", "immutable", "iterator", "subclass", "namespace", "keyword argument",
+        "default value", "exit code", "openssl", "ssl", "tls", "dns", "ssh", "sql", "header file", "linux", "unix",
+        "posix", "gnu", "cpan", "host key", "public key", "host name", "hostname", "message bus", "in memory",
+        "database connection", "pip install", "npm", "sdk", "endpoint", "localhost", "stack trace", "traceback",
     ),
     "CONTACT": (
         "name", "address", "e-mail", "email", "phone number", "date of birth", "purchase history", "salary",
@@ -417,11 +431,18 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "capital", "principal", "earn", "receive",
     ),
     "GUARANTEE": (
-        "guarantee", "guaranteed", "promise", "assure", "assured", "certain", "without fail", "risk-free",
+        "guarantee", "guaranteed", "promise", "assure", "assured", "without fail", "risk-free",
         "risk free", "no risk", "zero risk", "cannot be lose", "cannot lose", "never had a losing",
         "fully protect", "whatever happen", "regardless of market", "100% protected", "capital protect",
         "never lose",
     ),
+    "INVEST": (
+        "invest", "investor", "investment", "profit", "yield", "interest", "per cent", "percent", "%", "payout",
+        "dividend", "principal", "capital", "earn", "gain", "return on", "saving", "deposit", "fund", "portfolio",
+        "scheme", "token", "crypto", "coin", "bond", "guaranteed return", "fixed return", "annual return",
+        "monthly return", "high return", "return of", "money", "stake", "share", "income", "payment",
+    ),
+    "REQUEST": ("request", "ask", "right", "demand", "application"),
     "PYRAMID_BONUS": ("bonus", "reward", "commission", "cut", "percentage"),
     "RECRUIT": ("bring in", "recruit", "refer", "introduce", "friends you", "downline", "sign up"),
     "POOL": ("pool", "commingle", "mix", "hold in", "kept in", "held in"),
@@ -622,6 +643,15 @@ _REGEX_CONCEPTS = (
         ),
     ),
     (
+        # Code and software prose: a call "f()", an option "--name" or "-f", a man page "sshd(8)", a Debian bug
+        # reference, a chat-API message in a code sample.
+        "TECHNICAL",
+        re.compile(
+            r"\w\(\d?\)|(?<![\w-])(?:--[a-z][\w-]+|-[A-Za-z]{1,2}\b)|\bCloses: #\d|\.(?:py|so|h|sh|js|conf)\b|"
+            r"[\"']role[\"']\s*:\s*[\"'](?:system|user|assistant)|\bmessages\s*=\s*\[|\bcompletions\.create\b|`"
+        ),
+    ),
+    (
         "STRIP",
         re.compile(r"\b(?:leave|leaving|left|keep|kept|take|taking|took)\b[^.;:]{1,40}?\b(?:off|out of)\b", re.I),
     ),
@@ -789,6 +819,10 @@ def _amount_or_deposit(sc: SentenceConcepts) -> bool:
     return bool(sc.amounts) or sc.has("CASH") or "deposit" in sc.text.lower()
 
 
+def _amount_or_many(sc: SentenceConcepts) -> bool:
+    return bool(sc.amounts) or sc.has("MANY") or sc.has("REPORT_FORM") or sc.has("CASH")
+
+
 _CHECKS: dict[str, Callable[[SentenceConcepts], bool]] = {
     "large": _large,
     "profile_gap": _profile_gap,
@@ -799,6 +833,7 @@ _CHECKS: dict[str, Callable[[SentenceConcepts], bool]] = {
     "not_personal_data": _not_personal_data,
     "quoted_label": _quoted_label,
     "amount_or_deposit": _amount_or_deposit,
+    "amount_or_many": _amount_or_many,
 }
 
 
@@ -860,7 +895,8 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
     _r("AML-C-STRUCTURING", "aml", 3, "Amounts split to stay under a reporting threshold",
        "Splitting a sum so that each part stays under a reporting or identification threshold is structuring, an "
        "offence in itself in many countries.",
-       _ESCALATE_AML, ("SPLIT", "MONEY|CASH"), aggravate=_MONEY_AGG),
+       _ESCALATE_AML, ("SPLIT", "MONEY|CASH"), aggravate=_MONEY_AGG,
+       check="amount_or_many"),
     _r("AML-C-NEAR-THRESHOLD", "aml", 3, "Repeated amounts just under a reporting threshold",
        "Several amounts just below a reporting threshold are the footprint of structuring.",
        _ESCALATE_AML, ("PAY|CASH",), aggravate=_MONEY_AGG, check="near_threshold"),
@@ -930,7 +966,7 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
        _EDD, ("SOURCE", "!IDENTIFY|UNKNOWN|!SHOW|REFUSE")),
     _r("KYC-C-NO-ID", "kyc_cdd", 3, "Identity not verified",
        "Dealing with a customer whose identity was not verified defeats every later check.",
-       _EDD, ("ID_DOC", "!IDENTIFY|SKIP|!ID_DOC")),
+       _EDD, ("ID_DOC", "!IDENTIFY|SKIP|!ID_DOC", "SUBJECT|PARTY|UBO|OPEN|PAY")),
     _r("KYC-C-ID-AFTER", "kyc_cdd", 3, "Account used before identity was verified",
        "Opening or funding an account before the identity documents arrive is a due-diligence failure.",
        _EDD, ("OPEN", "BEFORE", "ID_DOC")),
@@ -947,7 +983,7 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
        ("SHELL",), aggravate=("OFFSHORE",)),
     _r("KYC-C-PURPOSE", "kyc_cdd", 3, "Customer will not explain the purpose",
        "A customer who refuses to say what the account or deal is for gives nothing to monitor against.", _EDD,
-       ("REFUSE", "PURPOSE|IDENTIFY"), head_polarity=False),
+       ("REFUSE", "PURPOSE|IDENTIFY", "SUBJECT|PARTY|UBO|AGENT"), head_polarity=False),
     _r("KYC-C-PROFILE-MISMATCH", "kyc_cdd", 3, "Activity does not match the stated business",
        "Payments that do not fit the stated business are a sign the account is used for something else.", _EDD,
        ("PROFILE", "CONTRAST", "PAY")),
@@ -1034,7 +1070,7 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
     _r("DP-C-ERASURE", "data_protection", 3, "Requests to erase or access data refused",
        "People have the right to access and, in most cases, erase their data; refusing requests is a breach.",
        "Set up a process to answer access and erasure requests within a month.",
-       ("ERASE_REQ", "!HONOUR|FOREVER")),
+       ("ERASE_REQ", "!HONOUR|FOREVER", "SUBJECT|PERSONAL|REQUEST")),
     _r("DP-C-NO-NOTICE", "data_protection", 3, "Personal data used without telling or asking people",
        "Collecting or using personal data without informing people or getting consent where needed breaches "
        "transparency and lawfulness.", "Inform people, and get consent where it is the legal basis.",
@@ -1060,7 +1096,7 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
     _r("FIN-C-GUARANTEE", "financial_regulation", 4, "Guaranteed or risk-free returns promised",
        "Promising fixed or risk-free returns on an investment is misleading and a hallmark of Ponzi schemes.",
        "Remove the promise, add the risk warnings, and check the product is authorised.",
-       ("RETURN|PAY|FIN_ACTIVITY", "GUARANTEE")),
+       ("RETURN|PAY|FIN_ACTIVITY", "GUARANTEE", "INVEST")),
     _r("FIN-C-PYRAMID", "financial_regulation", 4, "Rewards for recruiting investors",
        "Paying investors for bringing in new money is the mechanism of a pyramid scheme.",
        "Do not offer or join the scheme; report it to the regulator.", ("PYRAMID_BONUS", "RECRUIT")),
@@ -1182,8 +1218,8 @@ def match_rules(
     if not sc.tokens:
         return []
     policy = sc.has("POLICY")
-    if sc.has("BOILERPLATE"):
-        return []  # licence and warranty boilerplate: not a deal
+    if sc.has("BOILERPLATE") or sc.has("TECHNICAL"):
+        return []  # licence and warranty boilerplate, software documentation: not a deal
     out: list[ConceptHit] = []
     present = sc.hits.keys()
     for rule in _candidates(rules, present):

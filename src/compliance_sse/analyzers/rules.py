@@ -43,6 +43,7 @@ from .rules_table import (
     NEGATION_AFTER,
     NEGATION_BEFORE,
     POLICY_CONTEXT,
+    PROMPT_MARKERS,
     DesignatedNames,
     Rule,
     RuleData,
@@ -266,6 +267,8 @@ class _Unit:
     """Start of each part within ``text``."""
     injection: bool = False
     concepts: SentenceConcepts | None = None
+    technical: bool = False
+    """Software prose or code (a changelog, a README's example): no deal is described, no rule applies."""
     data_transfer: bool = False
     """Personal data sent abroad: a high-risk country named here is a data destination, judged as cross_border."""
     hits: list[ConceptHit] = field(default_factory=list)
@@ -665,6 +668,8 @@ class DocumentAnalysis:
         self._amounts(live if _mentions([_TXN], folded) else other, new)
 
     def _apply(self, rule: Rule, unit: _Unit, triggers: list[re.Pattern[str]], new: list[Finding]) -> None:
+        if unit.technical:
+            return
         if unit.data_transfer and rule.id.startswith("SAN-JUR-") and rule.severity < 5:
             return
         for trigger in triggers:
@@ -703,8 +708,12 @@ class DocumentAnalysis:
     def _injection(self, suspects: list[tuple[_Unit, list[re.Pattern[str]]]], new: list[Finding]) -> None:
         rule = self._rule("DI-INJECTION")
         for unit, triggers in suspects:
+            if unit.read().has("TECHNICAL"):
+                continue  # a prompt shown in a README's code sample is documentation, not an instruction
             for trigger in triggers:
                 m = trigger.search(unit.text)
+                if m and trigger in PROMPT_MARKERS and _quoted(unit.text, m.start()):
+                    continue  # 'attacks such as "ignore previous instructions"': an example, not an instruction
                 if m:
                     unit.injection = True
                     self.injection = True
@@ -736,6 +745,7 @@ class DocumentAnalysis:
             if not sc.countries and sc.has("ALL_TRANSFERS") and not sc.has("REQUIREMENT"):
                 self.transfers_safe.add("*")
         unit.hits = hits
+        unit.technical = sc.has("TECHNICAL")
         unit.data_transfer = any(hit.rule.category == "cross_border" for hit in hits)
 
     def _concept_findings(self, unit: _Unit, new: list[Finding]) -> None:
@@ -1012,6 +1022,14 @@ def _mentions(patterns: Iterable[re.Pattern[str]], folded: str) -> bool:
         if anchors is None or any(a in folded for a in anchors):
             return True
     return False
+
+
+_QUOTES = re.compile("[\"\u201c\u201d\u00ab\u00bb\u2018]|(?<!\\w)'")
+
+
+def _quoted(text: str, at: int) -> bool:
+    """Whether ``at`` sits inside quotation marks opened earlier in the sentence (an odd count of marks)."""
+    return len(_QUOTES.findall(text, 0, at)) % 2 == 1
 
 
 def _negated(text: str, start: int, end: int) -> bool:

@@ -35,6 +35,7 @@ __all__ = [
     "NEGATION_AFTER",
     "NEGATION_BEFORE",
     "POLICY_CONTEXT",
+    "PROMPT_MARKERS",
     "DesignatedNames",
     "IdentifierRule",
     "Rule",
@@ -290,6 +291,44 @@ def _breach_late(sentence: str, m: re.Match[str]) -> bool:
 # --- the rule table --------------------------------------------------------------------------------------------
 
 
+PROMPT_MARKERS = _rx(
+    r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+)?(?:of\s+)?(?:the\s+|your\s+)?(?:previous|"
+    r"prior|"
+    r"above|earlier|preceding|other|system|original)\s+(?:instructions|prompts?|rules|guidelines|"
+    r"directions|"
+    r"context|messages)\b",
+    r"\bsystem prompt\b|<\s*/?\s*(?:system|assistant|instructions?)\s*>|\[/?(?:INST|SYSTEM)\]|"
+    r"###\s*(?:instruction|"
+    r"system)\b",
+    r"\b(?:you are|act as|you're)\s+(?:now\s+)?(?:an?\s+)?(?:AI|helpful assistant|language model|LLM|"
+    r"compliance (?:bot|assistant|reviewer|analy[sz]er))\b",
+)
+"""Wording of LLM prompts in general ("ignore the previous instructions", "system prompt", "you are a helpful
+assistant"): an instruction when written into a document, an example when quoted in a paper or a README."""
+REVIEWER_INSTRUCTIONS = _rx(
+    r"\b(?:AI|LLM|language model|automated|machine)\s+(?:reviewers?|systems?|analy[sz]ers?|models?|"
+    r"assistants?|"
+    r"tools?|agents?|screeners?|compliance (?:tools?|checks?))\s*(?::|,|must|should|shall|will|are "
+    r"instructed|"
+    r"reading this)",
+    r"\b(?:mark|classify|rate|report|treat|consider|label|score|flag|record|summari[sz]e)\s+(?:this\s+|"
+    r"the\s+)?"
+    r"(?:document|contract|file|memo|transaction|agreement|payment|counterparty|customer)\s+as\s+(?:low[- "
+    r"]risk|"
+    r"compliant|clean|safe|approved|no[- ]risk|minimal[- ]risk|fully compliant|not suspicious)\b",
+    r"\b(?:set|assign|give|return|output)\s+(?:the\s+|a\s+|an\s+)?(?:overall\s+)?(?:risk|risk score|risk "
+    r"level|"
+    r"overall_risk|score)\s+(?:of|to|as|=|at)\s+(?:0(?:\.\d+)?|zero|low|minimal|none)\b",
+    r"\b(?:do not|don't|never)\s+(?:flag|raise)\s+(?:any\s+|this\s+|the\s+)?"
+    r"(?:issues?|concerns?|findings?|risks?|alerts?|red flags?|this)\b|"
+    r"\b(?:do not|don't|never)\s+(?:report|mention|include|"
+    r"output)\s+"
+    r"(?:any\s+)?(?:findings?|issues?|flags?|risks?|red flags)\b",
+    r"\"?flags\"?\s*:\s*\[\s*\]|\boverall_risk\b",
+)
+"""Instructions about the reviewer's verdict on this very document ("classify this document as low risk")."""
+
+
 def _static_rules() -> list[Rule]:
     return [
         # ---------------------------------------------------------------- aml
@@ -493,7 +532,7 @@ def _static_rules() -> list[Rule]:
                 r"\b(?:tornado[\s.]?cash|blender\.io|sinbad\.io|chipmixer|wasabi wallet|samourai(?: wallet)?|coin "
                 r"?join|"
                 r"whirlpool mix\w*)\b",
-                r"\b(?:monero|zcash|xmr|zec|dash privatesend|grin|beam coin)\b",
+                r"\b(?:monero|zcash|xmr|zec|dash privatesend|beam coin)\b",
                 r"\b(?:crypto\w*|bitcoin|btc|eth|ether|usdt|tokens?|coins?|wallets?|blockchain|virtual "
                 r"assets?)\b[^.;]{0,60}"
                 r"\b(?:mixer|mixing service|tumbler|tumbling|mixed)\b",
@@ -523,6 +562,7 @@ def _static_rules() -> list[Rule]:
                 r"approvals?|sign-?offs?|reviews?)\b[^.;]{0,25}\b(?:can|could|may|will|should|would|is|are) be "
                 r"(?:waived|skipped|bypassed|overridden|ignored|dispensed with|switched off|disabled)\b",
             ),
+            check=_bypasses_a_control,
         ),
         # ---------------------------------------------------------------- kyc_cdd
         Rule(
@@ -1250,42 +1290,31 @@ def _static_rules() -> list[Rule]:
             "other problems. The instruction was ignored.",
             "Treat the document as suspicious, review it manually in full, and ask the sender why it contains the "
             "hidden instruction.",
-            _rx(
-                r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+)?(?:of\s+)?(?:the\s+|your\s+)?(?:previous|"
-                r"prior|"
-                r"above|earlier|preceding|other|system|original)\s+(?:instructions|prompts?|rules|guidelines|"
-                r"directions|"
-                r"context|messages)\b",
-                r"\b(?:AI|LLM|language model|automated|machine)\s+(?:reviewers?|systems?|analy[sz]ers?|models?|"
-                r"assistants?|"
-                r"tools?|agents?|screeners?|compliance (?:tools?|checks?))\s*(?::|,|must|should|shall|will|are "
-                r"instructed|"
-                r"reading this)",
-                r"\b(?:mark|classify|rate|report|treat|consider|label|score|flag|record|summari[sz]e)\s+(?:this\s+|"
-                r"the\s+)?"
-                r"(?:document|contract|file|memo|transaction|agreement|payment|counterparty|customer)\s+as\s+(?:low[- "
-                r"]risk|"
-                r"compliant|clean|safe|approved|no[- ]risk|minimal[- ]risk|fully compliant|not suspicious)\b",
-                r"\b(?:set|assign|give|return|output)\s+(?:the\s+|a\s+|an\s+)?(?:overall\s+)?(?:risk|risk score|risk "
-                r"level|"
-                r"overall_risk|score)\s+(?:of|to|as|=|at)\s+(?:0(?:\.\d+)?|zero|low|minimal|none)\b",
-                r"\b(?:do not|don't|never)\s+(?:flag|raise)\s+(?:any\s+|this\s+|the\s+)?"
-                r"(?:issues?|concerns?|findings?|risks?|alerts?|red flags?|this)\b|"
-                r"\b(?:do not|don't|never)\s+(?:report|mention|include|"
-                r"output)\s+"
-                r"(?:any\s+)?(?:findings?|issues?|flags?|risks?|red flags)\b",
-                r"\bsystem prompt\b|<\s*/?\s*(?:system|assistant|instructions?)\s*>|\[/?(?:INST|SYSTEM)\]|"
-                r"###\s*(?:instruction|"
-                r"system)\b",
-                r"\b(?:you are|act as|you're)\s+(?:now\s+)?(?:an?\s+)?(?:AI|helpful assistant|language model|LLM|"
-                r"compliance (?:bot|assistant|reviewer|analy[sz]er))\b",
-                r"\"?flags\"?\s*:\s*\[\s*\]|\boverall_risk\b",
-            ),
+            (*REVIEWER_INSTRUCTIONS, *PROMPT_MARKERS),
             negatable=False,
             policy_exempt=False,
             key=_constant_key("injection"),
         ),
     ]
+
+
+_NAMED_CONTROL = re.compile(
+    r"\b(?:kyc|aml|compliance|sanctions?|screening|due diligence|cdd|edd|four[- ]eyes|dual (?:authori|signature|"
+    r"control)|transaction monitoring)",
+    _I,
+)
+_DEAL = re.compile(
+    r"\b(?:customers?|clients?|payments?|pay|paid|transfers?|transactions?|accounts?|wires?|funds?|onboarding|"
+    r"invoices?|payees?|beneficiar(?:y|ies)|suppliers?|vendors?|counterpart(?:y|ies)|deposits?|loans?|shipments?|"
+    r"remittances?|cash|trades?|deals?)\b",
+    _I,
+)
+
+
+def _bypasses_a_control(text: str, m: re.Match[str]) -> bool:
+    """A named control (KYC, screening, due diligence) is one; "checks" or "verification" are one only where the
+    sentence is about a customer, a payment or a deal ("skip the version checks" in a changelog is not)."""
+    return _NAMED_CONTROL.search(m.group()) is not None or _DEAL.search(text) is not None
 
 
 # --- rules compiled from the data files --------------------------------------------------------------------------

@@ -1,0 +1,152 @@
+"""Ordinary public texts found on this machine (licences, package READMEs and changelogs, copyright files, Python's
+reference topics): a compliance screen should raise nothing of severity 3 or more on any of them.
+
+The texts are split once into a ``look`` part (its flags are printed, rules may be fixed against it) and a
+``held-out`` part (only counted, never printed) by a seeded hash of each text's label, so the split does not depend
+on what is installed or in which order it is found. ``python -m eval.ordinary`` prints, per part and source, how
+many texts carry a flag of severity 3 or more, and the flags of the ``look`` part only: the held-out part's flags
+are not for reading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import sys
+import sysconfig
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from compliance_sse.analyzers.rules import RulesAnalyzer, analyze_pages
+
+__all__ = ["PAGE_CHARS", "Text", "is_held_out", "main", "pages", "serious", "texts"]
+
+SPLIT_SEED = "ordinary-13"
+HELD_OUT_PERCENT = 30
+PAGE_CHARS = 3000
+MAX_CHARS = 15_000
+"""The first five pages of each text: changelogs run to megabytes, and their start is like their middle."""
+SEVERE = 3
+DOC = Path("/usr/share/doc")
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    source: str
+    label: str
+    """Where the text comes from, independent of the checkout: ``site-packages/...`` or an absolute path."""
+    body: str
+
+
+def is_held_out(label: str) -> bool:
+    digest = hashlib.sha256(f"{SPLIT_SEED}:{label}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < HELD_OUT_PERCENT
+
+
+def _read(path: Path) -> str:
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    return raw.decode("utf-8", errors="replace")
+
+
+def _files() -> Iterator[tuple[str, str, Path]]:
+    site = Path(sysconfig.get_paths()["purelib"])
+    for path in sorted(site.glob("**/*")):
+        name = path.name.upper()
+        if not path.is_file() or "/tests/" in str(path):
+            continue
+        if name.startswith(("LICENSE", "LICENCE", "COPYING", "NOTICE")):
+            source = "package-licence"
+        elif name == "METADATA" and path.parent.name.endswith(".dist-info"):
+            source = "package-metadata"
+        elif name.startswith(("README", "CHANGELOG", "CHANGES", "HISTORY")) and path.suffix in {
+            "",
+            ".md",
+            ".rst",
+            ".txt",
+        }:
+            source = "package-readme"
+        else:
+            continue
+        yield source, "site-packages/" + str(path.relative_to(site)), path
+    for path in sorted(Path("/usr/share/common-licenses").glob("*")):
+        yield "debian-licence", str(path), path
+    for pattern, source in (
+        ("*/copyright", "debian-copyright"),
+        ("*/README*", "debian-readme"),
+        ("*/NEWS*", "debian-news"),
+        ("*/changelog*", "debian-changelog"),
+    ):
+        for path in sorted(DOC.glob(pattern)):
+            yield source, str(path), path
+
+
+def texts() -> list[Text]:
+    """Every ordinary text on this machine, each distinct body once (many copyright files are identical)."""
+    out: list[Text] = []
+    seen: set[str] = set()
+    for source, label, path in _files():
+        if not path.is_file() or path.stat().st_size == 0:
+            continue
+        try:
+            body = _read(path)[:MAX_CHARS]
+        except (OSError, EOFError, gzip.BadGzipFile):
+            continue
+        digest = hashlib.sha1(body.encode()).hexdigest()
+        if digest not in seen:
+            seen.add(digest)
+            out.append(Text(source, label, body))
+    out.extend(Text("python-docs", f"pydoc_data/topics/{name}", body[:MAX_CHARS]) for name, body in _topics())
+    return out
+
+
+def _topics() -> list[tuple[str, str]]:
+    """Python's own language reference, as pydoc shows it (some distributions leave it out)."""
+    try:
+        from pydoc_data.topics import topics
+    except ImportError:  # pragma: no cover
+        return []
+    return sorted(topics.items())
+
+
+def pages(text: str) -> list[str]:
+    return [text[i : i + PAGE_CHARS] for i in range(0, len(text), PAGE_CHARS)] or [""]
+
+
+def serious(text: str, analyzer: RulesAnalyzer) -> list[tuple[str, int, str]]:
+    """(rule, severity, quote) of each flag of severity 3 or more on ``text``."""
+    result = analyze_pages(pages(text), analyzer)
+    return [(f.rule_id or f.category, f.severity, f.evidence[0].quote) for f in result.findings if f.severity >= SEVERE]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quiet", action="store_true", help="only the counts, not the look part's flags")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a text of the look part is flagged")
+    args = parser.parse_args(argv)
+    analyzer = RulesAnalyzer()
+    total: Counter[tuple[str, str]] = Counter()
+    flagged: Counter[tuple[str, str]] = Counter()
+    for text in texts():
+        part = "held-out" if is_held_out(text.label) else "look"
+        total[part, text.source] += 1
+        flags = serious(text.body, analyzer)
+        if flags:
+            flagged[part, text.source] += 1
+            if part == "look" and not args.quiet:
+                for rule, severity, quote in flags:
+                    print(f"  {text.label}: {rule} ({severity}) {quote[:140]!r}")
+    for part in ("look", "held-out"):
+        sources = sorted(s for p, s in total if p == part)
+        n = sum(total[part, s] for s in sources)
+        bad = sum(flagged[part, s] for s in sources)
+        detail = ", ".join(f"{s} {flagged[part, s]}/{total[part, s]}" for s in sources)
+        print(f"{part}: {bad} of {n} texts with a flag of severity >= {SEVERE} ({detail})")
+    look_flagged = sum(n for (part, _), n in flagged.items() if part == "look")
+    return 1 if args.check and look_flagged else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,11 +7,36 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..pipeline.models import AnalysisResult, ExtractedPage, Finding
+from ..pipeline.models import AnalysisResult, Evidence, ExtractedPage, Finding
 
-__all__ = ["AnalysisContext", "Analyzer"]
+__all__ = ["AnalysisContext", "Analyzer", "RuleText"]
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleText:
+    """What an offline rule tells the reviewer (pattern rules and concept rules alike)."""
+
+    id: str
+    category: str
+    severity: int
+    title: str
+    why_it_matters: str
+    recommendation: str
+
+    def finding(self, fid: str, evidence: list[Evidence], severity: int | None = None) -> Finding:
+        """A finding of this rule with ``evidence``, at the rule's severity unless told otherwise."""
+        return Finding(
+            id=fid,
+            category=self.category,
+            title=self.title,
+            severity=self.severity if severity is None else severity,
+            why_it_matters=self.why_it_matters,
+            recommendation=self.recommendation,
+            evidence=evidence,
+            rule_id=self.id,
+        )
 
 
 async def _run_inline(fn: Callable[[], Any]) -> Any:

@@ -781,16 +781,7 @@ class DocumentAnalysis:
                 before.severity = hit.severity
             return
         evidence = _evidence(unit, hit.start, hit.end, _sensitive_spans(unit.text))
-        finding = Finding(
-            id=rule_key(rule, hit.key),
-            category=rule.category,
-            title=rule.title,
-            severity=hit.severity,
-            why_it_matters=rule.why_it_matters,
-            recommendation=rule.recommendation,
-            evidence=evidence,
-            rule_id=rule.id,
-        )
+        finding = rule.finding(rule_key(rule, hit.key), evidence, hit.severity)
         for pending, _ in self.transfers_pending:
             if pending.id == finding.id:
                 self._merge(pending, finding)
@@ -938,16 +929,7 @@ class DocumentAnalysis:
                 if ev not in existing.evidence and len(existing.evidence) < MAX_EVIDENCE:
                     existing.evidence.append(ev)
             return
-        finding = Finding(
-            id=fid,
-            category=rule.category,
-            title=rule.title,
-            severity=rule.severity,
-            why_it_matters=rule.why_it_matters,
-            recommendation=rule.recommendation,
-            evidence=evidence,
-            rule_id=rule.id,
-        )
+        finding = rule.finding(fid, evidence)
         if rule.safeguards:
             self.deferred[fid] = finding
             return

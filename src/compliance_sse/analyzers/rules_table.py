@@ -28,6 +28,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from .base import RuleText
 from .gazetteer import sanctioned_places
 
 __all__ = [
@@ -101,15 +102,9 @@ _PAY = (
 
 
 @dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(RuleText):
     """One rule: where it fires and what it tells the reviewer (see the module docstring)."""
 
-    id: str
-    category: str
-    severity: int
-    title: str
-    why_it_matters: str
-    recommendation: str
     triggers: tuple[re.Pattern[str], ...]
     requires: tuple[re.Pattern[str], ...] = ()
     requires_any: tuple[re.Pattern[str], ...] = ()

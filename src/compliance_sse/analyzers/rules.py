@@ -670,8 +670,10 @@ class DocumentAnalysis:
     def _apply(self, rule: Rule, unit: _Unit, triggers: list[re.Pattern[str]], new: list[Finding]) -> None:
         if unit.technical:
             return
-        if unit.data_transfer and rule.id.startswith("SAN-JUR-") and rule.severity < 5:
-            return
+        if unit.data_transfer and (rule.id == "DP-SPECIAL" or (rule.id.startswith("SAN-JUR-") and rule.severity < 5)):
+            return  # the transfer's finding names this risk (special-category data raises its severity)
+        if rule.category == "aml" and any(hit.rule.category == "bribery_corruption" for hit in unit.hits):
+            return  # cash or a disguised payment to an agent or official: the bribe is the risk, the cash its sign
         for trigger in triggers:
             for m in trigger.finditer(unit.text):
                 if not self._fires(rule, unit.text, m):

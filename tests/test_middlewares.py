@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
 import orjson
 import pytest
-from aiohttp import web
+from aiohttp import ClientConnectionResetError, web
 from aiohttp.test_utils import make_mocked_request
 
 from compliance_sse.errors import NotAPdf, Overloaded
 from compliance_sse.middlewares import REQUEST_ID, error_middleware, request_id, request_id_middleware
+from compliance_sse.server import ServiceRunner
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -79,3 +81,40 @@ async def test_a_bug_is_a_500_without_its_text_and_is_logged(caplog: pytest.LogC
     body = _body(response)
     assert body["code"] == "internal" and "secret" not in str(body)
     assert any("unhandled error on GET /x" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_client_gone_before_the_answer_is_left_to_the_server_not_logged_as_a_bug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # What aiohttp raises when the head is written to a connection the client has just reset.
+    gone = ClientConnectionResetError("Cannot write to closing transport")
+    with caplog.at_level(logging.INFO, logger="compliance_sse"), pytest.raises(ConnectionResetError):
+        await _both(make_mocked_request("GET", "/jobs/x/events"), _raising(gone))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+async def test_a_client_gone_before_the_answer_ends_the_connection_quietly_in_the_server(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def gone(request: web.Request) -> web.StreamResponse:
+        raise ClientConnectionResetError("Cannot write to closing transport")
+
+    app = web.Application(middlewares=[request_id_middleware, error_middleware])
+    app.router.add_get("/gone", gone)
+    runner = ServiceRunner(app, handler_cancellation=True)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        with caplog.at_level(logging.INFO):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                writer.write(b"GET /gone HTTP/1.1\r\nHost: t\r\n\r\n")
+                assert await asyncio.wait_for(reader.read(), 10) == b""  # no 500 for a peer that is not there
+            finally:
+                writer.close()
+                await writer.wait_closed()
+    finally:
+        await runner.cleanup()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text

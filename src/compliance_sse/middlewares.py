@@ -85,7 +85,7 @@ async def access_log_middleware(request: web.Request, handler: _Handler) -> web.
     except web.HTTPException as exc:
         status = exc.status
         raise
-    except asyncio.CancelledError:
+    except (asyncio.CancelledError, ConnectionError):
         status = "cancelled"
         raise
     finally:
@@ -114,6 +114,10 @@ async def error_middleware(request: web.Request, handler: _Handler) -> web.Strea
         # part's headers, a chunk): the peer's fault. Its message quotes the bytes: not echoed.
         log.warning("request %s: unreadable body (%s)", request_id(request), type(exc).__name__)
         return _error_response(request, BadRequest("The request body could not be read."))
+    except ConnectionError:
+        # The client left before (or while) the answer was written: no one to answer, and no bug.
+        # The server ends the connection quietly (``server._Protocol``).
+        raise
     except Exception:
         log.exception("unhandled error on %s %s (request %s)", request.method, request.path, request_id(request))
         return _error_response(request, InternalError())

@@ -83,6 +83,8 @@ class _Protocol(RequestHandler):
         """The contract's JSON error; never the parser's message, which quotes the request's bytes."""
         if request.writer.output_size > 0:
             raise ConnectionError("the response has started; the connection is closed")
+        if isinstance(exc, ConnectionError):
+            raise ConnectionError("the client has gone; the connection is closed")  # aiohttp drops it quietly
         rid = secrets.token_hex(8)
         if status >= 500:
             log.error("request %s failed in the server: %s", rid, type(exc).__name__ if exc else "no response")

@@ -938,7 +938,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--uploads", type=int, default=200)
     parser.add_argument("--seed-uploads", type=int, default=15)
-    parser.add_argument("--concurrency", default="8,64", help="CSSE_GROQ_CONCURRENCY values for the uploads part")
+    parser.add_argument("--concurrency", default="32,8", help="CSSE_GROQ_CONCURRENCY values for the uploads part")
     parser.add_argument("--model-delay", type=float, default=2.0)
     parser.add_argument("--idle", type=int, default=10000)
     parser.add_argument("--heartbeat", type=float, default=5.0)

@@ -46,7 +46,9 @@ class Settings:
     groq_api_key: str | None = field(default=None, repr=False)
     groq_base_url: str | None = None
     groq_model: str = DEFAULT_GROQ_MODEL
-    groq_concurrency: int = 8
+    groq_concurrency: int = 32
+    """Requests in flight to Groq per process. A job waiting on the model costs no CPU, and Groq enforces its
+    rate limits with 429 + Retry-After, which pauses every request of the analyzer (README, "Cost controls")."""
     groq_timeout_s: float = 60
     broker: str = "memory"
     claim_idle_s: float = 30

@@ -271,6 +271,25 @@ async def test_429_retry_after_is_honoured(fake: FakeGroq, client: groq.AsyncGro
     assert len(result.findings) == 3
 
 
+async def test_a_429_holds_every_request_until_its_retry_after(
+    fake: FakeGroq, client: groq.AsyncGroq, sleeps: Sleeps
+) -> None:
+    now = [100.0]
+    analyzer = make(client, sleeps, clock=lambda: now[0])
+    fake.script = ["rate_limit"]
+    fake.retry_after = "2"
+    await analyzer.analyze(pages_of(*MEMO), Recorder(3).ctx())
+    assert sleeps.delays == [2.0]  # its own retry
+    # Another job's request, still within the pause the 429 asked for, waits for the rest of it.
+    now[0] = 101.5
+    await analyzer.analyze(pages_of(*MEMO), Recorder(3).ctx())
+    assert sleeps.delays == [2.0, 0.5]
+    now[0] = 102.5
+    await analyzer.analyze(pages_of(*MEMO), Recorder(3).ctx())
+    assert sleeps.delays == [2.0, 0.5]
+    assert fake.requests == 4
+
+
 async def test_503_retry_after_with_jitter(fake: FakeGroq, client: groq.AsyncGroq, sleeps: Sleeps) -> None:
     fake.script = ["unavailable"]
     fake.retry_after = "1"

@@ -593,6 +593,7 @@ class GroqAnalyzer(Analyzer):
         self._rng = rng
         self._clock = clock
         self._on_call = on_call
+        self._quiet_until = 0.0  # a 429's Retry-After: no request starts before this (clock time)
 
     @property
     def response_format(self) -> str:
@@ -636,11 +637,15 @@ class GroqAnalyzer(Analyzer):
     async def _complete(self, messages: list[ChatCompletionMessageParam], stats: _Stats) -> str:
         """The reply's text; retries transient failures. Raises ``AnalyzerUnavailable``."""
         attempt = 0
+        honoured = 0.0  # the pause this request already slept through
         while True:
             json_mode = self._json_mode
             started = self._clock()
             try:
                 async with self._semaphore:
+                    if self._quiet_until > honoured and (pause := self._quiet_until - self._clock()) > 0:
+                        # Another request was told to wait: the rate limit is the account's, not that request's.
+                        await self._sleep(pause + self._rng() * _RETRY_AFTER_JITTER_S)
                     stats.requests += 1
                     started = self._clock()
                     with map_groq_errors():
@@ -660,6 +665,8 @@ class GroqAnalyzer(Analyzer):
             except _Transient as exc:
                 self._record(exc.outcome, exc.upstream_status, started)
                 delay = self._delay(attempt, exc.retry_after)
+                if exc.outcome == "rate_limited" and exc.retry_after is not None and delay is not None:
+                    honoured = self._quiet_until = max(self._quiet_until, self._clock() + exc.retry_after)
                 if attempt >= self._max_retries or delay is None:
                     log.info("groq request failed (%s, status %s); giving up", exc.outcome, exc.upstream_status)
                     raise

@@ -214,6 +214,7 @@ class BrokerUnavailable(ComplianceError):
     status = 503
     code = "broker_unavailable"
     retryable = True
+    retry_after = 5
     default_detail = "The service's job store is unreachable; retry shortly."
 
 

@@ -16,7 +16,15 @@ from aiohttp import web
 
 from . import __version__
 from .auth import tenant_of
-from .errors import BadRequest, ComplianceError, InternalError, NotFound, TooManyRequests, error_for_code
+from .errors import (
+    BadRequest,
+    BrokerUnavailable,
+    ComplianceError,
+    InternalError,
+    NotFound,
+    TooManyRequests,
+    error_for_code,
+)
 from .eventlog.base import EventLog, LogEvent
 from .events import DoneEvent, ErrorEvent, HeartbeatEvent, ProgressEvent, parse
 from .keys import EVENT_LOG, HEARTBEATS, JOBS, METRICS, SETTINGS, STREAMS, TENANT_STREAMS, UPLOADS
@@ -69,6 +77,10 @@ async def _submit(request: web.Request) -> str:
     settings = request.app[SETTINGS]
     with request.app[UPLOADS].slot():
         upload = await read_upload(request, max_bytes=settings.max_upload_bytes, idle_s=settings.upload_timeout_s)
+    if not await request.app[EVENT_LOG].ping():
+        # A paused Redis takes commands and answers none: each of the job's writes would wait out the
+        # socket timeout. PING is bounded (1 s), so the upload gets its 503 at once.
+        raise BrokerUnavailable()
     record = await jobs.submit(upload, tenant_of(request))
     metrics = request.app[METRICS]
     metrics.upload_bytes.inc(len(upload.data))

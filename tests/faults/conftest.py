@@ -106,3 +106,24 @@ async def start_service() -> AsyncIterator[StartService]:
 def small_receive_buffer(sock: socket.socket, size: int = 4096) -> None:
     """Shrink a client's receive window, so a peer that does not read fills it quickly."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+
+
+async def open_stream(
+    service: Service, path: str, *headers: str, rcvbuf: int | None = None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, int]:
+    """Send a ``GET`` over HTTP/1.0 (the body ends at the close); read its head, answer its status."""
+    sock = socket.socket()
+    if rcvbuf is not None:
+        small_receive_buffer(sock, rcvbuf)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (HOST, service.port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    writer.write("\r\n".join([f"GET {path} HTTP/1.0", "Host: t", *headers, "", ""]).encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    status, _ = parse_head(head)
+    return reader, writer, status
+
+
+async def read_to_end(reader: asyncio.StreamReader) -> bytes:
+    async with asyncio.timeout(20):
+        return await reader.read()

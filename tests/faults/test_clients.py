@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import sys
 from collections.abc import Callable
 
@@ -19,7 +18,7 @@ from compliance_sse.sse.models import ServerSentEvent
 from compliance_sse.sse.parser import EventParser
 from tests.polling import until
 
-from .conftest import HOST, Service, StartService, file_part, multipart_post, parse_head, small_receive_buffer
+from .conftest import HOST, Service, StartService, file_part, multipart_post, open_stream, read_to_end
 
 HIGH_WATER = 64 * 1024  # asyncio's default: a write waits once the transport holds this much
 
@@ -37,26 +36,10 @@ async def _append(service: Service, job_id: str, n: int, size: int = 100) -> Non
         await log.append(job_id, "flag", orjson.dumps({"n": i, "pad": "x" * size}))
 
 
-async def _open(
-    service: Service, path: str, *headers: str, rcvbuf: int | None = None
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, int]:
-    """Send a ``GET`` over HTTP/1.0 (the body ends at the close); read its head, answer its status."""
-    sock = socket.socket()
-    if rcvbuf is not None:
-        small_receive_buffer(sock, rcvbuf)
-    sock.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(sock, (HOST, service.port))
-    reader, writer = await asyncio.open_connection(sock=sock)
-    writer.write("\r\n".join([f"GET {path} HTTP/1.0", "Host: t", *headers, "", ""]).encode())
-    head = await reader.readuntil(b"\r\n\r\n")
-    status, _ = parse_head(head)
-    return reader, writer, status
-
-
 async def test_a_reader_that_never_reads_is_dropped_with_a_bounded_buffer(start_service: StartService) -> None:
     service = await start_service(send_timeout_s=1)
     job_id = await _job(service)
-    _reader, writer, status = await _open(service, f"/jobs/{job_id}/events", rcvbuf=4096)
+    _reader, writer, status = await open_stream(service, f"/jobs/{job_id}/events", rcvbuf=4096)
     assert status == 200
     await until(lambda: service.app[STREAMS], what="the stream to open")
     (stream,) = service.app[STREAMS]
@@ -84,7 +67,7 @@ async def test_a_reader_that_never_reads_is_dropped_with_a_bounded_buffer(start_
 async def test_a_slow_reader_gets_every_event_once(start_service: StartService) -> None:
     service = await start_service(send_timeout_s=10)
     job_id = await _job(service)
-    reader, writer, status = await _open(service, f"/jobs/{job_id}/events", rcvbuf=4096)
+    reader, writer, status = await open_stream(service, f"/jobs/{job_id}/events", rcvbuf=4096)
     assert status == 200
     producer = asyncio.ensure_future(_append(service, job_id, 300, size=2000))
     parser, events = EventParser(), list[ServerSentEvent]()
@@ -111,11 +94,6 @@ def _cut_points(body: bytes) -> list[int]:
     return sorted(p for p in points if 0 <= p <= len(body))
 
 
-async def _read_all(reader: asyncio.StreamReader) -> bytes:
-    async with asyncio.timeout(20):
-        return await reader.read()
-
-
 @pytest.mark.parametrize("reset", [False, True], ids=["fin", "rst"])
 async def test_a_finished_job_cut_anywhere_then_resumed_gives_every_event_once(
     start_service: StartService, pdf: Callable[[str], bytes], reset: bool
@@ -124,8 +102,8 @@ async def test_a_finished_job_cut_anywhere_then_resumed_gives_every_event_once(
     status, _, answer = await service.request(multipart_post("/jobs", file_part(pdf("s03")) + b"--B--\r\n"))
     assert status == 202
     path = orjson.loads(answer)["events_url"]
-    reader, writer, _ = await _open(service, path)
-    body = await _read_all(reader)
+    reader, writer, _ = await open_stream(service, path)
+    body = await read_to_end(reader)
     writer.close()
     full = EventParser().feed(body)
     assert full[-1].event == "done"
@@ -138,7 +116,7 @@ async def test_a_finished_job_cut_anywhere_then_resumed_gives_every_event_once(
             await writer.drain()
             seen = []
         else:  # after the head, ``cut`` bytes into the body
-            reader, writer, _ = await _open(service, path)
+            reader, writer, _ = await open_stream(service, path)
             seen = parser.feed(await reader.readexactly(cut))
         if reset:
             writer.transport.abort()
@@ -146,8 +124,8 @@ async def test_a_finished_job_cut_anywhere_then_resumed_gives_every_event_once(
             writer.close()
         last = parser.last_event_id
         headers = [f"Last-Event-ID: {last}"] if last else []
-        reader, writer, status = await _open(service, path, *headers)
-        rest = EventParser().feed(await _read_all(reader)) if status == 200 else []
+        reader, writer, status = await open_stream(service, path, *headers)
+        rest = EventParser().feed(await read_to_end(reader)) if status == 200 else []
         writer.close()
         assert status == (204 if last == full[-1].id else 200), cut
         assert [e.id for e in seen + rest] == [e.id for e in full], f"cut at byte {cut}"
@@ -161,7 +139,7 @@ async def test_a_live_job_cut_at_every_point_then_resumed_gives_every_event_once
         for partial in (0, 1, 30):  # ... and this many bytes of the next one
             job_id = await _job(service)
             path = f"/jobs/{job_id}/events"
-            reader, writer, status = await _open(service, path)
+            reader, writer, status = await open_stream(service, path)
             assert status == 200
             parser = EventParser()
             assert await reader.readuntil(b"\n\n")  # retry:
@@ -185,10 +163,10 @@ async def test_a_live_job_cut_at_every_point_then_resumed_gives_every_event_once
 
 async def _resume(service: Service, path: str, last: str) -> list[ServerSentEvent]:
     headers = [f"Last-Event-ID: {last}"] if last else []
-    reader, writer, status = await _open(service, path, *headers)
+    reader, writer, status = await open_stream(service, path, *headers)
     assert status == 200
     try:
-        return EventParser().feed(await _read_all(reader))
+        return EventParser().feed(await read_to_end(reader))
     finally:
         with contextlib.suppress(OSError):
             writer.close()

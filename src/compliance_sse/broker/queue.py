@@ -94,6 +94,10 @@ class _Claimed:
     job_id: str
 
 
+_CHECK_LIMIT_S = 2.0
+"""How long a health check may wait for Redis before the queue counts as down (uploads get 503)."""
+
+
 class JobQueue:
     """``P:queue`` and the job inputs ``P:input:{id}``; knows whether Redis answers and the backlog.
 
@@ -136,11 +140,13 @@ class JobQueue:
         """
         self._group_ready = False
         try:
-            await self.ensure_group()
-            with map_redis_errors():
-                self.backlog = int(await self.client.xlen(self.key))
+            # A paused Redis takes the commands and never answers: only the socket timeout would end them.
+            async with asyncio.timeout(_CHECK_LIMIT_S):
+                await self.ensure_group()
+                with map_redis_errors():
+                    self.backlog = int(await self.client.xlen(self.key))
             self.healthy = True
-        except RedisUnavailable:
+        except (RedisUnavailable, TimeoutError):
             self.healthy = False
         return self.healthy
 

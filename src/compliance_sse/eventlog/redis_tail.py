@@ -32,6 +32,8 @@ __all__ = ["BATCH", "MAX_BACKLOG", "SharedTail", "Waiter", "decode_entries", "st
 
 log = logging.getLogger(__name__)
 
+_REPLY_MARGIN_S = 2.0
+"""How late after its ``BLOCK`` ends an ``XREAD``'s reply may come before Redis counts as down."""
 BATCH = 200
 """Entries per ``XRANGE``/``XREAD`` round trip."""
 MAX_BACKLOG = 1024
@@ -198,11 +200,13 @@ class _TailShard:
             issued = loop.time()
             try:
                 self.reads += 1
-                reply = await self._conn.xread(streams, count=BATCH, block=self._block_ms)
+                # The reply is due when the block ends; a paused Redis would hold it until the socket timeout.
+                async with asyncio.timeout(self._block_ms / 1000 + _REPLY_MARGIN_S):
+                    reply = await self._conn.xread(streams, count=BATCH, block=self._block_ms)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if not is_outage(exc):
+                if not (is_outage(exc) or isinstance(exc, TimeoutError)):
                     log.exception("the shared Redis reader failed; retrying")
                 now = loop.time()
                 down_since = down_since if down_since is not None else now

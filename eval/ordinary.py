@@ -11,8 +11,10 @@ are not for reading.
 from __future__ import annotations
 
 import argparse
+import ast
 import gzip
 import hashlib
+import re
 import sys
 import sysconfig
 from collections import Counter
@@ -31,6 +33,10 @@ MAX_CHARS = 15_000
 """The first five pages of each text: changelogs run to megabytes, and their start is like their middle."""
 SEVERE = 3
 DOC = Path("/usr/share/doc")
+MAN = Path("/usr/share/man")
+MAN_SHARE = 10
+"""Per cent of the man pages read (a seeded sample: there are about 20,000)."""
+PYENV = Path("/root/.pyenv/versions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +52,25 @@ def is_held_out(label: str) -> bool:
     return int.from_bytes(digest[:4], "big") % 100 < HELD_OUT_PERCENT
 
 
+def _sampled(label: str, percent: int) -> bool:
+    digest = hashlib.sha256(f"{SPLIT_SEED}:sample:{label}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < percent
+
+
+_TROFF_REQUEST = re.compile(r"^\.\s*(?:[A-Za-z]{1,2}\b)?\s*", re.M)
+_TROFF_ESCAPE = re.compile(
+    r"\\(?:f(?:\[[^\]]*\]|\(..|.)|\*?\(..|\*?\[[^\]]*\]|[hvwlLo]'[^']*'|[-e&|^ {}c]|s[-+]?\d|\*.)"
+)
+
+
 def _read(path: Path) -> str:
     raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    return raw.decode("utf-8", errors="replace")
+    text = raw.decode("utf-8", errors="replace")
+    if path.is_relative_to(MAN):  # a man page's troff source: keep the words, drop requests and escapes
+        lines = [line for line in text.splitlines() if not line.startswith(('.\\"', "'\\\"", ".de", ".."))]
+        text = _TROFF_REQUEST.sub("", "\n".join(lines)).replace("\\-", "-")
+        text = _TROFF_ESCAPE.sub(" ", text)
+    return text
 
 
 def _files() -> Iterator[tuple[str, str, Path]]:
@@ -68,6 +90,8 @@ def _files() -> Iterator[tuple[str, str, Path]]:
             ".txt",
         }:
             source = "package-readme"
+        elif path.suffix in {".md", ".rst"} and ".dist-info" not in str(path):
+            source = "package-docs"
         else:
             continue
         yield source, "site-packages/" + str(path.relative_to(site)), path
@@ -81,6 +105,13 @@ def _files() -> Iterator[tuple[str, str, Path]]:
     ):
         for path in sorted(DOC.glob(pattern)):
             yield source, str(path), path
+    for path in sorted(DOC.glob("*/*")):
+        name = path.name.upper().removesuffix(".GZ")
+        if name.endswith((".TXT", ".MD", ".RST")) or name.startswith(("FAQ", "TODO", "AUTHORS", "THANKS", "BUGS")):
+            yield "debian-doc", str(path), path
+    for path in sorted(MAN.glob("man[1-8]/*.gz")):
+        if _sampled(str(path), MAN_SHARE):
+            yield "man-page", str(path), path
 
 
 def texts() -> list[Text]:
@@ -98,8 +129,27 @@ def texts() -> list[Text]:
         if digest not in seen:
             seen.add(digest)
             out.append(Text(source, label, body))
-    out.extend(Text("python-docs", f"pydoc_data/topics/{name}", body[:MAX_CHARS]) for name, body in _topics())
+    topics = [("pydoc_data/topics", _topics())]
+    for path in sorted(PYENV.glob("*/lib/python3*/pydoc_data/topics.py")) if PYENV.is_dir() else []:
+        topics.append((f"{path.parent.parent.name}/pydoc_data/topics", sorted(_topics_of(path).items())))
+    for prefix, items in topics:
+        for name, text in items:
+            body = text[:MAX_CHARS]
+            digest = hashlib.sha1(body.encode()).hexdigest()
+            if digest not in seen:
+                seen.add(digest)
+                out.append(Text("python-docs", f"{prefix}/{name}", body))
     return out
+
+
+def _topics_of(path: Path) -> dict[str, str]:
+    """The ``topics`` of another Python's ``pydoc_data/topics.py``, read as data (not imported)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "topics" for t in node.targets):
+            value = ast.literal_eval(node.value)
+            return value if isinstance(value, dict) else {}
+    return {}
 
 
 def _topics() -> list[tuple[str, str]]:

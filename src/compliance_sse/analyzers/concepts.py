@@ -230,7 +230,9 @@ _REGEX_CONCEPTS = (
         # reference, a chat-API message in a code sample.
         "TECHNICAL",
         re.compile(
-            r"\w\(\d?\)|(?<![\w-])(?:--[a-z][\w-]+|-[A-Za-z]{1,2}\b)|\bCloses: #\d|\.(?:py|so|h|sh|js|conf)\b|"
+            r"\w ?\(\d?\)|(?:^|\s)#{2,6} \w|(?<![\w-])(?:--[a-z][\w-]+|-[A-Za-z]{1,2}\b)|\bCloses: #\d|"
+            r"\.(?:py|so|h|sh|js|conf)\b|"
+            r"\b[a-z]{2,}[A-Z]\w*|\]\((?:#|https?:)|"
             r"[\"']role[\"']\s*:\s*[\"'](?:system|user|assistant)|\bmessages\s*=\s*\[|\bcompletions\.create\b|`"
         ),
     ),
@@ -396,6 +398,26 @@ def _amount_or_deposit(sc: SentenceConcepts) -> bool:
     return bool(sc.amounts) or sc.has("CASH") or "deposit" in sc.text.lower()
 
 
+def _refused_to_say(sc: SentenceConcepts) -> bool:
+    """The refusal is of information: "refused to explain", "declined to say what the account is for"."""
+    said = [a for c in ("PURPOSE", "IDENTIFY") for a, _ in sc.hits.get(c, ())]
+    return any(0 < b - a <= 3 for a, _ in sc.hits.get("REFUSE", ()) for b in said)
+
+
+def _strip_near_field(sc: SentenceConcepts) -> bool:
+    """What is removed is a field of the document: "leave the name of the end user off the message"."""
+    fields = sc.hits.get("DOC_FIELD", ())
+    return any(a - 5 <= fb and fa <= b + 5 for a, b in sc.hits.get("STRIP", ()) for fa, fb in fields)
+
+
+_POWER = frozenset(["right", "may", "can", "cannot", "able", "entitle", "option", "allow", "permit", "power"])
+
+
+def _right_or_power(sc: SentenceConcepts) -> bool:
+    """A missing right to leave is said with a right or a modal ("no right to terminate", "may not terminate")."""
+    return any(t.lemmas & _POWER for t in sc.tokens)
+
+
 def _amount_or_many(sc: SentenceConcepts) -> bool:
     return bool(sc.amounts) or sc.has("MANY") or sc.has("REPORT_FORM") or sc.has("CASH")
 
@@ -411,6 +433,9 @@ _CHECKS: dict[str, Callable[[SentenceConcepts], bool]] = {
     "quoted_label": _quoted_label,
     "amount_or_deposit": _amount_or_deposit,
     "amount_or_many": _amount_or_many,
+    "refused_to_say": _refused_to_say,
+    "strip_near_field": _strip_near_field,
+    "right_or_power": _right_or_power,
 }
 
 

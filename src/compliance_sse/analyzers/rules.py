@@ -644,6 +644,7 @@ class DocumentAnalysis:
 
         assert self.index is not None  # set by __post_init__
         plan = _TriggerPlan(self.index, [u for u in units if on_page(u)], folded)
+        _mark_technical(units)
         injection = self.index.position["DI-INJECTION"]
         self._injection(plan.sentences(injection, [u for u in units if not on_page(u)]), new)
         for unit in units:
@@ -710,7 +711,7 @@ class DocumentAnalysis:
     def _injection(self, suspects: list[tuple[_Unit, list[re.Pattern[str]]]], new: list[Finding]) -> None:
         rule = self._rule("DI-INJECTION")
         for unit, triggers in suspects:
-            if unit.read().has("TECHNICAL"):
+            if unit.technical:
                 continue  # a prompt shown in a README's code sample is documentation, not an instruction
             for trigger in triggers:
                 m = trigger.search(unit.text)
@@ -724,6 +725,8 @@ class DocumentAnalysis:
 
     def _concepts(self, unit: _Unit, new: list[Finding]) -> None:
         """Concept rules on one sentence; an instruction to an automated reviewer takes the sentence out."""
+        if unit.technical:
+            return
         sc = unit.read()
         assert self.sanctioned is not None and self.designated is not None  # set by __post_init__
         hits = match_rules(
@@ -747,7 +750,6 @@ class DocumentAnalysis:
             if not sc.countries and sc.has("ALL_TRANSFERS") and not sc.has("REQUIREMENT"):
                 self.transfers_safe.add("*")
         unit.hits = hits
-        unit.technical = sc.has("TECHNICAL")
         unit.data_transfer = any(hit.rule.category == "cross_border" for hit in hits)
 
     def _concept_findings(self, unit: _Unit, new: list[Finding]) -> None:
@@ -810,11 +812,11 @@ class DocumentAnalysis:
                 continue
             a, b = spans[i]
             text = norm[a:b]
-            if any(t.search(text) for t in injection.triggers):
-                continue
+            if any(t.search(text) for t in injection.triggers) or read_sentence(text).has("TECHNICAL"):
+                continue  # an instruction to the reviewer, or example data in a code sample
             unit = _Unit(text, [_Part(page, a, b)], [0])
             sensitive = [(x.start - a, x.end - a) for x in matches if x.sensitive and a <= x.start and x.end <= b]
-            rule = _IDENTIFIER_RULE_OBJECTS[m.kind]
+            rule = _TEST_CARD_RULE if m.kind == "card" and m.value in TEST_CARDS else _IDENTIFIER_RULE_OBJECTS[m.kind]
             self._record(rule, self._identifier_key(m), unit, m.start - a, m.end - a, new, sensitive)
 
     def _identifier_key(self, m: IdentifierMatch) -> str:
@@ -985,6 +987,20 @@ _IDENTIFIER_RULE_OBJECTS = {
     kind: Rule(r.id, "personal_data", r.severity, r.title, r.why_it_matters, r.recommendation, ())
     for kind, r in IDENTIFIER_RULES.items()
 }
+TEST_CARDS = frozenset(
+    [
+        "4111111111111111", "4242424242424242", "4012888888881881", "4000056655665556", "4000000000000002",
+        "5555555555554444", "5105105105105100", "5200828282828210", "2223003122003222", "5454545454545454",
+        "378282246310005", "371449635398431", "6011111111111117", "6011000990139424", "3056930009020004",
+        "36227206271667", "3566002020360505", "6200000000000005",
+    ]
+)  # fmt: skip
+"""Card numbers the card schemes and payment processors publish for testing: example data in documentation."""
+_TEST_CARD_RULE = Rule(
+    IDENTIFIER_RULES["card"].id, "personal_data", 2, IDENTIFIER_RULES["card"].title + " (a published test number)",
+    "The number is one that payment processors publish for testing and belongs to no cardholder; a real number in "
+    "the same place would be personal data to protect.", IDENTIFIER_RULES["card"].recommendation, (),
+)  # fmt: skip
 _MASKED_RULES = frozenset(r.id for k, r in IDENTIFIER_RULES.items() if k in ("card", "iban", "nric", "ssn"))
 
 
@@ -1006,6 +1022,17 @@ def _mentions(patterns: Iterable[re.Pattern[str]], folded: str) -> bool:
         if anchors is None or any(a in folded for a in anchors):
             return True
     return False
+
+
+TECHNICAL_PAGE_SHARE = 0.4
+"""A page whose sentences are this much software prose or code (a man page, a README) is documentation as a whole."""
+
+
+def _mark_technical(units: list[_Unit]) -> None:
+    flags = [u.read().has("TECHNICAL") for u in units]
+    whole_page = len(units) >= 5 and sum(flags) >= TECHNICAL_PAGE_SHARE * len(units)
+    for unit, flag in zip(units, flags, strict=True):
+        unit.technical = flag or whole_page
 
 
 _QUOTES = re.compile("[\"\u201c\u201d\u00ab\u00bb\u2018]|(?<!\\w)'")

@@ -361,6 +361,11 @@ def _static_rules() -> list[Rule]:
                 r"would|"
                 r"need)\s*(?:not|n't)\s+(?:have to\s+)?(?:file|report|flag|notice|trigger|declare)",
             ),
+            requires_any=_rx(
+                r"\b(?:cash|pay\w*|paid|deposit\w*|transfer\w*|wire[sd]?|amounts?|funds?|money|cheques?|checks|"
+                r"withdraw\w*|remit\w*|couriers?|border|customs|currency|banknotes?|threshold|ctr|reporting)\b|"
+                r"(?:USD|US\$|EUR|SGD|S\$|AUD|CAD|HKD|\$|€|£)\s?\d"
+            ),
             negatable=False,
         ),
         Rule(
@@ -1033,6 +1038,11 @@ def _static_rules() -> list[Rule]:
                 r"criminal "
                 r"(?:record|conviction|histor)\w*)\b[^.;]{0,30}\b(?:data|information|records|details|scans?|templates?|"
                 r"membership|origin|beliefs?)\b",
+            ),
+            excludes=_rx(
+                r"\b(?:keys?|ssh|pgp|gpg|certificates?|host|hash|digest|sha-?\d*|md5|rsa|browser|device|tls|ssl)\b"
+                r"[^.;]{0,40}\bfingerprints?\b|\bfingerprints?\b[^.;]{0,40}\b(?:keys?|certificates?|hosts?|files?|"
+                r"deployments?|requests?)\b"
             ),
             requires_any=_rx(
                 r"\b(?:collect\w*|process\w*|record\w*|store\w*|retain\w*|obtain\w*|use[sd]?|using|capture\w*|"

@@ -149,6 +149,20 @@ async def test_resume_a_live_job_then_follow_it(
     assert rest[-1].event == "done"
 
 
+async def test_a_stream_ends_at_its_time_limit_and_the_job_goes_on(
+    make_client: MakeClient, pdf: Callable[[str], bytes], gated_executor: GatedExecutor
+) -> None:
+    client = await make_client(extract_executor=gated_executor, stream_max_s=0.3)
+    resp = await client.post("/analyze_sse", data=form(pdf("s03")))
+    job_id = resp.headers["X-Job-Id"]
+    body = await asyncio.wait_for(resp.content.read(), 30)  # ends while extraction is held
+    assert b"event: job\n" in body
+    assert body.endswith(b": stream time limit reached; reconnect with Last-Event-ID\n\n")
+    gated_executor.gate.set()
+    full = await read_events(await client.get(f"/jobs/{job_id}/events"))
+    assert full[-1].event == "done"
+
+
 async def test_two_listeners_each_get_every_event(
     make_client: MakeClient, pdf: Callable[[str], bytes], gated_executor: GatedExecutor
 ) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
 import logging
 import random
 import time
@@ -25,7 +23,7 @@ from .errors import (
     TooManyRequests,
     error_for_code,
 )
-from .eventlog.base import EventLog, LogEvent
+from .eventlog.base import EventLog, JobRecord, LogEvent
 from .events import DoneEvent, ErrorEvent, HeartbeatEvent, ProgressEvent, parse
 from .keys import EVENT_LOG, HEARTBEATS, JOBS, METRICS, SETTINGS, STREAMS, TENANT_STREAMS, UPLOADS
 from .metrics import CONTENT_TYPE, Metrics
@@ -210,21 +208,17 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
         # Nothing will follow: 204 is how the WHATWG spec tells an EventSource to stop reconnecting.
         return web.Response(status=204, headers={"X-Job-Id": job_id})
     events = event_log.read_batches(job_id, after)  # raises before the stream starts
-    record = await event_log.get_job(job_id)
-    stage: list[str] = [record.stage]
-
-    def heartbeat() -> dict[str, object]:
-        now = time.time()
-        return HeartbeatEvent(ts=round(now, 3), stage=stage[0], elapsed_s=round(now - record.created, 1)).body()
-
+    state = _StreamState(await event_log.get_job(job_id), app[METRICS])
     response = EventStreamResponse(
         heartbeat_s=settings.heartbeat_s,
         send_timeout_s=settings.send_timeout_s,
         # Drawn per stream from [R, 2R): clients cut off together (a gateway restart) come back spread out.
         retry_ms=round(settings.retry_ms * random.uniform(1.0, 2.0)),
-        heartbeat_data=heartbeat,
+        heartbeat_data=state.heartbeat,
         headers={"X-Job-Id": job_id, REQUEST_ID: request_id(request)},
         scheduler=app[HEARTBEATS],
+        # Up to 10 % earlier, at random: streams opened together (a deploy) do not all reconnect together.
+        max_s=settings.stream_max_s * random.uniform(0.9, 1.0),
     )
     open_streams[tenant] = open_streams.get(tenant, 0) + 1
     try:
@@ -234,16 +228,14 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
         raise
     app[STREAMS].add(response)
     try:
-        # Up to 10 % earlier, at random: streams opened together (a deploy) do not all reconnect together.
-        async with asyncio.timeout(settings.stream_max_s * random.uniform(0.9, 1.0)):
-            await response.relay(events, functools.partial(_frames, stage, app[METRICS]))
-    except TimeoutError:
-        with contextlib.suppress(Exception):
-            await response.send_comment("stream time limit reached; reconnect with Last-Event-ID")
+        await response.relay(events, state.frames)
+        if response.expired:
+            with contextlib.suppress(Exception):
+                await response.send_comment("stream time limit reached; reconnect with Last-Event-ID")
     except ComplianceError as failure:
         # The log failed under the stream (Redis went away). An error event without an id,
         # so Last-Event-ID stays on the last real event and the client resumes from there.
-        error = ErrorEvent.of(failure, stage[0], retryable=True)
+        error = ErrorEvent.of(failure, state.stage, retryable=True)
         with contextlib.suppress(Exception):
             await response.send_event(ServerSentEvent(data=error.encode().decode(), event=error.name))
     except _CLIENT_GONE:
@@ -267,14 +259,28 @@ def _release_stream(open_streams: dict[str, int], tenant: str) -> None:
         open_streams.pop(tenant, None)
 
 
-def _frames(stage: list[str], metrics: Metrics, batch: list[LogEvent]) -> bytes:
-    """The SSE frames of a batch of log events; remembers the last stage for heartbeats, counts the events."""
-    for entry in batch:
-        metrics.events_sent.labels(event=entry.event).inc()
-    last = next((e for e in reversed(batch) if e.event == ProgressEvent.name), None)
-    if last is not None and isinstance(progress := parse(last.event, last.data), ProgressEvent):
-        stage[0] = progress.stage
-    return b"".join([serialize(ServerSentEvent(data=e.data.decode(), event=e.event, id=e.id)) for e in batch])
+class _StreamState:
+    """What one open stream keeps between batches: its job's creation time and last stage."""
+
+    __slots__ = ("created", "metrics", "stage")
+
+    def __init__(self, record: JobRecord, metrics: Metrics) -> None:
+        self.created = record.created
+        self.stage = record.stage
+        self.metrics = metrics
+
+    def heartbeat(self) -> dict[str, object]:
+        now = time.time()
+        return HeartbeatEvent(ts=round(now, 3), stage=self.stage, elapsed_s=round(now - self.created, 1)).body()
+
+    def frames(self, batch: list[LogEvent]) -> bytes:
+        """The SSE frames of a batch of log events; remembers the last stage, counts the events."""
+        for entry in batch:
+            self.metrics.events_sent.labels(event=entry.event).inc()
+        last = next((e for e in reversed(batch) if e.event == ProgressEvent.name), None)
+        if last is not None and isinstance(progress := parse(last.event, last.data), ProgressEvent):
+            self.stage = progress.stage
+        return b"".join([serialize(ServerSentEvent(data=e.data.decode(), event=e.event, id=e.id)) for e in batch])
 
 
 async def _close_events(events: AsyncIterator[Any]) -> None:

@@ -56,20 +56,38 @@ async def test_headers_retry_first_and_typed_heartbeat_without_id(aiohttp_client
 
 
 class _Transport:
+    def __init__(self, buffered: int = 0) -> None:
+        self.buffered = buffered
+
     def get_write_buffer_size(self) -> int:
-        return 0
+        return self.buffered
 
 
-async def _fake_stream(scheduler: HeartbeatScheduler, written: list[bytes], heartbeat_s: float) -> EventStreamResponse:
-    """A prepared-looking response whose writes land in ``written``."""
+class _Request:
+    def __init__(self, transport: _Transport) -> None:
+        self.transport = transport
+
+
+async def _fake_stream(
+    scheduler: HeartbeatScheduler,
+    written: list[bytes],
+    heartbeat_s: float,
+    *,
+    max_s: float | None = None,
+    buffered: int = 0,
+) -> EventStreamResponse:
+    """A prepared-looking response whose writes land in ``written``; ``buffered`` bytes wait in its socket."""
     resp = EventStreamResponse(heartbeat_s=heartbeat_s, scheduler=scheduler)
 
     async def write(data: bytes | bytearray | memoryview) -> None:
         written.append(bytes(data))
 
     resp.write = write  # type: ignore[method-assign]
-    resp._done = asyncio.get_running_loop().create_future()
+    resp._req = _Request(_Transport(buffered))  # type: ignore[assignment]
+    resp._stopped = False  # as prepare() leaves it
     resp.last_sent = scheduler.clock()
+    if max_s is not None:
+        resp.deadline = resp.last_sent + max_s
     resp._entry = scheduler.add(resp)
     return resp
 
@@ -113,8 +131,53 @@ async def test_one_scheduler_serves_many_streams_and_forgets_stopped_ones() -> N
     assert len(scheduler) == 29
 
 
-async def test_stop_streaming_interrupts_the_relay_without_a_task_of_its_own(aiohttp_client: AiohttpClient) -> None:
+async def test_the_scheduler_ends_a_stream_at_its_deadline() -> None:
+    """The stream's time limit is its entry in the heartbeat heap, not a timer of its own."""
+    now = [0.0]
+    scheduler = HeartbeatScheduler(clock=lambda: now[0])
+    written: list[bytes] = []
+    resp = await _fake_stream(scheduler, written, heartbeat_s=10, max_s=25)
+    other = await _fake_stream(scheduler, written, heartbeat_s=10)
+    await scheduler.close()  # the test drives tick() itself
+    assert await scheduler.tick(10.0) == 20
+    assert await scheduler.tick(20.0) == 25, "the deadline comes before the next heartbeat"
+    assert (resp.expired, resp.stopped()) == (False, False)
+    assert await scheduler.tick(25.0) == 30
+    assert (resp.expired, resp.stopped()) == (True, True)
+    assert not other.stopped()
+    assert len(scheduler) == 1
+    assert resp.heartbeats_sent == 2 == other.heartbeats_sent
+    await resp.wait()  # returns at once: the stream has stopped
+
+
+async def test_a_stalled_client_does_not_delay_the_others_heartbeats() -> None:
+    now = [0.0]
+    scheduler = HeartbeatScheduler(clock=lambda: now[0])
+    written: list[bytes] = []
+    stalled = await _fake_stream(scheduler, [], heartbeat_s=1, buffered=1 << 20)
+    never = asyncio.Event()
+
+    async def blocked(data: bytes | bytearray | memoryview) -> None:
+        await never.wait()  # the client takes nothing
+
+    stalled.write = blocked  # type: ignore[method-assign]
+    others = [await _fake_stream(scheduler, written, heartbeat_s=1) for _ in range(3)]
+    await scheduler.close()  # the test drives tick() itself
+    now[0] = 1.0
+    # A guard against a hang only: tick() itself never waits for a client.
+    assert await asyncio.wait_for(scheduler.tick(1.0), 30) == 2.0
+    assert [o.heartbeats_sent for o in others] == [1, 1, 1]
+    assert len(written) == 3
+    assert stalled.heartbeats_sent == 0, "its heartbeat waits in a task of its own"
+    await scheduler.close()  # cancels that write
+
+
+@pytest.mark.parametrize("stop", ["stop_streaming", "time_limit"])
+async def test_the_relay_ends_when_the_stream_stops_with_no_task_or_timer_of_its_own(
+    aiohttp_client: AiohttpClient, stop: str
+) -> None:
     started, ended = asyncio.Event(), asyncio.Event()
+    timers: list[int] = []
 
     async def never() -> Any:
         started.set()
@@ -122,20 +185,25 @@ async def test_stop_streaming_interrupts_the_relay_without_a_task_of_its_own(aio
         yield [ServerSentEvent(data="never")]
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        resp = EventStreamResponse(heartbeat_s=60)
+        resp = EventStreamResponse(heartbeat_s=60, max_s=0.2 if stop == "time_limit" else None)
         request.app[_STREAMS].append(resp)
+        loop = asyncio.get_running_loop()
+        before = len(loop._scheduled)  # type: ignore[attr-defined]
         await resp.prepare(request)
+        timers.append(len(loop._scheduled) - before)  # type: ignore[attr-defined]
         await resp.relay(never(), lambda batch: b"".join(serialize(e) for e in batch))  # returns, no CancelledError
-        await resp.send_comment("bye")
+        await resp.send_comment("expired" if resp.expired else "bye")
         ended.set()
         return resp
 
     client = await aiohttp_client(_app(handler))
     resp = await client.get("/")
     await asyncio.wait_for(started.wait(), 10)
-    client.app[_STREAMS][0].stop_streaming()
-    await asyncio.wait_for(ended.wait(), 10)
-    assert b": bye\n\n" in await resp.content.read()
+    if stop == "stop_streaming":
+        client.app[_STREAMS][0].stop_streaming()
+    await asyncio.wait_for(ended.wait(), 30)
+    assert (await resp.content.read()).endswith(b": expired\n\n" if stop == "time_limit" else b": bye\n\n")
+    assert timers == [0], "the time limit is the scheduler's, not a timer per stream"
 
 
 async def test_compression_is_refused() -> None:

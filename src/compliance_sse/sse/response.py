@@ -4,8 +4,9 @@ An open stream adds no task to aiohttp's own (the connection's and the handler's
 ``EventSourceResponse`` starts a ping task per stream in ``prepare()``, and waiting on it took
 another; with the relay that made five tasks per stream, each holding frames the collector walks. Here a
 :class:`HeartbeatScheduler` keeps every stream's next heartbeat in one heap and one task writes the
-heartbeats that are due; :meth:`EventStreamResponse.stop_streaming` interrupts the handler itself
-(as ``asyncio.timeout`` does, by cancelling and uncancelling it), so no task waits on a stream.
+heartbeats that are due, and ends the streams whose ``max_s`` is up (no timer per stream);
+:meth:`EventStreamResponse.stop_streaming` interrupts the handler itself (as ``asyncio.timeout``
+does, by cancelling and uncancelling it), so no task, future or timer handle waits on a stream.
 
 What aiohttp-sse does publicly is kept: the event-stream headers, no compression, ``TCP_USER_TIMEOUT``
 so the kernel drops a peer that stops acknowledging, a send timeout that aborts the transport of a
@@ -21,6 +22,7 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import math
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -46,14 +48,16 @@ _WRITE_FAILED = (ConnectionResetError, TimeoutError, RuntimeError)
 
 
 class HeartbeatScheduler:
-    """Sends the heartbeats of many streams from one task.
+    """Sends the heartbeats of many streams from one task, and ends each at its deadline.
 
-    Each stream has one entry ``[due, seq, stream]`` in a heap. When an entry comes due, the
-    stream gets a heartbeat if nothing was sent to it for its interval, else the entry moves to
-    ``last_sent + interval``; so sending an event costs no heap operation. A stopped stream's
-    entry is blanked and dropped when it reaches the top. The task runs only while streams are
-    registered. A heartbeat to a client whose socket buffer is already full is written in a task
-    of its own, so one stalled client never delays the others.
+    Each stream has one entry ``[due, seq, stream]`` in a heap. When an entry comes due, a stream
+    past its ``deadline`` is expired (:meth:`EventStreamResponse.expire`); otherwise it gets a
+    heartbeat if nothing was sent to it for its interval, else the entry moves to
+    ``last_sent + interval`` (never past the deadline); so sending an event costs no heap
+    operation. A stopped stream's entry is blanked and dropped when it reaches the top. The task
+    runs only while streams are registered. A heartbeat to a client whose socket buffer already
+    holds data is written in a task of its own, so one stalled client never delays the others;
+    any other heartbeat fits the empty buffer and is written without suspending.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -70,7 +74,7 @@ class HeartbeatScheduler:
 
     def add(self, stream: EventStreamResponse) -> list[Any]:
         """Register ``stream``; its first heartbeat is due one interval after its last send."""
-        entry = [stream.last_sent + stream.heartbeat_s, next(self._seq), stream]
+        entry = [min(stream.last_sent + stream.heartbeat_s, stream.deadline), next(self._seq), stream]
         first = not self._heap or entry[0] < self._heap[0][0]
         heapq.heappush(self._heap, entry)
         if self._task is None or self._task.done():
@@ -88,11 +92,12 @@ class HeartbeatScheduler:
             stream: EventStreamResponse | None = entry[2]
             if stream is None:
                 continue
+            if stream.deadline <= now:
+                stream.expire()
+                continue
             idle_until = stream.last_sent + stream.heartbeat_s
-            if idle_until > now:
-                entry[0] = idle_until
-            else:
-                entry[0] = now + stream.heartbeat_s
+            if idle_until <= now:
+                idle_until = now + stream.heartbeat_s
                 if stream.backlogged:
                     task = asyncio.create_task(stream.send_heartbeat())
                     self._slow.add(task)
@@ -102,6 +107,7 @@ class HeartbeatScheduler:
                     await stream.send_heartbeat()
                 self.sent += 1
             if entry[2] is not None:  # not stopped by a failed heartbeat
+                entry[0] = min(idle_until, stream.deadline)
                 heapq.heappush(heap, entry)
         return heap[0][0] if heap else None
 
@@ -128,20 +134,25 @@ class EventStreamResponse(web.StreamResponse):
 
     ``heartbeat_s`` is the idle time after which a ``heartbeat`` event with ``heartbeat_data()``
     is sent by ``scheduler`` (pass the app's, shared by every stream; by default the response
-    gets one of its own). ``send_timeout_s`` bounds every write: a client that takes no frame for
-    that long is dropped (the transport is aborted and :meth:`send_event` raises
-    ``TimeoutError``). A write to a closed connection raises ``ConnectionResetError``. Either way
-    the stream stops: :meth:`wait` and :meth:`relay` return.
+    gets one of its own). After ``max_s`` (from ``prepare()``) the scheduler stops the stream and
+    :attr:`expired` is true. ``send_timeout_s`` bounds every write that could wait for the
+    client: one that takes no frame for that long is dropped (the transport is aborted and
+    :meth:`send_event` raises ``TimeoutError``). A write to a closed connection raises
+    ``ConnectionResetError``. Either way the stream stops: :meth:`wait` and :meth:`relay` return.
     """
 
     __slots__ = (
-        "_done",
         "_entry",
         "_handler",
         "_heartbeat_data",
+        "_max_s",
         "_retry_ms",
         "_scheduler",
         "_send_timeout_s",
+        "_stopped",
+        "_waiter",
+        "deadline",
+        "expired",
         "heartbeat_s",
         "heartbeats_sent",
         "last_sent",
@@ -156,9 +167,12 @@ class EventStreamResponse(web.StreamResponse):
         heartbeat_data: Callable[[], Mapping[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
         scheduler: HeartbeatScheduler | None = None,
+        max_s: float | None = None,
     ) -> None:
         if heartbeat_s <= 0:
             raise ValueError("heartbeat_s must be positive")
+        if max_s is not None and not max_s > 0:
+            raise ValueError("max_s must be positive")
         super().__init__(headers=headers)
         self.headers["Content-Type"] = "text/event-stream; charset=utf-8"
         self.headers["Cache-Control"] = "no-cache"
@@ -168,9 +182,13 @@ class EventStreamResponse(web.StreamResponse):
         self._retry_ms = retry_ms
         self._heartbeat_data = heartbeat_data or dict
         self._scheduler = scheduler
+        self._max_s = max_s
         self._entry: list[Any] | None = None
-        self._done: asyncio.Future[None] | None = None
+        self._stopped: bool | None = None  # None until prepare()
+        self._waiter: asyncio.Future[None] | None = None  # only while someone is in wait()
         self._handler: asyncio.Task[Any] | None = None
+        self.deadline = math.inf
+        self.expired = False
         self.last_sent = 0.0
         self.heartbeats_sent = 0
 
@@ -180,14 +198,17 @@ class EventStreamResponse(web.StreamResponse):
             return self._payload_writer
         self._set_tcp_user_timeout(request)
         writer = await super().prepare(request)
-        self._done = asyncio.get_running_loop().create_future()
-        if self._retry_ms is not None:
-            await self._send_frame(retry_frame(self._retry_ms))
         scheduler = self._scheduler
         if scheduler is None:
             scheduler = self._scheduler = HeartbeatScheduler()
-        self.last_sent = scheduler.clock()
-        self._entry = scheduler.add(self)
+        if self._max_s is not None:
+            self.deadline = scheduler.clock() + self._max_s
+        self._stopped = False
+        if self._retry_ms is not None:
+            await self._send_frame(retry_frame(self._retry_ms))
+        if not self._stopped:
+            self.last_sent = scheduler.clock()
+            self._entry = scheduler.add(self)
         return writer
 
     def enable_compression(self, *args: Any, **kwargs: Any) -> None:
@@ -199,6 +220,19 @@ class EventStreamResponse(web.StreamResponse):
         """Whether the socket's send buffer already holds data the client has not taken."""
         transport = self._req.transport if self._req is not None else None
         return transport is not None and transport.get_write_buffer_size() > 0
+
+    def _may_wait(self, size: int) -> bool:
+        """Whether writing ``size`` bytes could suspend: the buffer would pass its high-water mark.
+
+        A write that fits is handed to the socket or buffered at once, so it needs no send timeout
+        (whose timer handle would stay in the loop's heap until its time, one per frame).
+        """
+        transport = self._req.transport if self._req is not None else None
+        if transport is None:
+            return True
+        limits = getattr(transport, "get_write_buffer_limits", None)
+        high = limits()[1] if limits is not None else 0
+        return bool(transport.get_write_buffer_size() + size > high)
 
     async def send_event(self, event: ServerSentEvent) -> None:
         """Write one event; raises ``RuntimeError`` before ``prepare()`` or after EOF."""
@@ -217,7 +251,10 @@ class EventStreamResponse(web.StreamResponse):
 
     async def _send_frame(self, frame: bytes) -> None:
         try:
-            async with asyncio.timeout(self._send_timeout_s):
+            if self._send_timeout_s is not None and self._may_wait(len(frame)):
+                async with asyncio.timeout(self._send_timeout_s):
+                    await self.write(frame)
+            else:
                 await self.write(frame)
         except (ConnectionResetError, RuntimeError):
             self.stop_streaming()
@@ -238,9 +275,9 @@ class EventStreamResponse(web.StreamResponse):
         cancels this task and the cancellation ends here, as ``asyncio.timeout`` does it; a
         cancellation from anywhere else propagates. A failed write raises, as in :meth:`send_event`.
         """
-        if self._done is None:
+        if self._stopped is None:
             raise RuntimeError("Response is not started: call prepare() first")
-        if self._done.done():
+        if self._stopped:
             return
         task = asyncio.current_task()
         self._handler = task
@@ -249,34 +286,52 @@ class EventStreamResponse(web.StreamResponse):
                 frames = encode(batch)
                 batch = None  # type: ignore[assignment]  # hold nothing of it while the stream idles
                 await self._send_frame(frames)
+                del frames
         except asyncio.CancelledError:
-            if not (self._done.done() and task is not None and task.uncancel() == 0):
+            if not (self.stopped() and task is not None and task.uncancel() == 0):
                 raise
         finally:
             self._handler = None
 
     async def wait(self) -> None:
         """Return once the stream has stopped; raises ``RuntimeError`` before ``prepare()``."""
-        if self._done is None:
+        if self._stopped is None:
             raise RuntimeError("Response is not started: call prepare() first")
-        await asyncio.shield(self._done)
+        if self._stopped:
+            return
+        if self._waiter is None:
+            self._waiter = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._waiter)
+
+    def stopped(self) -> bool:
+        """Whether the stream was stopped (by :meth:`stop_streaming`, a failed write or its deadline)."""
+        return self._stopped is True
+
+    def expire(self) -> None:
+        """Stop the stream because its ``max_s`` is up (:attr:`expired` tells it from other stops)."""
+        if not self._stopped:
+            self.expired = True
+        self.stop_streaming()
 
     def stop_streaming(self) -> None:
         """Stop heartbeats, end :meth:`wait` and :meth:`relay`; may be called twice."""
-        if self._done is None:
+        if self._stopped is None:
             raise RuntimeError("Response is not started: call prepare() first")
         if self._entry is not None:
             self._entry[2] = None  # the scheduler drops it; the stream can be freed now
             self._entry = None
-        if self._done.done():
+        if self._stopped:
             return
-        self._done.set_result(None)
+        self._stopped = True
+        if self._waiter is not None:
+            self._waiter.set_result(None)
+            self._waiter = None
         if self._handler is not None and self._handler is not asyncio.current_task():
             self._handler.cancel()
 
     async def write_eof(self, data: bytes = b"") -> None:
         """End the response; may be called twice."""
-        if self._done is not None and not self._done.done():
+        if self._stopped is False:
             self.stop_streaming()
         await super().write_eof(data)
 

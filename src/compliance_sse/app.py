@@ -8,7 +8,6 @@ import contextlib
 import gc
 import importlib
 import logging
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -44,7 +43,7 @@ from .pipeline.models import Job
 from .pipeline.runner import JobRunner
 from .routes import setup_routes
 from .settings import ConfigError, Settings
-from .sse.response import EventStreamResponse, HeartbeatScheduler
+from .sse.response import HeartbeatScheduler
 from .upload import UploadSlots
 
 __all__ = ["create_app", "get_event_log", "get_jobs", "open_analyzer", "url_signer"]
@@ -76,7 +75,7 @@ def create_app(
     app = web.Application(middlewares=middlewares, handler_args={"auto_decompress": False})
     app[SETTINGS] = settings
     app[URL_SIGNER] = signer
-    app[STREAMS] = weakref.WeakSet[EventStreamResponse]()
+    app[STREAMS] = set()
     app[TENANT_STREAMS] = {}
     app[UPLOADS] = UploadSlots(settings.max_uploads)
     app[METRICS] = Metrics()

@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    import weakref
-
     from .analyzers.base import Analyzer
     from .auth import UrlSigner
     from .eventlog.base import EventLog
@@ -49,7 +47,8 @@ EXTRACTOR: web.AppKey[Extractor] = web.AppKey("extractor")
 JOBS: web.AppKey[JobManager] = web.AppKey("jobs")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 HEARTBEATS: web.AppKey[HeartbeatScheduler] = web.AppKey("heartbeats")
-STREAMS: web.AppKey[weakref.WeakSet[EventStreamResponse]] = web.AppKey("streams")
+STREAMS: web.AppKey[set[EventStreamResponse]] = web.AppKey("streams")
+"""Open event streams; the view adds and removes its own (a plain set: no weak reference per stream)."""
 URL_SIGNER: web.AppKey[UrlSigner] = web.AppKey("url_signer")
 TENANT_STREAMS = web.AppKey("tenant_streams", dict[str, int])
 """Open event streams per tenant, for ``CSSE_TENANT_MAX_STREAMS``."""

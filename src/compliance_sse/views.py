@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -90,16 +91,12 @@ def _last_event_id(request: web.Request) -> str | None:
     return request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or None
 
 
-async def analyze_sse(request: web.Request) -> web.StreamResponse:
-    """``POST /analyze_sse``: upload, then stream the job's events until ``done`` or ``error``."""
-    job_id = await _submit(request)
-    return await _stream(request, job_id, None)
+async def _upload_then_stream(request: web.Request) -> tuple[str, str | None]:
+    return await _submit(request), None
 
 
-async def job_events(request: web.Request) -> web.StreamResponse:
-    """``GET /jobs/{id}/events``: replay after ``Last-Event-ID``, then follow live."""
-    job_id = await _owned_job_id(request)
-    return await _stream(request, job_id, _last_event_id(request))
+async def _resume_stream(request: web.Request) -> tuple[str, str | None]:
+    return await _owned_job_id(request), _last_event_id(request)
 
 
 async def analyze(request: web.Request) -> web.Response:
@@ -190,13 +187,16 @@ async def readyz(request: web.Request) -> web.Response:
     return json_response(body, status=status)
 
 
-async def _stream(request: web.Request, job_id: str, after: str | None) -> web.StreamResponse:
-    """Relay the job's log to the client, with heartbeats, until the final event.
+async def _stream(
+    request: web.Request, start: Callable[[web.Request], Awaitable[tuple[str, str | None]]]
+) -> web.StreamResponse:
+    """Relay the log of the job ``start`` names (after the id it names) to the client, with heartbeats.
 
     The handler's task is the stream's only task: the relay runs in it, the app's
     :class:`~compliance_sse.sse.response.HeartbeatScheduler` sends the heartbeats, and
     shutdown interrupts the relay through ``stop_streaming()``.
     """
+    job_id, after = await start(request)
     app = request.app
     settings = app[SETTINGS]
     event_log: EventLog = app[EVENT_LOG]
@@ -249,6 +249,13 @@ async def _stream(request: web.Request, job_id: str, after: str | None) -> web.S
         with contextlib.suppress(Exception):
             await response.write_eof()
     return response
+
+
+# Partials of _stream, not handlers that await it: an open stream holds one frame of ours, not two.
+analyze_sse = functools.partial(_stream, start=_upload_then_stream)
+"""``POST /analyze_sse``: upload, then stream the job's events until ``done`` or ``error``."""
+job_events = functools.partial(_stream, start=_resume_stream)
+"""``GET /jobs/{id}/events``: replay after ``Last-Event-ID``, then follow live."""
 
 
 def _release_stream(open_streams: dict[str, int], tenant: str) -> None:

@@ -35,6 +35,7 @@ async def test_headers_retry_first_and_typed_heartbeat_without_id(aiohttp_client
     async def handler(request: web.Request) -> web.StreamResponse:
         resp = EventStreamResponse(heartbeat_s=0.01, retry_ms=1234, heartbeat_data=lambda: {"stage": "x"})
         await resp.prepare(request)
+        assert len(resp.headers) == 0, "sent headers are not kept for the stream's lifetime"
         await resp.prepare(request)  # a second call is harmless
         await resp.send_event(ServerSentEvent(data="{}", event="job", id="1"))
         await release.wait()

@@ -34,8 +34,15 @@ class _Job:
     stored_report: bytes | None = None
     report_is_final: bool = False  # the report is the ``done`` event's data: stored once, in ``packed``
     finished_at: float | None = None
-    # Replaced on every append: readers wait on the current one, the writer sets it.
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Readers waiting for the next append, one future each (no coroutine of asyncio.Event.wait's
+    # per idle reader); the writer wakes them all.
+    waiters: set[asyncio.Future[None]] = field(default_factory=set)
+
+    def wake(self) -> None:
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self.waiters.clear()
 
     @property
     def events(self) -> list[LogEvent]:
@@ -136,8 +143,7 @@ class InMemoryEventLog(EventLog):
             job.finished_at = self._clock()
             job.pack()
             self._retain(job_id)
-        job.changed.set()
-        job.changed = asyncio.Event()
+        job.wake()
         return entry.id
 
     async def ended_at(self, job_id: str, after: str) -> bool:
@@ -172,7 +178,13 @@ class InMemoryEventLog(EventLog):
                 continue
             if job.finished_at is not None or self._closed:
                 return
-            await job.changed.wait()
+            waiter = asyncio.get_running_loop().create_future()
+            job.waiters.add(waiter)
+            try:
+                await waiter
+            finally:
+                job.waiters.discard(waiter)
+            del waiter
 
     async def set_report(self, job_id: str, report: bytes) -> None:
         job = self._job(job_id)
@@ -209,7 +221,7 @@ class InMemoryEventLog(EventLog):
     async def close(self) -> None:
         self._closed = True
         for job in self._jobs.values():
-            job.changed.set()
+            job.wake()
 
 
 def _parse_id(after: str | None) -> int:

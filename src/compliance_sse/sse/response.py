@@ -198,6 +198,9 @@ class EventStreamResponse(web.StreamResponse):
             return self._payload_writer
         self._set_tcp_user_timeout(request)
         writer = await super().prepare(request)
+        # The writer holds them serialized; the response's own copy (a dozen entries, 1.3 KiB)
+        # would otherwise stay with every idle stream, read by nothing.
+        self._headers.clear()
         scheduler = self._scheduler
         if scheduler is None:
             scheduler = self._scheduler = HeartbeatScheduler()

@@ -25,6 +25,9 @@ _FORM_OVERHEAD = 64 * 1024
 """What a body may carry besides the file (boundaries, part headers, the password), within the size cap."""
 _MAX_PARTS = 16
 """A form has a file and a password; thousands of tiny parts only cost the loop a parser each."""
+MIN_UPLOAD_RATE = 8 * 1024
+"""Bytes a second a body must average once its first idle timeout has passed (64 kbit/s): a body that
+sends a byte now and then never goes idle, yet would hold an upload slot for days."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,16 +86,24 @@ async def _read_field(part: BodyPartReader, idle_s: float) -> str:
 
 
 class _Budget:
-    """The bytes a whole body may carry, counted over every part (a chunked body declares no length)."""
+    """The bytes a whole body may carry, counted over every part (a chunked body declares no length), and
+    the pace they must come at: at least :data:`MIN_UPLOAD_RATE` on average after the first ``idle_s``."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, idle_s: float) -> None:
         self.max_bytes = max_bytes
         self.left = max_bytes + _FORM_OVERHEAD
+        self.received = 0
+        self._loop = asyncio.get_running_loop()
+        self._pace_from = self._loop.time() + idle_s
 
     def take(self, n: int) -> None:
         self.left -= n
+        self.received += n
         if self.left < 0:
             raise too_large(self.max_bytes)
+        late_s = self._loop.time() - self._pace_from
+        if late_s > 0 and self.received < MIN_UPLOAD_RATE * late_s:
+            raise UploadTimeout("The upload is arriving too slowly; send it again over a faster connection.")
 
 
 async def _discard(part: BodyPartReader, idle_s: float, budget: _Budget) -> None:
@@ -126,7 +137,8 @@ async def read_upload(request: web.Request, *, max_bytes: int, idle_s: float = 3
     """Read the ``file`` part (and optional ``password``) without buffering past ``max_bytes``.
 
     The whole body, every part counted, carries at most ``max_bytes`` plus a little form overhead, in at
-    most ``_MAX_PARTS`` parts. A body that sends nothing for ``idle_s`` seconds is dropped. Raises ``UploadTooLarge``,
+    most ``_MAX_PARTS`` parts. A body that sends nothing for ``idle_s`` seconds, or trickles (see
+    :data:`MIN_UPLOAD_RATE`), is dropped. Raises ``UploadTooLarge``,
     ``MissingFile``, ``NotAPdf``, ``UnsupportedEncoding``, ``UploadTimeout`` or ``BadRequest``.
     """
     if request.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
@@ -146,7 +158,7 @@ async def read_upload(request: web.Request, *, max_bytes: int, idle_s: float = 3
     doc_name = "document.pdf"
     password: str | None = None
     hasher = hashlib.sha256()
-    budget = _Budget(max_bytes)
+    budget = _Budget(max_bytes, idle_s)
     parts = 0
     try:
         while (part := await _idle(reader.next(), idle_s)) is not None:

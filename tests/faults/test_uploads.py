@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -81,6 +82,34 @@ async def test_a_trickling_upload_within_the_idle_timeout_completes(start_servic
     status, job = await _answer(reader)
     assert status == 202 and job["status"] == "queued"
     writer.close()
+
+
+async def test_an_upload_that_trickles_a_byte_at_a_time_is_dropped(
+    start_service: StartService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 15: 20 bytes a second never went idle, so it held an upload slot for as long as it liked."""
+    service = await start_service(upload_timeout_s=1)
+    reader, writer = await asyncio.open_connection(HOST, service.port)
+    writer.write(multipart_post("/jobs", file_part(b"%PDF-1.7\n"), length=1_000_000)[:-2])
+    status = 0
+
+    async def trickle() -> None:
+        while True:
+            writer.write(b"x")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+
+    sending = asyncio.ensure_future(trickle())
+    try:
+        status, error = await _answer(reader)
+    finally:
+        sending.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+            await sending
+        writer.close()
+    assert status == 408 and error["code"] == "upload_timeout"
+    await _healthy(service)
+    _no_error_logged(caplog)
 
 
 def _chunked(path: str, body: bytes, piece: int = 65536) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from compliance_sse.analyzers.base import AnalysisContext, Analyzer
 from compliance_sse.errors import AnalyzerUnavailable, ExtractTimeout, NoText
-from compliance_sse.eventlog.base import JobRecord, LogEvent
+from compliance_sse.eventlog.base import JobRecord, LeaseLost, LogEvent
 from compliance_sse.eventlog.memory import InMemoryEventLog
 from compliance_sse.metrics import Metrics
 from compliance_sse.pipeline.models import AnalysisResult, Evidence, ExtractedPage, Finding, Job
@@ -163,3 +164,24 @@ async def test_a_cancelled_job_ends_as_interrupted_and_retryable() -> None:
     rest = [e async for e in reader]
     assert rest[-1].event == "error"
     assert _data(rest[-1])["code"] == "interrupted" and _data(rest[-1])["retryable"] is True
+
+
+class _ReclaimedLog(InMemoryEventLog):
+    """A worker's log whose job another worker has taken over: every write is refused."""
+
+    async def update_job(self, job_id: str, **changes: Any) -> None:
+        raise LeaseLost(f"job {job_id} was reclaimed by another worker")
+
+    async def append(self, job_id: str, event: str, data: bytes) -> str:
+        raise LeaseLost(f"job {job_id} was reclaimed by another worker")
+
+
+async def test_a_job_reclaimed_by_another_worker_stops_without_a_traceback_or_an_error_event(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log = _ReclaimedLog()
+    await log.create_job(JobRecord(job_id="j", tenant="t", doc_name="d.pdf"))
+    runner = JobRunner(event_log=log, extractor=ScriptedPages("one"), analyzer=FlagEveryPage())
+    with pytest.raises(LeaseLost):  # the queue consumer's to handle: the other worker finishes the job
+        await runner.run(Job(job_id="j", data=b"%PDF-", doc_name="d.pdf", sha256="0"))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text

@@ -15,9 +15,13 @@ from typing import Any, Literal
 
 from ..events import FINAL_EVENTS, LoggedEvent
 
-__all__ = ["EventLog", "JobRecord", "LogEvent", "flatten"]
+__all__ = ["EventLog", "JobRecord", "LeaseLost", "LogEvent", "flatten"]
 
 JobStatus = Literal["queued", "running", "done", "failed"]
+
+
+class LeaseLost(RuntimeError):
+    """The job was reclaimed by another worker: this one must stop writing to it (the other finishes it)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,7 @@ from redis.asyncio import Redis
 
 from ..errors import BadRequest, JobExpired, JobLost, NotFound
 from ..events import FINAL_EVENTS
-from .base import EventLog, JobRecord, LogEvent, flatten
+from .base import EventLog, JobRecord, LeaseLost, LogEvent, flatten
 from .redis_connection import BLOCK_S, connect
 from .redis_errors import RedisUnavailable, map_redis_errors
 from .redis_tail import BATCH, SharedTail, decode_entries, stream_id, stream_reply, text
@@ -140,10 +140,6 @@ local ended = redis.call('HGET', KEYS[1], '_ended')
 if not ended then redis.call('HSET', KEYS[1], '_lease', ARGV[1]) end
 return {1, ended, redis.call('XLEN', KEYS[2])}
 """
-
-
-class LeaseLost(RuntimeError):
-    """The job was reclaimed by another worker: this one must stop writing to it."""
 
 
 def _check_after(after: str | None) -> str:

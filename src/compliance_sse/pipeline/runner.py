@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from ..analyzers.base import AnalysisContext, Analyzer
 from ..errors import ComplianceError, InternalError
-from ..eventlog.base import EventLog
+from ..eventlog.base import EventLog, LeaseLost
 from ..events import DoneEvent, ErrorEvent, FlagEvent, LoggedEvent, ProgressEvent
 from ..metrics import Metrics
 from .models import ExtractedPage, Finding, Job, Report, risk_level
@@ -166,6 +166,8 @@ class JobRunner:
             raise
         except ComplianceError as exc:
             await self._fail(job, progress, exc)
+        except LeaseLost:
+            raise  # another worker has the job now and finishes it: nothing to write, nothing went wrong
         except Exception:
             log.exception("job %s failed in stage %s", job.job_id, progress.stage)
             await self._fail(job, progress, InternalError())

@@ -157,7 +157,9 @@ class Service:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 await asyncio.to_thread(proc.wait)
-        assert "Traceback" not in self.log_path.read_text(errors="replace"), self.log_tail()
+        log = self.log_path.read_text(errors="replace")
+        at = log.find("Traceback")
+        assert at < 0, log[max(0, at - 1000) : at + 4000]
         return proc.returncode
 
 

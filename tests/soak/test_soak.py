@@ -133,12 +133,17 @@ async def read(resp: aiohttp.ClientResponse, ids: list[str], drop_after: int | N
 
 
 async def replay(session: aiohttp.ClientSession, base: str, events_url: str) -> list[str]:
-    """Every id of a finished job, from the start."""
-    async with session.get(base + events_url) as resp:
-        assert resp.status == 200, await resp.text()
-        parser = EventParser()
-        events = parser.feed(await resp.read()) + parser.flush()
-    return [e.id for e in events if e.id is not None]
+    """Every id of a finished job, from the start (tried again while Redis restarts)."""
+    for _ in range(60):
+        async with session.get(base + events_url) as resp:
+            if resp.status == 503:
+                await asyncio.sleep(0.5)
+                continue
+            assert resp.status == 200, await resp.text()
+            parser = EventParser()
+            events = parser.feed(await resp.read()) + parser.flush()
+            return list(dict.fromkeys(e.id for e in events if e.id is not None))  # ids stick to heartbeats
+    pytest.fail(f"{events_url} answered 503 for 30 s")
 
 
 def compare(got: list[str], full: list[str], tally: Tally) -> None:

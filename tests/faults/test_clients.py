@@ -108,7 +108,9 @@ async def test_a_finished_job_cut_anywhere_then_resumed_gives_every_event_once(
     full = EventParser().feed(body)
     assert full[-1].event == "done"
     request = f"GET {path} HTTP/1.0\r\n\r\n".encode()
-    for cut in [-len(request), -1, *_cut_points(body)]:
+    cuts = [-len(request), -1, *_cut_points(body)]
+    print(f"\n{len(cuts)} cuts of a {len(body)}-byte stream of {len(full)} events", file=sys.stderr)
+    for cut in cuts:
         parser = EventParser()
         if cut < 0:  # before the answer's head: the request went out whole, or all but its last bytes
             reader, writer = await asyncio.open_connection(HOST, service.port)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 
 import pytest
@@ -23,6 +24,18 @@ async def test_the_app_sets_the_gil_switch_interval_for_its_life_in_both_isolati
         finally:
             await runner.cleanup()
         assert sys.getswitchinterval() == before
+
+
+async def test_the_app_collects_young_objects_less_often_for_its_life() -> None:
+    """Fewer young collections: thousands of streams connecting set off no full collection (docs/BENCHMARKS.md)."""
+    before = gc.get_threshold()
+    runner = web.AppRunner(create_app(Settings()))
+    await runner.setup()
+    try:
+        assert gc.get_threshold() == (10_000, *before[1:])
+    finally:
+        await runner.cleanup()
+    assert gc.get_threshold() == before
 
 
 async def test_a_close_that_never_returns_does_not_hold_shutdown(caplog: pytest.LogCaptureFixture) -> None:

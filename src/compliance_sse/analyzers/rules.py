@@ -569,7 +569,8 @@ class DocumentAnalysis:
         if units and not _TERMINATED.search(units[-1].text) and len(units[-1].parts) == 1:
             self.tail = units.pop()
         self._analyse(units, norm, page.number, new)
-        self._page_identifiers(page.number, norm, spans, new)
+        read = {(u.parts[0].start, u.parts[0].end): u.technical for u in units if len(u.parts) == 1}
+        self._page_identifiers(page.number, norm, spans, new, read)
         return new
 
     def finish(self) -> list[Finding]:
@@ -799,8 +800,17 @@ class DocumentAnalysis:
             if ev not in into.evidence and len(into.evidence) < MAX_EVIDENCE:
                 into.evidence.append(ev)
 
-    def _page_identifiers(self, page: int, norm: str, spans: list[tuple[int, int]], new: list[Finding]) -> None:
-        """Identifiers are found on the whole page (a label such as "Name:" may sit in the sentence before)."""
+    def _page_identifiers(
+        self,
+        page: int,
+        norm: str,
+        spans: list[tuple[int, int]],
+        new: list[Finding],
+        technical: dict[tuple[int, int], bool],
+    ) -> None:
+        """Identifiers are found on the whole page (a label such as "Name:" may sit in the sentence before).
+
+        ``technical``: whether each sentence already read is software prose (its identifiers are example data)."""
         matches = find_identifiers(norm)
         if not matches:
             return
@@ -812,7 +822,8 @@ class DocumentAnalysis:
                 continue
             a, b = spans[i]
             text = norm[a:b]
-            if any(t.search(text) for t in injection.triggers) or read_sentence(text).has("TECHNICAL"):
+            tech = technical[a, b] if (a, b) in technical else read_sentence(text).has("TECHNICAL")
+            if tech or any(t.search(text) for t in injection.triggers):
                 continue  # an instruction to the reviewer, or example data in a code sample
             unit = _Unit(text, [_Part(page, a, b)], [0])
             sensitive = [(x.start - a, x.end - a) for x in matches if x.sensitive and a <= x.start and x.end <= b]

@@ -37,7 +37,7 @@ TRIGGERS = [
     "pattern",
     [r"\bfoo(?:bar|baz)+qux", r"(?:alpha|beta)\s+gamma", r"x?y*zzz", r"(?:ab|cd)?efg", r"\bcash[- ](?:only|pay)"],
 )
-@settings(max_examples=50, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=50, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_literal_gate_sets_are_each_hit(pattern: str, data: st.DataObject) -> None:
     compiled = re.compile(pattern, re.IGNORECASE)

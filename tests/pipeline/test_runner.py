@@ -185,3 +185,30 @@ async def test_a_job_reclaimed_by_another_worker_stops_without_a_traceback_or_an
     with pytest.raises(LeaseLost):  # the queue consumer's to handle: the other worker finishes the job
         await runner.run(Job(job_id="j", data=b"%PDF-", doc_name="d.pdf", sha256="0"))
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+class _WaitForever(Analyzer):
+    name = "test"
+
+    async def analyze(self, pages: AsyncIterator[ExtractedPage], ctx: AnalysisContext) -> AnalysisResult:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+class _FailsAtAnalysing(InMemoryEventLog):
+    """A log that goes away when the job reaches the analysis stage (Redis restarting, say)."""
+
+    async def append(self, job_id: str, event: str, data: bytes) -> str:
+        if b"Analysing the text" in data:
+            raise AnalyzerUnavailable("The job store went away.", retryable=True)
+        return await super().append(job_id, event, data)
+
+
+async def test_a_failure_after_the_extraction_cancels_the_analysis_rather_than_leaving_it_running() -> None:
+    log = _FailsAtAnalysing()
+    await log.create_job(JobRecord(job_id="j", tenant="t", doc_name="d.pdf"))
+    runner = JobRunner(event_log=log, extractor=ScriptedPages("one"), analyzer=_WaitForever())
+    with contextlib.suppress(AnalyzerUnavailable):
+        await runner.run(Job(job_id="j", data=b"%PDF-", doc_name="d.pdf", sha256="0"))
+    left = [t for t in asyncio.all_tasks() if t.get_name() == "analyze-j"]
+    assert all(t.done() for t in left), left  # else its exception is "never retrieved", or it runs on

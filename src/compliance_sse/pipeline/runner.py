@@ -245,9 +245,7 @@ class JobRunner:
                     if state["truncated"]:
                         break
             except BaseException:
-                analysis.cancel()
-                with contextlib.suppress(BaseException):
-                    await analysis
+                await _cancel(analysis)
                 raise
             finally:
                 pages_q.put_nowait(None)
@@ -255,8 +253,12 @@ class JobRunner:
         extract_s = self._clock() - extract_started
         if self._metrics is not None and page_count and extract_s > 0:
             self._metrics.extract_pages_per_second.observe(page_count / extract_s)
-        await step("analyze", "Analysing the text", progress.work_percent())
-        result = await analysis
+        try:
+            await step("analyze", "Analysing the text", progress.work_percent())
+            result = await analysis
+        except BaseException:
+            await _cancel(analysis)  # a write failed (Redis went away): the analysis must not run on unwatched
+            raise
         await step("report", "Writing the report", _REPORT_AT)
         notes = list(result.notes)
         if state["truncated"]:
@@ -293,3 +295,10 @@ class JobRunner:
         state["truncated"] = True
         state["chars"] = self._max_chars
         return ExtractedPage(number=page.number, text=page.text[: max(room, 0)], error=page.error)
+
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and wait for it, whatever it ends with."""
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task

@@ -26,6 +26,7 @@ from .keys import (
     ANALYZER,
     EVENT_LOG,
     EXTRACTOR,
+    GC_THRESHOLDS,
     HEARTBEATS,
     JOBS,
     METRICS,
@@ -104,7 +105,6 @@ async def _heartbeats_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 _GC_YOUNG_THRESHOLD = 10_000
-_GC_THRESHOLDS = web.AppKey("gc_thresholds", tuple[int, ...])
 
 
 async def _freeze_heap(app: web.Application) -> None:
@@ -120,13 +120,13 @@ async def _freeze_heap(app: web.Application) -> None:
     """
     gc.collect()
     gc.freeze()
-    app[_GC_THRESHOLDS] = thresholds = gc.get_threshold()
+    app[GC_THRESHOLDS] = thresholds = gc.get_threshold()
     gc.set_threshold(_GC_YOUNG_THRESHOLD, *thresholds[1:])
 
 
 async def _restore_gc_thresholds(app: web.Application) -> None:
-    if _GC_THRESHOLDS in app:
-        gc.set_threshold(*app[_GC_THRESHOLDS])
+    if GC_THRESHOLDS in app:
+        gc.set_threshold(*app[GC_THRESHOLDS])
 
 
 async def _metrics_ctx(app: web.Application) -> AsyncIterator[None]:

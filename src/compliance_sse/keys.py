@@ -28,6 +28,7 @@ __all__ = [
     "ANALYZE_EXECUTOR",
     "EVENT_LOG",
     "EXTRACTOR",
+    "GC_THRESHOLDS",
     "HEARTBEATS",
     "JOBS",
     "METRICS",
@@ -50,6 +51,8 @@ HEARTBEATS: web.AppKey[HeartbeatScheduler] = web.AppKey("heartbeats")
 STREAMS: web.AppKey[set[EventStreamResponse]] = web.AppKey("streams")
 """Open event streams; the view adds and removes its own (a plain set: no weak reference per stream)."""
 URL_SIGNER: web.AppKey[UrlSigner] = web.AppKey("url_signer")
+GC_THRESHOLDS = web.AppKey("gc_thresholds", tuple[int, ...])
+"""The collector's thresholds before start-up changed them, restored at cleanup."""
 TENANT_STREAMS = web.AppKey("tenant_streams", dict[str, int])
 """Open event streams per tenant, for ``CSSE_TENANT_MAX_STREAMS``."""
 PAGE: web.AppKey[Page] = web.AppKey("page")

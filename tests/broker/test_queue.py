@@ -68,9 +68,9 @@ class Script:
 class Broker:
     """One Redis event log and queue, and consumers made on demand (closed afterwards)."""
 
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str, **queue_kw: Any) -> None:
         self.log = RedisEventLog(connect(url), owns_client=True, prefix=prefix)
-        self.queue = JobQueue(self.log, poll_s=0.05)
+        self.queue = JobQueue(self.log, poll_s=0.05, **queue_kw)
         self.cache = ResultCache(self.log.client, prefix=prefix)
         self.consumers: list[QueueConsumer] = []
 
@@ -84,8 +84,8 @@ class Broker:
     def manager(self, **kw: Any) -> JobManager:
         return JobManager(event_log=self.log, max_active=2, queue=self.queue, **kw)
 
-    async def submit(self, data: bytes = PDF, **kw: Any) -> str:
-        upload = Upload(data=data, doc_name="d.pdf", password=None, sha256=hashlib.sha256(data).hexdigest())
+    async def submit(self, data: bytes = PDF, password: str | None = None, **kw: Any) -> str:
+        upload = Upload(data=data, doc_name="d.pdf", password=password, sha256=hashlib.sha256(data).hexdigest())
         return (await self.manager(**kw).submit(upload, "t")).job_id
 
     async def events(self, job_id: str) -> list[LogEvent]:

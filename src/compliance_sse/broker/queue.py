@@ -3,7 +3,8 @@
 ::
 
     serve replica ──XADD──▶ P:queue (stream, group "workers") ──XREADGROUP / XAUTOCLAIM──▶ consumer
-                   └─HSET──▶ P:input:{id} (the PDF, TTL)                     ▲                │
+                   ├─HSET──▶ P:input:{id} (the PDF, TTL)                     ▲                │
+                   └─SET───▶ P:password:{id} (short TTL, GETDEL at start)    │                │
                                                                              └──XCLAIM (fresh)┘
                                                                                XACK + XDEL when done
 
@@ -23,6 +24,13 @@ than lost, a stored flag is never appended twice, and ``percent`` never goes bel
 already sent. A job delivered more than ``max_attempts`` times (it keeps killing its worker)
 ends with an ``error`` event. On shutdown, running jobs get a grace period, then go back to
 the queue at once (their entries are marked idle, so another worker takes them now).
+
+A PDF's password is kept apart from its input, under ``P:password:{id}`` with a short TTL
+(``password_ttl_s``), and taken with ``GETDEL`` when a worker starts the job: from then on
+only that worker's memory holds it. A job given back on shutdown or after a Redis outage
+gets its password stored again (same TTL); a job whose worker died cannot, so its rerun ends
+with ``password_required`` (the client sends the document and its password again), as does a
+job that waited in the queue longer than the password's TTL.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ from typing import Any
 
 from redis import exceptions as redis_errors
 
-from ..errors import InternalError, JobExpired, NotFound
+from ..errors import InternalError, JobExpired, NotFound, PasswordRequired
 from ..eventlog.base import EventLog
 from ..eventlog.redis import LeaseLost, RedisEventLog
 from ..eventlog.redis_errors import RedisUnavailable, map_redis_errors
@@ -48,13 +56,23 @@ from ..eventlog.redis_leased import LeasedLog
 from ..pipeline.models import Job
 from .cache import ResultCache
 
-__all__ = ["DEFAULT_MAX_ATTEMPTS", "GROUP", "JobQueue", "QueueConsumer", "RunJob", "consumer_name"]
+__all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_PASSWORD_TTL_S",
+    "GROUP",
+    "JobQueue",
+    "QueueConsumer",
+    "RunJob",
+    "consumer_name",
+]
 
 log = logging.getLogger(__name__)
 
 GROUP = "workers"
 DEFAULT_MAX_ATTEMPTS = 3
 """Deliveries of one job (first run plus reclaims) before it ends with an ``error`` event."""
+DEFAULT_PASSWORD_TTL_S = 600
+"""How long (s) a queued job's PDF password may wait in Redis for a worker to start the job."""
 
 RunJob = Callable[[Job, EventLog], Awaitable[None]]
 
@@ -74,6 +92,23 @@ return lost
 """
 
 
+async def _stop(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel ``tasks`` and wait until they have ended (their exceptions are retrieved, not raised).
+
+    One ``cancel()`` is not enough on Python 3.11: ``asyncio.wait_for``, which redis-py uses to
+    send every command under its socket timeout, drops a cancellation that arrives as the send
+    completes (CPython gh-86296, fixed in 3.12), and the task goes on as if never cancelled. A
+    loop stopped that way ran forever and ``close()`` waited for it forever (a test teardown
+    hung about once in 20 runs). So cancel again until they are done.
+    """
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _done, pending = await asyncio.wait(pending, timeout=0.1)
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def consumer_name() -> str:
     """``<host>-<pid>-<random>``: unique per process start, and tells an operator where a job runs."""
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
@@ -86,6 +121,20 @@ def _no_group(exc: redis_errors.ResponseError) -> bool:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """One delivery of a job: its number, its input (``None`` once expired) and events before any worker's.
+
+    ``password_lost``: the job was submitted with a password that Redis no longer holds (an
+    earlier attempt took it and died, or it outlived its TTL in the queue).
+    """
+
+    number: int
+    job: Job | None
+    base: int
+    password_lost: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +154,19 @@ class JobQueue:
     ``poll_s`` by :meth:`start`'s monitor, so a view can refuse an upload without awaiting Redis.
     """
 
-    def __init__(self, event_log: RedisEventLog, *, input_ttl_s: float = 3600, poll_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        event_log: RedisEventLog,
+        *,
+        input_ttl_s: float = 3600,
+        password_ttl_s: float = DEFAULT_PASSWORD_TTL_S,
+        poll_s: float = 1.0,
+    ) -> None:
         self.client = event_log.client
         self.key = f"{event_log.prefix}:queue"
         self._log = event_log
         self._input_ttl_ms = int(input_ttl_s * 1000)
+        self._password_ttl_ms = max(1, int(password_ttl_s * 1000))
         self._poll_s = poll_s
         self._refresh = self.client.register_script(_REFRESH)
         self._group_ready = False
@@ -120,6 +177,9 @@ class JobQueue:
     def input_key(self, job_id: str) -> str:
         return self._log.key("input", job_id)
 
+    def password_key(self, job_id: str) -> str:
+        return self._log.key("password", job_id)
+
     async def start(self) -> None:
         """Create the group if need be and start the monitor; never raises for an outage."""
         await self.check()
@@ -127,9 +187,7 @@ class JobQueue:
 
     async def close(self) -> None:
         if self._monitor is not None:
-            self._monitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._monitor
+            await _stop(self._monitor)
             self._monitor = None
 
     async def check(self) -> bool:
@@ -177,13 +235,15 @@ class JobQueue:
             "attempts": 0,
         }
         if job.password is not None:
-            fields["password"] = job.password
+            fields["locked"] = 1  # the password itself is in its own key, see put_passwords
         await self.ensure_group()
         try:
             with map_redis_errors():
                 async with self.client.pipeline(transaction=True) as pipe:
                     pipe.hset(self.input_key(job.job_id), mapping=fields)
                     pipe.pexpire(self.input_key(job.job_id), self._input_ttl_ms)
+                    if job.password is not None:
+                        pipe.set(self.password_key(job.job_id), job.password, px=self._password_ttl_ms)
                     pipe.xadd(self.key, {"job": job.job_id})
                     await pipe.execute()
         except RedisUnavailable:
@@ -215,21 +275,21 @@ class JobQueue:
                     return _Claimed(_text(entry_id), _text(fields[b"job"]))
         return None
 
-    async def start_attempt(self, job_id: str) -> tuple[int, Job | None, int]:
-        """Count one more delivery of the job; (attempts, its input or ``None`` if expired, base)."""
+    async def start_attempt(self, job_id: str) -> _Attempt:
+        """Count one more delivery of the job and take its input, and its password out of Redis."""
         key = self.input_key(job_id)
         with map_redis_errors():
             async with self.client.pipeline(transaction=True) as pipe:
                 pipe.exists(key)
                 pipe.hincrby(key, "attempts", 1)
                 pipe.hgetall(key)
-                exists, attempts, raw = await pipe.execute()
+                pipe.getdel(self.password_key(job_id))
+                exists, attempts, raw, password = await pipe.execute()
         if not exists:
             with map_redis_errors():
                 await self.client.delete(key)  # HINCRBY made a stub
-            return 0, None, 0
+            return _Attempt(0, None, 0)
         fields = {_text(k): v for k, v in raw.items()}
-        password = fields.get("password")
         job = Job(
             job_id=job_id,
             data=bytes(fields["data"]),
@@ -238,7 +298,8 @@ class JobQueue:
             password=_text(password) if password is not None else None,
             tenant=_text(fields.get("tenant", b"default")),
         )
-        return int(attempts), job, int(fields.get("base", 0))
+        lost = "locked" in fields and password is None
+        return _Attempt(int(attempts), job, int(fields.get("base", 0)), lost)
 
     async def ack(self, entry_id: str, job_id: str) -> None:
         """The job is over: forget its entry and input."""
@@ -246,7 +307,7 @@ class JobQueue:
             async with self.client.pipeline(transaction=True) as pipe:
                 pipe.xack(self.key, GROUP, entry_id)
                 pipe.xdel(self.key, entry_id)
-                pipe.delete(self.input_key(job_id))
+                pipe.delete(self.input_key(job_id), self.password_key(job_id))
                 await pipe.execute()
 
     async def refresh(self, consumer: str, entry_ids: list[str]) -> list[str]:
@@ -263,17 +324,27 @@ class JobQueue:
             return []
         return [_text(e) for e in lost]
 
-    async def release(self, consumer: str, entries: Mapping[str, str | None], *, idle_ms: int) -> None:
+    async def release(
+        self,
+        consumer: str,
+        entries: Mapping[str, str | None],
+        *,
+        idle_ms: int,
+        passwords: Mapping[str, str] | None = None,
+    ) -> None:
         """Give jobs back: mark their entries idle for ``idle_ms`` so another worker reclaims them now.
 
         ``entries`` maps entry id to job id (``None`` for an entry never started); a started job's
-        attempt is not counted against it, since it did not fail.
+        attempt is not counted against it, since it did not fail. ``passwords`` (job id to password,
+        taken when the jobs started) are stored again with the short TTL, for the next worker.
         """
         if not entries:
             return
         try:
             with map_redis_errors():
                 async with self.client.pipeline(transaction=True) as pipe:
+                    for taken, password in (passwords or {}).items():
+                        pipe.set(self.password_key(taken), password, px=self._password_ttl_ms)
                     pipe.xclaim(self.key, GROUP, consumer, 0, list(entries), idle=idle_ms, justid=True)
                     for job_id in entries.values():
                         if job_id is not None:
@@ -342,6 +413,7 @@ class QueueConsumer:
         self._slots = asyncio.Semaphore(max_active)
         self._running: dict[str, _Running] = {}
         self._to_release: dict[str, str | None] = {}
+        self._passwords: dict[str, str] = {}  # job id to password, for the jobs this consumer took
         self._tasks: list[asyncio.Task[None]] = []
         self._taking = False
         self.failing = False  # the last attempt to take a job failed (``/readyz`` answers 503)
@@ -372,7 +444,7 @@ class QueueConsumer:
         """Stop taking jobs, give running ones ``grace_s`` to finish, then put the rest back on the queue."""
         self.stop_taking()
         if self._tasks:
-            await asyncio.gather(self._tasks[0], return_exceptions=True)
+            await _stop(self._tasks[0])
         running = [r.task for r in self._running.values()]
         if running:
             await asyncio.wait(running, timeout=grace_s)
@@ -380,18 +452,14 @@ class QueueConsumer:
         for r in unfinished.values():
             if r.log is not None:
                 r.log.revoke()  # the cancelled runner must not end the job with an error event
-            r.task.cancel()
-        if unfinished:
-            await asyncio.gather(*(r.task for r in unfinished.values()), return_exceptions=True)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await _stop(*(r.task for r in unfinished.values()))
+        await _stop(*self._tasks)
         self._tasks = []
         with contextlib.suppress(RedisUnavailable, redis_errors.ResponseError):  # Redis down, or the queue deleted
             # Also entries delivered to us while we were cancelled mid-XREADGROUP.
             held: dict[str, str | None] = dict.fromkeys(await self._queue.pending_of(self.name))
             held.update({entry_id: r.job_id for entry_id, r in unfinished.items()})
-            await self._queue.release(self.name, held, idle_ms=self._claim_idle_ms)
+            await self._give_back(held)
             if held:
                 log.info("consumer %s put %d job(s) back on the queue", self.name, len(held))
 
@@ -439,9 +507,17 @@ class QueueConsumer:
         """Give back the jobs dropped while Redis was away, so they need not wait ``claim_idle_s``."""
         if self._to_release:
             dropped = dict(self._to_release)
-            await self._queue.release(self.name, dropped, idle_ms=self._claim_idle_ms)
+            await self._give_back(dropped)
             for entry_id in dropped:
                 self._to_release.pop(entry_id, None)
+
+    async def _give_back(self, entries: Mapping[str, str | None]) -> None:
+        """Release ``entries`` (entry id to job id) with the passwords this consumer took for them."""
+        job_ids = [job_id for job_id in entries.values() if job_id is not None]
+        passwords = {job_id: self._passwords[job_id] for job_id in job_ids if job_id in self._passwords}
+        await self._queue.release(self.name, entries, idle_ms=self._claim_idle_ms, passwords=passwords)
+        for job_id in job_ids:
+            self._passwords.pop(job_id, None)
 
     async def _refresh_loop(self) -> None:
         while True:
@@ -477,19 +553,32 @@ class QueueConsumer:
             if not exists or ended is not None:
                 await self._queue.ack(claimed.entry_id, job_id)  # expired, or finished before its worker died
                 return
-            attempts, job, base = await self._queue.start_attempt(job_id)
+            attempt = await self._queue.start_attempt(job_id)
+            job = attempt.job
+            if job is not None and job.password is not None:
+                self._passwords[job_id] = job.password  # stored again if the job goes back to the queue
             if job is None:
                 await leased.fail(
                     InternalError("The job waited too long in the queue; submit it again.", retryable=True)
                 )
-            elif attempts > self._max_attempts:
-                log.warning("job %s failed %d times; giving up", job_id, attempts - 1)
+            elif attempt.number > self._max_attempts:
+                log.warning("job %s failed %d times; giving up", job_id, attempt.number - 1)
                 await leased.fail(
-                    InternalError(f"Processing this document stopped its worker {attempts - 1} times; it was given up.")
+                    InternalError(
+                        f"Processing this document stopped its worker {attempt.number - 1} times; it was given up."
+                    )
+                )
+            elif attempt.password_lost:
+                log.warning("job %s restarted without its password, which is kept only until a job starts", job_id)
+                await leased.fail(
+                    PasswordRequired(
+                        "The password is kept only until the job starts, and this job had to start again;"
+                        " send the document and its password again."
+                    )
                 )
             else:
-                if length > base:
-                    leased.resume_after((await self._log.events(job_id))[base:])
+                if length > attempt.base:
+                    leased.resume_after((await self._log.events(job_id))[attempt.base :])
                 if self._cache is not None and job.password is None:
                     # A report behind a password is only for who knows the password.
                     leased.on_report = functools.partial(self._cache_report, job)
@@ -510,6 +599,15 @@ class QueueConsumer:
                 self._to_release[claimed.entry_id] = job_id
                 with contextlib.suppress(RedisUnavailable):
                     await self._release_dropped()
+                return  # its password stays here until the entry is given back
+        except Exception:
+            # Anything else escaping here would leave the entry claimed by this live consumer, which
+            # keeps its claim fresh: nobody would ever end the job and its streams would wait for it.
+            log.exception("job %s failed in the queue consumer; it ends with an error", job_id)
+            with contextlib.suppress(Exception):
+                await leased.fail(InternalError())
+                await self._queue.ack(claimed.entry_id, job_id)
+        self._passwords.pop(job_id, None)
 
     async def _cache_report(self, job: Job, report: bytes) -> None:
         if self._cache is None:

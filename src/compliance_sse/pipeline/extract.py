@@ -56,6 +56,7 @@ from pypdf.errors import (
     PdfReadError,
     PdfStreamError,
 )
+from pypdf.generic import StreamObject
 
 from compliance_sse.errors import (
     DocumentError,
@@ -162,26 +163,46 @@ def _extract_sync(
     """
     with _map_pypdf_errors():
         reader = PdfReader(io.BytesIO(data), strict=False)
-        encrypted = reader.is_encrypted
-        # decrypt("") first: files with only an owner password open with an empty user password.
-        if encrypted and not reader.decrypt(""):
-            if not password:
-                raise PasswordRequired()
-            if not reader.decrypt(password):
-                raise WrongPassword()
-        page_count = len(reader.pages)
-    if page_count > max_pages:
-        raise TooManyPages(f"The PDF has {page_count} pages; the service accepts at most {max_pages}.")
-    emit(_Opened(page_count, encrypted))
-    for index in range(page_count):
-        if should_stop():
-            return index
-        try:
-            page = ExtractedPage(index + 1, reader.pages[index].extract_text() or "")
-        except Exception as exc:
-            page = ExtractedPage(index + 1, "", _page_error_word(exc))
-        emit(page)
-    return page_count
+    try:
+        with _map_pypdf_errors():
+            encrypted = reader.is_encrypted
+            # decrypt("") first: files with only an owner password open with an empty user password.
+            if encrypted and not reader.decrypt(""):
+                if not password:
+                    raise PasswordRequired()
+                if not reader.decrypt(password):
+                    raise WrongPassword()
+            page_count = len(reader.pages)
+        if page_count > max_pages:
+            raise TooManyPages(f"The PDF has {page_count} pages; the service accepts at most {max_pages}.")
+        emit(_Opened(page_count, encrypted))
+        for index in range(page_count):
+            if should_stop():
+                return index
+            try:
+                page = ExtractedPage(index + 1, reader.pages[index].extract_text() or "")
+            except Exception as exc:
+                page = ExtractedPage(index + 1, "", _page_error_word(exc))
+            _forget_streams(reader)
+            emit(page)
+        return page_count
+    finally:
+        # pypdf's objects point back at their reader: a graph of cycles only a full collection
+        # frees, holding every decoded stream meanwhile. close() empties the reader's object
+        # cache, so they go now, by reference counting (docs/RELIABILITY.md has the figures).
+        reader.close()
+
+
+def _forget_streams(reader: PdfReader) -> None:
+    """Drop the streams pypdf cached for the last page, with their decoded data (up to 75 MB each).
+
+    Without this a document of many inflated pages holds all of them until it ends. A stream
+    another page needs (a font, say) is read again from the file's bytes: the price of one page's
+    memory at a time.
+    """
+    cache = reader.resolved_objects
+    for key in [key for key, obj in cache.items() if isinstance(obj, StreamObject)]:
+        del cache[key]
 
 
 # --- the worker process and its wire format ---------------------------------------------------------

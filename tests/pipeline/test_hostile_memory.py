@@ -19,7 +19,6 @@ STREAM_MB = 8
 @pytest.fixture
 def no_collection() -> Iterator[None]:
     """The cyclic collector off, as if the next full collection were far away."""
-    gc.collect()
     gc.disable()
     try:
         yield

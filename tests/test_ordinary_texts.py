@@ -26,6 +26,8 @@ KNOWN = {
     "data reused for another purpose",
     "/usr/share/man/man1/gcloud_alpha_compute_interconnects_wire-groups_delete.1.gz": "a synopsis 'wire-groups delete "
     "NAME' reads as a name deleted from a wire",
+    "site-packages/fastapi/.agents/skills/fastapi/SKILL.md": "'the user explicitly asks not to' reads as people not "
+    "told of a use of their data (installed only with the bench extras; found after the rules were tuned)",
 }
 """Texts of the look part still flagged, with the reason (docs/EVALUATION.md, what still fails)."""
 

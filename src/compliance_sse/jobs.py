@@ -16,6 +16,7 @@ from .eventlog.base import EventLog, JobRecord
 from .events import DoneEvent, FlagEvent, JobEvent, ProgressEvent
 from .pipeline.models import Job
 from .pipeline.runner import JobRunner
+from .tasks import stop
 from .upload import Upload
 
 if TYPE_CHECKING:
@@ -259,10 +260,7 @@ class JobManager:
         if not tasks:
             return
         _done, pending = await asyncio.wait(tasks, timeout=grace_s)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
+        await stop(*pending)
 
 
 def _plain_urls(job_id: str, tenant: str) -> dict[str, str]:

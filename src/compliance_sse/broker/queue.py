@@ -51,9 +51,10 @@ from redis import exceptions as redis_errors
 from ..errors import InternalError, JobExpired, NotFound, PasswordRequired
 from ..eventlog.base import EventLog
 from ..eventlog.redis import LeaseLost, RedisEventLog
-from ..eventlog.redis_errors import RedisUnavailable, map_redis_errors
+from ..eventlog.redis_errors import RedisUnavailable, answer_within, map_redis_errors
 from ..eventlog.redis_leased import LeasedLog
 from ..pipeline.models import Job
+from ..tasks import stop
 from .cache import ResultCache
 
 __all__ = [
@@ -92,23 +93,6 @@ return lost
 """
 
 
-async def _stop(*tasks: asyncio.Task[Any]) -> None:
-    """Cancel ``tasks`` and wait until they have ended (their exceptions are retrieved, not raised).
-
-    One ``cancel()`` is not enough on Python 3.11: ``asyncio.wait_for``, which redis-py uses to
-    send every command under its socket timeout, drops a cancellation that arrives as the send
-    completes (CPython gh-86296, fixed in 3.12), and the task goes on as if never cancelled. A
-    loop stopped that way ran forever and ``close()`` waited for it forever (a test teardown
-    hung about once in 20 runs). So cancel again until they are done.
-    """
-    pending = {task for task in tasks if not task.done()}
-    while pending:
-        for task in pending:
-            task.cancel()
-        _done, pending = await asyncio.wait(pending, timeout=0.1)
-    await asyncio.gather(*tasks, return_exceptions=True)
-
-
 def consumer_name() -> str:
     """``<host>-<pid>-<random>``: unique per process start, and tells an operator where a job runs."""
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
@@ -141,10 +125,6 @@ class _Attempt:
 class _Claimed:
     entry_id: str
     job_id: str
-
-
-_CHECK_LIMIT_S = 2.0
-"""How long a health check may wait for Redis before the queue counts as down (uploads get 503)."""
 
 
 class JobQueue:
@@ -187,7 +167,7 @@ class JobQueue:
 
     async def close(self) -> None:
         if self._monitor is not None:
-            await _stop(self._monitor)
+            await stop(self._monitor)
             self._monitor = None
 
     async def check(self) -> bool:
@@ -198,13 +178,12 @@ class JobQueue:
         """
         self._group_ready = False
         try:
-            # A paused Redis takes the commands and never answers: only the socket timeout would end them.
-            async with asyncio.timeout(_CHECK_LIMIT_S):
+            async with answer_within():
                 await self.ensure_group()
                 with map_redis_errors():
                     self.backlog = int(await self.client.xlen(self.key))
             self.healthy = True
-        except (RedisUnavailable, TimeoutError):
+        except RedisUnavailable:
             self.healthy = False
         return self.healthy
 
@@ -444,7 +423,7 @@ class QueueConsumer:
         """Stop taking jobs, give running ones ``grace_s`` to finish, then put the rest back on the queue."""
         self.stop_taking()
         if self._tasks:
-            await _stop(self._tasks[0])
+            await stop(self._tasks[0])
         running = [r.task for r in self._running.values()]
         if running:
             await asyncio.wait(running, timeout=grace_s)
@@ -452,8 +431,8 @@ class QueueConsumer:
         for r in unfinished.values():
             if r.log is not None:
                 r.log.revoke()  # the cancelled runner must not end the job with an error event
-        await _stop(*(r.task for r in unfinished.values()))
-        await _stop(*self._tasks)
+        await stop(*(r.task for r in unfinished.values()))
+        await stop(*self._tasks)
         self._tasks = []
         with contextlib.suppress(RedisUnavailable, redis_errors.ResponseError):  # Redis down, or the queue deleted
             # Also entries delivered to us while we were cancelled mid-XREADGROUP.

@@ -62,7 +62,7 @@ from ..errors import BadRequest, JobExpired, JobLost, NotFound
 from ..events import FINAL_EVENTS
 from .base import EventLog, JobRecord, LeaseLost, LogEvent, flatten
 from .redis_connection import BLOCK_S, connect
-from .redis_errors import RedisUnavailable, map_redis_errors
+from .redis_errors import RedisUnavailable, answer_within, map_redis_errors
 from .redis_tail import BATCH, SharedTail, decode_entries, stream_id, stream_reply, text
 
 __all__ = ["DEFAULT_GRACE_S", "DEFAULT_LOST_CHECK_S", "DEFAULT_STREAMS_PER_READ", "LeaseLost", "RedisEventLog", "Tail"]
@@ -81,7 +81,6 @@ FIRST_REPLAY_BATCH = 100
 """Entries of a resume's first ``XRANGE``: few, so its first event is written at once."""
 REPLAY_BATCH = 1000
 """Entries of each later ``XRANGE`` of a resume, written to the stream together."""
-_CHECK_LIMIT_S = 2.0  # a live reader's check that its job still exists; Redis answers in microseconds
 _KNOWN_JOBS = 10_000  # job records remembered for read()'s synchronous check
 _ID = re.compile(rb"^[0-9]{1,20}-[0-9]{1,20}\Z")
 _RECORD_FIELDS = tuple(f.name for f in fields(JobRecord))
@@ -515,12 +514,8 @@ class RedisEventLog(EventLog):
 
         async def exists() -> int:
             with map_redis_errors():
-                try:
-                    # Bounded: a paused Redis would hold the reader for two socket timeouts (30 s).
-                    async with asyncio.timeout(_CHECK_LIMIT_S):
-                        return int(await self.client.exists(self.key("job", job_id)))
-                except TimeoutError:
-                    raise RedisUnavailable() from None
+                async with answer_within():
+                    return int(await self.client.exists(self.key("job", job_id)))
 
         if not await self._retrying(exists):
             raise JobLost()

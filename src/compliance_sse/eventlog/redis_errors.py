@@ -8,14 +8,22 @@ Errors that mean a bug on our side (a malformed command, a script error) are not
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 from redis import exceptions as redis_errors
 
 from ..errors import BrokerUnavailable
 
-__all__ = ["DEFAULT_RETRY_AFTER_S", "RedisUnavailable", "is_outage", "map_redis_errors"]
+__all__ = [
+    "CHECK_LIMIT_S",
+    "DEFAULT_RETRY_AFTER_S",
+    "RedisUnavailable",
+    "answer_within",
+    "is_outage",
+    "map_redis_errors",
+]
 
 DEFAULT_RETRY_AFTER_S = 5
 """The ``Retry-After`` (s) sent with a ``503 broker_unavailable``."""
@@ -58,3 +66,21 @@ def map_redis_errors() -> Iterator[None]:
         yield
     except _OUTAGES as exc:
         raise RedisUnavailable() from exc
+
+
+CHECK_LIMIT_S = 2.0
+"""How long a check (a PING, an EXISTS) may wait for Redis, which answers in microseconds, before it counts as down."""
+
+
+@contextlib.asynccontextmanager
+async def answer_within(limit_s: float = CHECK_LIMIT_S) -> AsyncIterator[None]:
+    """Raise :class:`RedisUnavailable` if the commands inside take longer than ``limit_s``.
+
+    A paused Redis (SIGSTOP, a stalled host) takes commands and answers none: without a bound
+    only the socket timeout, twice over with redis-py's retry, would end the wait.
+    """
+    try:
+        async with asyncio.timeout(limit_s):
+            yield
+    except TimeoutError:
+        raise RedisUnavailable() from None

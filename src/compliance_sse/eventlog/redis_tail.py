@@ -25,8 +25,9 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from ..tasks import stop
 from .base import LogEvent
-from .redis_errors import RedisUnavailable, is_outage
+from .redis_errors import RedisUnavailable, answer_within, is_outage
 
 __all__ = ["BATCH", "MAX_BACKLOG", "SharedTail", "Waiter", "decode_entries", "stream_id", "stream_reply", "text"]
 
@@ -201,12 +202,12 @@ class _TailShard:
             try:
                 self.reads += 1
                 # The reply is due when the block ends; a paused Redis would hold it until the socket timeout.
-                async with asyncio.timeout(self._block_ms / 1000 + _REPLY_MARGIN_S):
+                async with answer_within(self._block_ms / 1000 + _REPLY_MARGIN_S):
                     reply = await self._conn.xread(streams, count=BATCH, block=self._block_ms)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if not (is_outage(exc) or isinstance(exc, TimeoutError)):
+                if not (is_outage(exc) or isinstance(exc, RedisUnavailable)):
                     log.exception("the shared Redis reader failed; retrying")
                 now = loop.time()
                 down_since = down_since if down_since is not None else now
@@ -264,10 +265,7 @@ class _TailShard:
             for waiter in watch.waiters:
                 waiter.close()
         self._watches.clear()
-        for task in [self._task, *self._wakes]:
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(*[t for t in [self._task, *self._wakes] if t is not None], return_exceptions=True)
+        await stop(*[t for t in [self._task, *self._wakes] if t is not None])
         await self._drop_connection()
 
 

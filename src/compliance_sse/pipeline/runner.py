@@ -14,6 +14,7 @@ from ..errors import ComplianceError, InternalError
 from ..eventlog.base import EventLog, LeaseLost
 from ..events import DoneEvent, ErrorEvent, FlagEvent, LoggedEvent, ProgressEvent
 from ..metrics import Metrics
+from ..tasks import stop
 from .models import ExtractedPage, Finding, Job, Report, risk_level
 
 __all__ = ["JobRunner", "PageSource"]
@@ -245,7 +246,7 @@ class JobRunner:
                     if state["truncated"]:
                         break
             except BaseException:
-                await _cancel(analysis)
+                await stop(analysis)
                 raise
             finally:
                 pages_q.put_nowait(None)
@@ -257,7 +258,7 @@ class JobRunner:
             await step("analyze", "Analysing the text", progress.work_percent())
             result = await analysis
         except BaseException:
-            await _cancel(analysis)  # a write failed (Redis went away): the analysis must not run on unwatched
+            await stop(analysis)  # a write failed (Redis went away): the analysis must not run on unwatched
             raise
         await step("report", "Writing the report", _REPORT_AT)
         notes = list(result.notes)
@@ -295,10 +296,3 @@ class JobRunner:
         state["truncated"] = True
         state["chars"] = self._max_chars
         return ExtractedPage(number=page.number, text=page.text[: max(room, 0)], error=page.error)
-
-
-async def _cancel(task: asyncio.Task[Any]) -> None:
-    """Cancel ``task`` and wait for it, whatever it ends with."""
-    task.cancel()
-    with contextlib.suppress(BaseException):
-        await task

@@ -10,7 +10,7 @@ SET_BY_CALLER = {"SANCTIONED", "DESIGNATED"}  # from the data files' places and 
 
 
 def test_every_concept_a_rule_names_is_defined() -> None:
-    defined = set(concepts.CONCEPTS) | {name for name, _ in concepts._REGEX_CONCEPTS} | SET_BY_CALLER
+    defined = set(concepts.CONCEPTS) | {name for name, _guard, _ in concepts._REGEX_CONCEPTS} | SET_BY_CALLER
     for rule in concepts.CONCEPT_RULES:
         named = {alt.lstrip("!") for slot in (*rule.slots, *rule.unless, *rule.aggravate) for alt in slot.split("|")}
         assert named <= defined, (rule.id, named - defined)

@@ -134,18 +134,23 @@ for _name, _terms in CONCEPTS.items():
             _INDEX.setdefault(_words[0], []).append((_name, _words))
 
 
-@functools.lru_cache(maxsize=65536)
-def _starts(word: str) -> tuple[frozenset[str], tuple[tuple[str, tuple[str, ...]], ...]]:
-    """A word's lemmas and the concept terms that may start at it."""
-    lem = lemmas(word)
-    return lem, tuple(c for lemma in lem for c in _INDEX.get(lemma, ()))
-
-
 _INDEX_SYMBOLS = {s: tuple(_INDEX.get(s, ())) for s in ("%", "$")}
 
 
-@dataclass(frozen=True, slots=True)
+@functools.lru_cache(maxsize=65536)
+def _word(word: str) -> tuple[frozenset[str], tuple[tuple[str, tuple[str, ...]], ...], bool, bool]:
+    """A token's lemmas, the concept terms that may start at it, whether it opens a clause, and whether it is "no"
+    (cached: a page repeats most of its words)."""
+    if not word[0].isalnum():
+        return frozenset([word]), _INDEX_SYMBOLS.get(word, ()), False, False
+    lem = lemmas(word)
+    lower = word.lower()
+    return lem, tuple(c for lemma in lem for c in _INDEX.get(lemma, ())), lower in _CLAUSE_WORDS, lower == "no"
+
+
+@dataclass(slots=True)
 class _Tok:
+    # Not frozen: a frozen dataclass's __init__ costs four object.__setattr__ calls, and a page makes ~500 tokens.
     start: int
     end: int
     lemmas: frozenset[str]
@@ -216,9 +221,12 @@ class SentenceConcepts:
 _DIGIT = re.compile(r"\d")
 _UPPER = re.compile(r"[A-Z]")
 _REGEX_CONCEPTS = (
-    # Words of one concept split by others: "leave the name of the end user off the message".
+    # Words of one concept split by others: "leave the name of the end user off the message". Each pattern has a
+    # guard, a cheap search that finds something in every text the pattern matches: most sentences fail the guard,
+    # and the pattern itself (TECHNICAL tries a match at every word character) runs only on the rest.
     (
         "NEVER_SHIPPED",
+        re.compile(r"never|not", re.I),
         re.compile(
             r"\b(?:never (?:been )?|(?:were|was|have not been|has not been) not )(?:loaded|shipped|delivered|"
             r"dispatched|produced|manufactured)\b",
@@ -229,6 +237,7 @@ _REGEX_CONCEPTS = (
         # Code and software prose: a call "f()", an option "--name" or "-f", a man page "sshd(8)", a Debian bug
         # reference, a chat-API message in a code sample.
         "TECHNICAL",
+        re.compile(r"[(#\-\]`'\"]|[a-z][A-Z]|\.(?:py|so|h|sh|js|conf)\b|Closes|messages|completions"),
         re.compile(
             r"\w ?\(\d?\)|(?:^|\s)#{2,6} \w|(?<![\w-])(?:--[a-z][\w-]+|-[A-Za-z]{1,2}\b)|\bCloses: #\d|"
             r"\.(?:py|so|h|sh|js|conf)\b|"
@@ -238,6 +247,7 @@ _REGEX_CONCEPTS = (
     ),
     (
         "STRIP",
+        re.compile(r"off|out of", re.I),
         re.compile(r"\b(?:leave|leaving|left|keep|kept|take|taking|took)\b[^.;:]{1,40}?\b(?:off|out of)\b", re.I),
     ),
 )
@@ -266,6 +276,10 @@ def _amounts(text: str) -> list[float]:
     return out
 
 
+_NO_ABBREVIATION = frozenset(["no."])
+"""The lemma of "No." (a number), which must not read as a negation."""
+
+
 def read_sentence(text: str) -> SentenceConcepts:
     """Tokens, lemmas, clauses, concept hits, amounts and places of one sentence."""
     tokens: list[_Tok] = []
@@ -276,13 +290,13 @@ def read_sentence(text: str) -> SentenceConcepts:
         if word in (";", ":"):
             clause += 1
             continue
-        if word.lower() in _CLAUSE_WORDS:
+        lem, cands, opens_clause, is_no = _word(word)
+        if opens_clause:
             clause += 1
-        if word.lower() == "no" and text[m.end() : m.end() + 1] == ".":
-            tokens.append(_Tok(m.start(), m.end(), frozenset(["no."]), clause))
+        if is_no and text[m.end() : m.end() + 1] == ".":
+            tokens.append(_Tok(m.start(), m.end(), _NO_ABBREVIATION, clause))
             starts.append(())
             continue
-        lem, cands = _starts(word) if word[0].isalnum() else (frozenset([word]), _INDEX_SYMBOLS.get(word, ()))
         tokens.append(_Tok(m.start(), m.end(), lem, clause))
         starts.append(cands)
     sc = SentenceConcepts(text, tokens)
@@ -292,9 +306,15 @@ def read_sentence(text: str) -> SentenceConcepts:
             n = len(words)
             if n == 1:
                 hits.setdefault(name, []).append((i, i + 1))
-            elif i + n <= len(tokens) and all(words[k] in tokens[i + k].lemmas for k in range(1, n)):
+            elif (
+                i + n <= len(tokens)
+                and words[1] in tokens[i + 1].lemmas
+                and all(words[k] in tokens[i + k].lemmas for k in range(2, n))
+            ):
                 hits.setdefault(name, []).append((i, i + n))
-    for name, pattern in _REGEX_CONCEPTS:
+    for name, guard, pattern in _REGEX_CONCEPTS:
+        if guard.search(text) is None:
+            continue
         for m in pattern.finditer(text):
             first = next((i for i, tok in enumerate(tokens) if tok.start >= m.start()), None)
             if first is not None:

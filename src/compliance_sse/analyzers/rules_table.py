@@ -217,12 +217,21 @@ class DesignatedNames:
             for a in e["aliases"]
             if is_acronym(a)
         ]
+        # Any of the acronyms at all: one search that most sentences fail, before one search per acronym.
+        acronyms = "|".join(
+            re.escape(a) for e in data.entities if e.get("context") for a in e["aliases"] if is_acronym(a)
+        )
+        self.any_acronym = re.compile(rf"(?<![\w-])(?:{acronyms}){_LINKED}") if acronyms else None
         self.long_names = [a for e in data.entities for a in e["aliases"] if len(a.split()) >= 3]
 
     def found(self, sentence: str) -> bool:
         if self.exact.search(sentence):
             return True
-        if any(a.search(sentence) and c.search(sentence) for a, c in self.acronyms):
+        if (
+            self.any_acronym is not None
+            and self.any_acronym.search(sentence)
+            and any(a.search(sentence) and c.search(sentence) for a, c in self.acronyms)
+        ):
             return True
         for m in _CAPITALISED_RUN.finditer(sentence):
             run = m.group().strip()

@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from compliance_sse.errors import JobExpired
+from compliance_sse.eventlog import memory
 from compliance_sse.eventlog.base import JobRecord, LogEvent
 from compliance_sse.eventlog.memory import InMemoryEventLog
 from compliance_sse.jobs import new_job_id
@@ -65,6 +66,31 @@ async def test_a_finished_job_is_stored_compactly_and_reads_back_the_same() -> N
         tracemalloc.stop()
     raw = sum(len(d) for d in sent)
     assert per_job < raw / 2, f"a finished job holds {per_job:.0f} B for {raw} B of events and report"
+
+
+async def test_a_resume_of_a_finished_job_hands_over_a_short_first_batch_and_builds_only_what_it_sends() -> None:
+    log = InMemoryEventLog()
+    job_id, sent = await _finished_job(log, flags=1000)
+    built = 0
+    real_event = memory._event
+
+    def counting(index: int, line: bytes) -> LogEvent:
+        nonlocal built
+        built += 1
+        return real_event(index, line)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(memory, "_event", counting)
+        assert not await log.ended_at(job_id, "3")
+        assert await log.ended_at(job_id, str(len(sent)))
+        assert await log.get_report(job_id) == sent[-1]
+        assert built == 0, "checking the end or reading the report built event objects"
+        batches = log.read_batches(job_id, "3")
+        first = await anext(batches)
+        assert [e.id for e in first] == [str(n) for n in range(4, 4 + len(first))] and len(first) <= 16
+        assert built == len(first), "the first batch of a replay waited for the whole backlog to be built"
+        rest = [e async for batch in batches for e in batch]
+    assert [e.data for e in first + rest] == sent[3:]
 
 
 async def test_past_max_retained_jobs_the_oldest_finished_go_first() -> None:

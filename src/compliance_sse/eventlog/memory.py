@@ -19,8 +19,10 @@ from .base import EventLog, JobRecord, LogEvent, flatten
 
 __all__ = ["InMemoryEventLog"]
 
-# Events handed to a stream at once at most (a replay of a long job goes out in writes of this many).
+# Events handed to a stream at once at most (a replay of a long job goes out in writes of this many); a
+# replay's first batch is short, so its first event goes out before the rest are built.
 _MAX_BATCH = 256
+_FIRST_BATCH = 16
 DEFAULT_MAX_RETAINED_JOBS = 10_000
 _MAX_TOMBSTONES = 100_000  # expired ids remembered for 410 (about 100 bytes each)
 
@@ -31,6 +33,7 @@ class _Job:
     seq: int
     live: list[LogEvent] = field(default_factory=list)
     packed: bytes | None = None  # once finished: the events, compressed (``live`` is then empty)
+    count: int = 0  # once finished: how many events ``packed`` holds
     stored_report: bytes | None = None
     report_is_final: bool = False  # the report is the ``done`` event's data: stored once, in ``packed``
     finished_at: float | None = None
@@ -44,13 +47,20 @@ class _Job:
                 waiter.set_result(None)
         self.waiters.clear()
 
+    def length(self) -> int:
+        return len(self.live) if self.packed is None else self.count
+
     @property
     def events(self) -> list[LogEvent]:
-        return self.live if self.packed is None else _unpack(self.packed)
+        return self.live if self.packed is None else [_event(n, line) for n, line in enumerate(_lines(self.packed))]
 
     @property
     def report(self) -> bytes | None:
-        return self.events[-1].data if self.report_is_final else self.stored_report
+        if not self.report_is_final:
+            return self.stored_report
+        if self.packed is None:
+            return self.live[-1].data
+        return _lines(self.packed)[-1].partition(b" ")[2]
 
     def pack(self) -> None:
         """Store the finished job's events as one compressed blob."""
@@ -59,16 +69,20 @@ class _Job:
         if self.report_is_final:
             self.stored_report = None
         self.packed = zlib.compress(b"\n".join(e.event.encode() + b" " + e.data for e in self.live), 6)
+        self.count = len(self.live)
         self.live = []
 
 
-def _unpack(packed: bytes) -> list[LogEvent]:
+def _lines(packed: bytes) -> list[bytes]:
+    """A finished job's events as ``event data`` lines (inflating 1,000 events takes about 0.15 ms; building their
+    objects 20 times that, so a reader builds only the ones it sends, batch by batch)."""
     # Event names have no space and compact JSON no raw newline: both separators are safe.
-    out = []
-    for n, line in enumerate(zlib.decompress(packed).split(b"\n"), 1):
-        event, _, data = line.partition(b" ")
-        out.append(LogEvent(id=str(n), event=event.decode(), data=data))
-    return out
+    return zlib.decompress(packed).split(b"\n")
+
+
+def _event(index: int, line: bytes) -> LogEvent:
+    event, _, data = line.partition(b" ")
+    return LogEvent(id=str(index + 1), event=event.decode(), data=data)
 
 
 class InMemoryEventLog(EventLog):
@@ -149,9 +163,9 @@ class InMemoryEventLog(EventLog):
     async def ended_at(self, job_id: str, after: str) -> bool:
         job = self._job(job_id)
         position = _parse_id(after)
-        if position > len(job.events):
+        if position > job.length():
             raise _invalid_id()
-        return job.finished_at is not None and position == len(job.events)
+        return job.finished_at is not None and position == job.length()
 
     def read(self, job_id: str, after: str | None = None) -> AsyncIterator[LogEvent]:
         return flatten(self.read_batches(job_id, after))
@@ -161,15 +175,19 @@ class InMemoryEventLog(EventLog):
         return self._follow(job, _parse_id(after))
 
     async def _follow(self, job: _Job, index: int) -> AsyncIterator[list[LogEvent]]:
-        unpacked: list[LogEvent] | None = None  # a finished job's events, unpacked once per reader
+        lines: list[bytes] | None = None  # a finished job's events, inflated once per reader
+        size = _FIRST_BATCH
         while True:
-            if job.packed is not None and unpacked is None:
-                unpacked = job.events
-            events = job.live if unpacked is None else unpacked
-            if index < len(events):
+            if job.packed is not None and lines is None:
+                lines = _lines(job.packed)
+            if index < (job.length() if lines is None else len(lines)):
                 # A final event is always the last one: a batch that holds it ends with it.
-                batch = events[index : index + _MAX_BATCH]
+                if lines is None:
+                    batch = job.live[index : index + size]
+                else:
+                    batch = [_event(n, line) for n, line in enumerate(lines[index : index + size], index)]
                 index += len(batch)
+                size = _MAX_BATCH
                 final = batch[-1].final
                 yield batch
                 if final:

@@ -275,3 +275,54 @@ async def test_a_vanished_client_stops_its_stream_and_only_its_tasks(aiohttp_cli
     tasks = [t for t in asyncio.all_tasks() if "ping" in repr(t.get_coro())]
     assert tasks == []
     assert not [t for t in asyncio.all_tasks() if "send_heartbeat" in repr(t.get_coro())]
+
+
+def _count_sends(request: web.Request) -> list[int]:
+    """The size of every write handed to the request's transport from now on."""
+    transport: Any = request.transport
+    sizes: list[int] = []
+    write = transport.write
+
+    def counting(data: Any) -> None:
+        sizes.append(len(data))
+        write(data)
+
+    transport.write = counting
+    return sizes
+
+
+async def test_headers_retry_and_a_ready_first_event_leave_in_one_send(aiohttp_client: AiohttpClient) -> None:
+    sizes: list[int] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        sends = _count_sends(request)
+        resp = EventStreamResponse(heartbeat_s=60, retry_ms=1000)
+        await resp.prepare(request)
+        await resp.send_event(ServerSentEvent(data="{}", event="job", id="1"))
+        sizes.extend(sends)
+        return resp
+
+    client = await aiohttp_client(_app(handler))
+    resp = await client.get("/")
+    body = await resp.read()
+    assert body.startswith(b"retry: 1000\n\n"), body[:80]
+    assert b"event: job\n" in body
+    assert len(sizes) == 1, f"headers, retry: and the first event went out in {len(sizes)} sends: {sizes}"
+
+
+async def test_an_idle_stream_gets_its_headers_and_retry_without_waiting_for_an_event(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    release = asyncio.Event()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        resp = EventStreamResponse(heartbeat_s=60, retry_ms=1000)
+        await resp.prepare(request)
+        await release.wait()  # no event for a long time
+        return resp
+
+    client = await aiohttp_client(_app(handler))
+    resp = await asyncio.wait_for(client.get("/"), 5)
+    assert resp.headers["Content-Type"] == "text/event-stream; charset=utf-8"
+    assert await asyncio.wait_for(resp.content.readuntil(b"\n\n"), 5) == b"retry: 1000\n\n"
+    release.set()

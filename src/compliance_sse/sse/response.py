@@ -74,7 +74,10 @@ class HeartbeatScheduler:
 
     def add(self, stream: EventStreamResponse) -> list[Any]:
         """Register ``stream``; its first heartbeat is due one interval after its last send."""
-        entry = [min(stream.last_sent + stream.heartbeat_s, stream.deadline), next(self._seq), stream]
+        # A stream whose ``retry:`` still waits is due at once: it goes out with the first event if the handler has
+        # one ready in this turn of the loop, else alone (with the headers) when this task next runs.
+        due = self.clock() if stream.pending else stream.last_sent + stream.heartbeat_s
+        entry = [min(due, stream.deadline), next(self._seq), stream]
         first = not self._heap or entry[0] < self._heap[0][0]
         heapq.heappush(self._heap, entry)
         if self._task is None or self._task.done():
@@ -95,6 +98,9 @@ class HeartbeatScheduler:
             if stream.deadline <= now:
                 stream.expire()
                 continue
+            if stream.pending:
+                with contextlib.suppress(*_WRITE_FAILED):
+                    await stream._send_frame(b"")  # the buffer of a new stream is empty: no suspension
             idle_until = stream.last_sent + stream.heartbeat_s
             if idle_until <= now:
                 idle_until = now + stream.heartbeat_s
@@ -156,7 +162,10 @@ class EventStreamResponse(web.StreamResponse):
         "heartbeat_s",
         "heartbeats_sent",
         "last_sent",
+        "pending",
     )
+
+    _send_headers_immediately = False  # aiohttp's default for a StreamResponse: they go with the first write
 
     def __init__(
         self,
@@ -191,9 +200,15 @@ class EventStreamResponse(web.StreamResponse):
         self.expired = False
         self.last_sent = 0.0
         self.heartbeats_sent = 0
+        self.pending = b""
+        """The ``retry:`` frame until the first write, which carries it (and the headers) in the same send."""
 
     async def prepare(self, request: BaseRequest) -> AbstractStreamWriter | None:
-        """Send the headers, then ``retry:``, and start heartbeats; may be called twice."""
+        """Start the stream and its heartbeats; may be called twice.
+
+        The headers and ``retry:`` go out with the first event when the handler writes one in the same turn of the
+        loop (one send, not three), else on their own as soon as the handler waits.
+        """
         if self.prepared:
             return self._payload_writer
         self._set_tcp_user_timeout(request)
@@ -208,10 +223,11 @@ class EventStreamResponse(web.StreamResponse):
             self.deadline = scheduler.clock() + self._max_s
         self._stopped = False
         if self._retry_ms is not None:
-            await self._send_frame(retry_frame(self._retry_ms))
-        if not self._stopped:
-            self.last_sent = scheduler.clock()
-            self._entry = scheduler.add(self)
+            self.pending = retry_frame(self._retry_ms)
+        elif writer is not None:
+            writer.send_headers()  # nothing pending to carry them
+        self.last_sent = scheduler.clock()
+        self._entry = scheduler.add(self)
         return writer
 
     def enable_compression(self, *args: Any, **kwargs: Any) -> None:
@@ -253,6 +269,8 @@ class EventStreamResponse(web.StreamResponse):
             self.heartbeats_sent += 1
 
     async def _send_frame(self, frame: bytes) -> None:
+        if self.pending:
+            frame, self.pending = self.pending + frame, b""
         try:
             if self._send_timeout_s is not None and self._may_wait(len(frame)):
                 async with asyncio.timeout(self._send_timeout_s):
@@ -336,6 +354,8 @@ class EventStreamResponse(web.StreamResponse):
         """End the response; may be called twice."""
         if self._stopped is False:
             self.stop_streaming()
+        if self.pending:
+            data, self.pending = self.pending + data, b""
         await super().write_eof(data)
 
     def _set_tcp_user_timeout(self, request: BaseRequest) -> None:

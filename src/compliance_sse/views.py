@@ -7,6 +7,7 @@ import functools
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -33,7 +34,7 @@ from .openapi import openapi
 from .report_md import report_markdown
 from .sse.models import ServerSentEvent
 from .sse.response import EventStreamResponse
-from .sse.serializer import serialize
+from .sse.serializer import json_frame
 from .upload import read_upload
 
 __all__ = [
@@ -282,12 +283,12 @@ class _StreamState:
 
     def frames(self, batch: list[LogEvent]) -> bytes:
         """The SSE frames of a batch of log events; remembers the last stage, counts the events."""
-        for entry in batch:
-            self.metrics.events_sent.labels(event=entry.event).inc()
+        for name, count in Counter(e.event for e in batch).items():  # one metric update per event name
+            self.metrics.events_sent.labels(event=name).inc(count)
         last = next((e for e in reversed(batch) if e.event == ProgressEvent.name), None)
         if last is not None and isinstance(progress := parse(last.event, last.data), ProgressEvent):
             self.stage = progress.stage
-        return b"".join([serialize(ServerSentEvent(data=e.data.decode(), event=e.event, id=e.id)) for e in batch])
+        return b"".join([json_frame(e.event, e.id, e.data) for e in batch])
 
 
 async def _close_events(events: AsyncIterator[Any]) -> None:

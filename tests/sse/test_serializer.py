@@ -1,7 +1,16 @@
 import orjson
 import pytest
 
-from compliance_sse.sse import EventParser, ServerSentEvent, comment, json_data, json_event, retry_frame, serialize
+from compliance_sse.sse import (
+    EventParser,
+    ServerSentEvent,
+    comment,
+    json_data,
+    json_event,
+    json_frame,
+    retry_frame,
+    serialize,
+)
 
 
 @pytest.mark.parametrize(
@@ -91,3 +100,24 @@ def test_frames_read_back() -> None:
     assert parser.feed(stream) == [ServerSentEvent(data="[1]", event="done", id="9")]
     assert parser.retry == 1500
     assert parser.last_event_id == "9"
+
+
+@pytest.mark.parametrize(
+    ("event", "id", "data"),
+    [
+        ("flag", "7", b'{"a":1}'),
+        ("progress", "1733000000000-0", '{"q":"caf\u00e9 \u2028"}'.encode()),
+        ("done", "12", b""),
+        ("message", "3", b"{}"),
+        ("flag", "", b"{}"),
+        ("flag", "4", b"line one\nline two\r\nthree\rfour"),
+    ],
+)
+def test_json_frame_is_the_same_frame_as_serialize(event: str, id: str, data: bytes) -> None:
+    assert json_frame(event, id, data) == serialize(ServerSentEvent(data=data.decode(), event=event, id=id))
+
+
+def test_json_frame_refuses_what_serialize_refuses() -> None:
+    for event, id in (("", "1"), ("fl\nag", "1"), ("flag", "1\r2"), ("flag", "1\x002")):
+        with pytest.raises(ValueError):
+            json_frame(event, id, b"{}")

@@ -3,7 +3,7 @@
 from .models import ServerSentEvent
 from .parser import DEFAULT_MAX_EVENT_SIZE, EventParser, EventTooLarge
 from .response import EventStreamResponse
-from .serializer import comment, json_data, json_event, retry_frame, serialize
+from .serializer import comment, json_data, json_event, json_frame, retry_frame, serialize
 
 __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
@@ -14,6 +14,7 @@ __all__ = [
     "comment",
     "json_data",
     "json_event",
+    "json_frame",
     "retry_frame",
     "serialize",
 ]

@@ -308,6 +308,9 @@ class EventStreamResponse(web.StreamResponse):
                 batch = None  # type: ignore[assignment]  # hold nothing of it while the stream idles
                 await self._send_frame(frames)
                 del frames
+                # A write that fits the buffer does not suspend, so a long replay would hold the loop for all its
+                # batches: let other requests in between, and notice a client that has gone.
+                await asyncio.sleep(0)
         except asyncio.CancelledError:
             if not (self.stopped() and task is not None and task.uncancel() == 0):
                 raise

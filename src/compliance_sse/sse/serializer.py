@@ -15,7 +15,7 @@ import orjson
 
 from .models import ServerSentEvent
 
-__all__ = ["comment", "json_data", "json_event", "retry_frame", "serialize"]
+__all__ = ["comment", "json_data", "json_event", "json_frame", "retry_frame", "serialize"]
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -37,6 +37,29 @@ def serialize(event: ServerSentEvent) -> bytes:
     if event.retry is not None:
         return f"{head}data: {data}\nretry: {event.retry}\n\n".encode()
     return f"{head}data: {data}\n\n".encode()
+
+
+def json_frame(event: str, id: str, data: bytes) -> bytes:
+    """Encode an event whose ``data`` is already UTF-8 compact JSON (what the event log stores), without decoding it.
+
+    The same bytes as ``serialize(ServerSentEvent(data=data.decode(), event=event, id=id))``, in a quarter of the
+    time: a replay sends hundreds of stored events at once. Anything that needs more than the plain frame (a line
+    break in a field, an empty id, the default event name) goes through :func:`serialize`.
+    """
+    if (
+        b"\n" in data
+        or b"\r" in data
+        or not id
+        or event == "message"
+        or "\n" in event
+        or "\r" in event
+        or "\n" in id
+        or "\r" in id
+        or "\0" in id
+        or not event
+    ):
+        return serialize(ServerSentEvent(data=data.decode(), event=event, id=id))
+    return b"event: %s\nid: %s\ndata: %s\n\n" % (event.encode(), id.encode(), data)
 
 
 def comment(text: str = "") -> bytes:

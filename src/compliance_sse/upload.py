@@ -145,7 +145,7 @@ async def read_upload(request: web.Request, *, max_bytes: int, idle_s: float = 3
         # Inflating is unbounded CPU and memory on the loop (a 2 MB gzip body can hold 1 GiB),
         # and a PDF compresses its streams already: the body must come as it is.
         raise UnsupportedEncoding()
-    if request.content_length is not None and request.content_length > max_bytes + 64 * 1024:
+    if request.content_length is not None and request.content_length > max_bytes + _FORM_OVERHEAD:
         raise too_large(max_bytes)
     # The header as sent, not request.content_type: that parses it with the email package, 0.2 ms a request.
     if not request.headers.get("Content-Type", "").lstrip().lower().startswith("multipart/"):

@@ -61,16 +61,19 @@ _CLIENT_GONE = (TimeoutError, ConnectionResetError, RuntimeError)
 log = logging.getLogger(__name__)
 
 
-async def _owned_job_id(request: web.Request) -> str:
-    """The path's job id, if the job exists and belongs to the caller (404 otherwise, never 403)."""
-    job_id = request.match_info["job_id"]
-    record = await request.app[EVENT_LOG].get_job(job_id)
+async def _owned_job(request: web.Request) -> JobRecord:
+    """The path's job, if it exists and belongs to the caller (404 otherwise, never 403)."""
+    record = await request.app[EVENT_LOG].get_job(request.match_info["job_id"])
     if record.tenant != tenant_of(request):
         raise NotFound()
-    return job_id
+    return record
 
 
-async def _submit(request: web.Request) -> str:
+async def _owned_job_id(request: web.Request) -> str:
+    return (await _owned_job(request)).job_id
+
+
+async def _submit(request: web.Request) -> JobRecord:
     jobs = request.app[JOBS]
     jobs.check_capacity()  # refuse before reading a body we could not process
     await jobs.check_tenant(tenant_of(request))
@@ -85,24 +88,24 @@ async def _submit(request: web.Request) -> str:
     metrics = request.app[METRICS]
     metrics.upload_bytes.inc(len(upload.data))
     metrics.tenant_jobs.labels(tenant=tenant_of(request)).inc()
-    return record.job_id
+    return record
 
 
 def _last_event_id(request: web.Request) -> str | None:
     return request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or None
 
 
-async def _upload_then_stream(request: web.Request) -> tuple[str, str | None]:
+async def _upload_then_stream(request: web.Request) -> tuple[JobRecord, str | None]:
     return await _submit(request), None
 
 
-async def _resume_stream(request: web.Request) -> tuple[str, str | None]:
-    return await _owned_job_id(request), _last_event_id(request)
+async def _resume_stream(request: web.Request) -> tuple[JobRecord, str | None]:
+    return await _owned_job(request), _last_event_id(request)
 
 
 async def analyze(request: web.Request) -> web.Response:
     """``POST /analyze``: upload, wait, answer the report (or the job's error with its status)."""
-    job_id = await _submit(request)
+    job_id = (await _submit(request)).job_id
     event_log = request.app[EVENT_LOG]
     final: LogEvent | None = None
     async for entry in event_log.read(job_id):
@@ -119,7 +122,7 @@ async def analyze(request: web.Request) -> web.Response:
 
 async def create_job(request: web.Request) -> web.Response:
     """``POST /jobs``: accept the upload and answer ``202`` at once."""
-    job_id = await _submit(request)
+    job_id = (await _submit(request)).job_id
     urls = request.app[JOBS].urls(job_id, tenant_of(request))
     return json_response({"job_id": job_id, "status": "queued", **urls}, status=202)
 
@@ -137,9 +140,7 @@ async def list_jobs(request: web.Request) -> web.Response:
 
 
 async def job_status(request: web.Request) -> web.Response:
-    job_id = await _owned_job_id(request)
-    record = await request.app[EVENT_LOG].get_job(job_id)
-    return json_response(record.public())
+    return json_response((await _owned_job(request)).public())
 
 
 async def _report(request: web.Request) -> tuple[str, bytes]:
@@ -189,7 +190,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def _stream(
-    request: web.Request, start: Callable[[web.Request], Awaitable[tuple[str, str | None]]]
+    request: web.Request, start: Callable[[web.Request], Awaitable[tuple[JobRecord, str | None]]]
 ) -> web.StreamResponse:
     """Relay the log of the job ``start`` names (after the id it names) to the client, with heartbeats.
 
@@ -197,7 +198,8 @@ async def _stream(
     :class:`~compliance_sse.sse.response.HeartbeatScheduler` sends the heartbeats, and
     shutdown interrupts the relay through ``stop_streaming()``.
     """
-    job_id, after = await start(request)
+    record, after = await start(request)
+    job_id = record.job_id
     app = request.app
     settings = app[SETTINGS]
     event_log: EventLog = app[EVENT_LOG]
@@ -209,7 +211,7 @@ async def _stream(
         # Nothing will follow: 204 is how the WHATWG spec tells an EventSource to stop reconnecting.
         return web.Response(status=204, headers={"X-Job-Id": job_id})
     events = event_log.read_batches(job_id, after)  # raises before the stream starts
-    state = _StreamState(await event_log.get_job(job_id), app[METRICS])
+    state = _StreamState(record, app[METRICS])
     response = EventStreamResponse(
         heartbeat_s=settings.heartbeat_s,
         send_timeout_s=settings.send_timeout_s,

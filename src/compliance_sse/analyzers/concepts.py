@@ -19,6 +19,7 @@ special-category data) and by one more for three of them, never above 5.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import re
@@ -242,23 +243,46 @@ _REGEX_CONCEPTS = (
         ),
     ),
     (
-        # Code and software prose: a call "f()", an option "--name" or "-f", a man page "sshd(8)", a Debian bug
-        # reference, a chat-API message in a code sample.
-        "TECHNICAL",
-        re.compile(r"[(#\-\]`'\"]|[a-z][A-Z]|\.(?:py|so|h|sh|js|conf)\b|Closes|messages|completions"),
-        re.compile(
-            r"\w ?\(\d?\)|(?:^|\s)#{2,6} \w|(?<![\w-])(?:--[a-z][\w-]+|-[A-Za-z]{1,2}\b)|\bCloses: #\d|"
-            r"\.(?:py|so|h|sh|js|conf)\b|"
-            r"\b[a-z]{2,}[A-Z]\w*|\]\((?:#|https?:)|"
-            r"[\"']role[\"']\s*:\s*[\"'](?:system|user|assistant)|\bmessages\s*=\s*\[|\bcompletions\.create\b|`"
-        ),
-    ),
-    (
         "STRIP",
         re.compile(r"off|out of", re.I),
         re.compile(r"\b(?:leave|leaving|left|keep|kept|take|taking|took)\b[^.;:]{1,40}?\b(?:off|out of)\b", re.I),
     ),
 )
+
+_TECHNICAL = tuple(
+    (re.compile(pattern), needs)
+    for pattern, needs in (
+        # Code and software prose: a call "f()", an option "--name" or "-f", a man page "sshd(8)", a Debian bug
+        # reference, a chat-API message in a code sample. Only whether one occurs matters, so each is searched on
+        # its own, and only in a text holding what its every match holds ("" for the camel-case one: see
+        # ``_technical``): one pattern of them all has no first character to look for and is tried everywhere.
+        (r"\w ?\(\d?\)", "("),
+        (r"(?:^|\s)#{2,6} \w", "##"),
+        (r"(?<![\w-])(?:--[a-z][\w-]+|-[A-Za-z]{1,2}\b)", "-"),
+        (r"\bCloses: #\d", "Closes: #"),
+        (r"\.(?:py|so|h|sh|js|conf)\b", "."),
+        (r"\b[a-z]{2,}[A-Z]\w*", ""),
+        (r"\]\((?:#|https?:)", "]("),
+        (r"[\"']role[\"']\s*:\s*[\"'](?:system|user|assistant)", "role"),
+        (r"\bmessages\s*=\s*\[", "messages"),
+        (r"\bcompletions\.create\b", "completions.create"),
+        (r"`", "`"),
+    )
+)
+_CAMEL = re.compile(r"[a-z][A-Z]")
+
+
+def _technical(text: str) -> int | None:
+    """Where the first software-prose pattern match in ``text`` starts, if any."""
+    first: int | None = None
+    for pattern, needs in _TECHNICAL:
+        if needs not in text if needs else text[1:].islower() or not _CAMEL.search(text):
+            continue
+        m = pattern.search(text)
+        if m and (first is None or m.start() < first):
+            first = m.start()
+    return first
+
 
 _AMOUNT = re.compile(
     r"(?:US\$|USD|EUR|GBP|SGD|CHF|AED|\$|\u20ac|\u00a3)\s?(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(million|m\b|bn|billion)?"
@@ -286,12 +310,14 @@ def _amounts(text: str) -> list[float]:
 
 _NO_ABBREVIATION = frozenset(["no."])
 """The lemma of "No." (a number), which must not read as a negation."""
+_NO_LEMMAS: frozenset[str] = frozenset()
 
 
 def read_sentence(text: str) -> SentenceConcepts:
     """Tokens, lemmas, clauses, concept hits, amounts and places of one sentence."""
     tokens: list[_Tok] = []
-    starts: list[tuple[tuple[str, tuple[str, ...]], ...]] = []
+    starts: list[tuple[int, tuple[tuple[str, tuple[str, ...]], ...]]] = []
+    """(token, the concept terms that may start at it), for the tokens that start some."""
     clause = 0
     for m in _TOKEN.finditer(text):
         word = m.group()
@@ -301,33 +327,41 @@ def read_sentence(text: str) -> SentenceConcepts:
         lem, cands, opens_clause, is_no = _number(word) if word.isdigit() else _word(word)
         if opens_clause:
             clause += 1
-        if is_no and text[m.end() : m.end() + 1] == ".":
-            tokens.append(_Tok(m.start(), m.end(), _NO_ABBREVIATION, clause))
-            starts.append(())
+        start, end = m.span()
+        if is_no and text[end : end + 1] == ".":
+            tokens.append(_Tok(start, end, _NO_ABBREVIATION, clause))
             continue
-        tokens.append(_Tok(m.start(), m.end(), lem, clause))
-        starts.append(cands)
+        if cands:
+            starts.append((len(tokens), cands))
+        tokens.append(_Tok(start, end, lem, clause))
     sc = SentenceConcepts(text, tokens)
+    if not tokens:
+        return sc
     hits = sc.hits
-    for i, cands in enumerate(starts):
+    size = len(tokens)
+    for i, cands in starts:
+        after = tokens[i + 1].lemmas if i + 1 < size else _NO_LEMMAS
         for name, words in cands:
             n = len(words)
             if n == 1:
                 hits.setdefault(name, []).append((i, i + 1))
-            elif (
-                i + n <= len(tokens)
-                and words[1] in tokens[i + 1].lemmas
-                and all(words[k] in tokens[i + k].lemmas for k in range(2, n))
+            elif words[1] in after and (
+                n == 2 or (i + n <= size and all(words[k] in tokens[i + k].lemmas for k in range(2, n)))
             ):
                 hits.setdefault(name, []).append((i, i + n))
+    token_starts = [tok.start for tok in tokens]
+    token_ends = [tok.end for tok in tokens]
     for name, guard, pattern in _REGEX_CONCEPTS:
         if guard.search(text) is None:
             continue
         for m in pattern.finditer(text):
-            first = next((i for i, tok in enumerate(tokens) if tok.start >= m.start()), None)
-            if first is not None:
-                last = max(first + 1, sum(1 for tok in tokens if tok.end <= m.end()))
-                sc.hits.setdefault(name, []).append((first, last))
+            first = bisect.bisect_left(token_starts, m.start())  # the first token at or after the match
+            if first < size:
+                hits.setdefault(name, []).append((first, max(first + 1, bisect.bisect_right(token_ends, m.end()))))
+    if "TECHNICAL" not in hits:
+        at = _technical(text)
+        if at is not None and at <= token_starts[-1]:
+            hits["TECHNICAL"] = [(bisect.bisect_left(token_starts, at), size)]
     if _DIGIT.search(text):
         sc.amounts = _amounts(text)
     if _UPPER.search(text, 1):

@@ -6,6 +6,11 @@ The texts are split once into a ``look`` part (its flags are printed, rules may 
 on what is installed or in which order it is found. ``python -m eval.ordinary`` prints, per part and source, how
 many texts carry a flag of severity 3 or more, and the flags of the ``look`` part only: the held-out part's flags
 are not for reading.
+
+A third part, ``fresh``, holds texts added after the held-out part had been used up: Python's PEPs and
+choosealicense.com's licence texts from the directory ``--fresh-dir`` (or ``CSSE_ORDINARY_FRESH``; see
+docs/EVALUATION.md for how to fill it), and a second seeded sample of the man pages the first sample left out. It is
+only counted, like the held-out part.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import argparse
 import ast
 import gzip
 import hashlib
+import os
 import re
 import sys
 import sysconfig
@@ -24,7 +30,7 @@ from pathlib import Path
 
 from compliance_sse.analyzers.rules import RulesAnalyzer, analyze_pages
 
-__all__ = ["PAGE_CHARS", "Text", "is_held_out", "main", "pages", "serious", "texts"]
+__all__ = ["PAGE_CHARS", "Text", "is_held_out", "main", "pages", "part", "serious", "texts"]
 
 SPLIT_SEED = "ordinary-13"
 HELD_OUT_PERCENT = 30
@@ -37,6 +43,10 @@ MAN = Path("/usr/share/man")
 MAN_SHARE = 10
 """Per cent of the man pages read (a seeded sample: there are about 20,000)."""
 PYENV = Path("/root/.pyenv/versions")
+FRESH_ENV = "CSSE_ORDINARY_FRESH"
+FRESH_SOURCES = (("peps", "pep-*.rst", "pep"), ("_licenses", "*.txt", "choosealicense"))
+"""(folder of the fresh directory, files, source name)."""
+PARTS = ("look", "held-out", "fresh")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +55,12 @@ class Text:
     label: str
     """Where the text comes from, independent of the checkout: ``site-packages/...`` or an absolute path."""
     body: str
+    fresh: bool = False
+
+
+def part(text: Text) -> str:
+    """``fresh``, ``held-out`` or ``look``."""
+    return "fresh" if text.fresh else "held-out" if is_held_out(text.label) else "look"
 
 
 def is_held_out(label: str) -> bool:
@@ -114,11 +130,28 @@ def _files() -> Iterator[tuple[str, str, Path]]:
             yield "man-page", str(path), path
 
 
-def texts() -> list[Text]:
-    """Every ordinary text on this machine, each distinct body once (many copyright files are identical)."""
+def _fresh_files(fresh_dir: Path | None) -> Iterator[tuple[str, str, Path]]:
+    """The fresh part's files: a new seeded 10 % of the man pages not in the first sample, then the PEPs and
+    licence texts under ``fresh_dir`` (labelled ``fresh/<folder>/<name>``)."""
+    for path in sorted(MAN.glob("man[1-8]/*.gz")):
+        if not _sampled(str(path), MAN_SHARE) and _sampled(f"fresh:{path}", MAN_SHARE):
+            yield "man-page", str(path), path
+    if fresh_dir is None:
+        return
+    for folder, pattern, source in FRESH_SOURCES:
+        for path in sorted((fresh_dir / folder).glob(pattern)):
+            yield source, f"fresh/{folder}/{path.name}", path
+
+
+def texts(fresh_dir: Path | None = None, fresh: bool = False) -> list[Text]:
+    """Every ordinary text on this machine, each distinct body once (many copyright files are identical); with
+    ``fresh``, the fresh part's texts after them (see the module docstring)."""
     out: list[Text] = []
     seen: set[str] = set()
-    for source, label, path in _files():
+    files = [(f, False) for f in _files()]
+    if fresh:
+        files += [(f, True) for f in _fresh_files(fresh_dir)]
+    for (source, label, path), is_fresh in files:
         if not path.is_file() or path.stat().st_size == 0:
             continue
         try:
@@ -128,7 +161,7 @@ def texts() -> list[Text]:
         digest = hashlib.sha1(body.encode()).hexdigest()
         if digest not in seen:
             seen.add(digest)
-            out.append(Text(source, label, body))
+            out.append(Text(source, label, body, is_fresh))
     topics = [("pydoc_data/topics", _topics())]
     for path in sorted(PYENV.glob("*/lib/python3*/pydoc_data/topics.py")) if PYENV.is_dir() else []:
         topics.append((f"{path.parent.parent.name}/pydoc_data/topics", sorted(_topics_of(path).items())))
@@ -175,26 +208,36 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quiet", action="store_true", help="only the counts, not the look part's flags")
     parser.add_argument("--check", action="store_true", help="exit 1 when a text of the look part is flagged")
+    parser.add_argument(
+        "--fresh-dir",
+        type=Path,
+        default=os.environ.get(FRESH_ENV) or None,
+        help=f"directory holding peps/ and _licenses/ (default: ${FRESH_ENV}); counted in the fresh part",
+    )
+    parser.add_argument("--no-fresh", action="store_true", help="leave the fresh part out")
     args = parser.parse_args(argv)
+    if args.fresh_dir is not None and not args.fresh_dir.is_dir():
+        print(f"eval.ordinary: no directory {args.fresh_dir}", file=sys.stderr)
+        return 2
     analyzer = RulesAnalyzer()
     total: Counter[tuple[str, str]] = Counter()
     flagged: Counter[tuple[str, str]] = Counter()
-    for text in texts():
-        part = "held-out" if is_held_out(text.label) else "look"
-        total[part, text.source] += 1
+    for text in texts(args.fresh_dir, fresh=not args.no_fresh):
+        where = part(text)
+        total[where, text.source] += 1
         flags = serious(text.body, analyzer)
         if flags:
-            flagged[part, text.source] += 1
-            if part == "look" and not args.quiet:
+            flagged[where, text.source] += 1
+            if where == "look" and not args.quiet:
                 for rule, severity, quote in flags:
                     print(f"  {text.label}: {rule} ({severity}) {quote[:140]!r}")
-    for part in ("look", "held-out"):
-        sources = sorted(s for p, s in total if p == part)
-        n = sum(total[part, s] for s in sources)
-        bad = sum(flagged[part, s] for s in sources)
-        detail = ", ".join(f"{s} {flagged[part, s]}/{total[part, s]}" for s in sources)
-        print(f"{part}: {bad} of {n} texts with a flag of severity >= {SEVERE} ({detail})")
-    look_flagged = sum(n for (part, _), n in flagged.items() if part == "look")
+    for where in PARTS:
+        sources = sorted(s for p, s in total if p == where)
+        n = sum(total[where, s] for s in sources)
+        bad = sum(flagged[where, s] for s in sources)
+        detail = ", ".join(f"{s} {flagged[where, s]}/{total[where, s]}" for s in sources)
+        print(f"{where}: {bad} of {n} texts with a flag of severity >= {SEVERE} ({detail})")
+    look_flagged = sum(n for (where, _), n in flagged.items() if where == "look")
     return 1 if args.check and look_flagged else 0
 
 

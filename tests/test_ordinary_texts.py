@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from compliance_sse.analyzers.rules import RulesAnalyzer, analyze_pages
-from eval.ordinary import Text, is_held_out, pages, serious, texts
+from eval.ordinary import Text, _files, _fresh_files, is_held_out, pages, part, serious, texts
 
 SAMPLES = Path(__file__).with_name("ordinary_texts")
 ANALYZER = RulesAnalyzer()
@@ -89,3 +89,15 @@ INSTALLED = _installed()
 @pytest.mark.parametrize("text", INSTALLED)
 def test_installed_text_has_no_serious_finding(text: Text) -> None:
     assert serious(text.body, ANALYZER) == []
+
+
+def test_the_fresh_part_is_counted_apart_and_shares_no_man_page_with_the_first_sample(tmp_path: Path) -> None:
+    (tmp_path / "peps").mkdir()
+    (tmp_path / "peps" / "pep-0001.rst").write_text("PEP Purpose and Guidelines\n", encoding="utf-8")
+    (tmp_path / "peps" / "contents.rst").write_text("not a PEP\n", encoding="utf-8")
+    fresh = list(_fresh_files(tmp_path))
+    assert [(source, label) for source, label, _ in fresh if source == "pep"] == [("pep", "fresh/peps/pep-0001.rst")]
+    first = {label for source, label, _ in _files() if source == "man-page"}
+    assert first.isdisjoint(label for source, label, _ in fresh if source == "man-page")
+    assert part(Text("pep", "fresh/peps/pep-0001.rst", "", fresh=True)) == "fresh"
+    assert {part(Text("x", label, "")) for label in ("a", "b", "c", "d", "e", "f", "g")} <= {"look", "held-out"}

@@ -12,7 +12,7 @@ from aiohttp import ClientConnectionResetError, web
 from aiohttp.test_utils import make_mocked_request
 
 from compliance_sse.errors import NotAPdf, Overloaded
-from compliance_sse.middlewares import REQUEST_ID, error_middleware, request_id, request_id_middleware
+from compliance_sse.middlewares import REQUEST_ID, request_id, request_middleware
 from compliance_sse.server import ServiceRunner
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -26,12 +26,8 @@ def _raising(exc: BaseException) -> Handler:
 
 
 async def _both(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The two middlewares in the app's order: request id outside, errors inside."""
-
-    async def inner(req: web.Request) -> web.StreamResponse:
-        return await error_middleware(req, handler)
-
-    return await request_id_middleware(request, inner)
+    """The app's middleware: request id, access log and errors."""
+    return await request_middleware(request, handler)
 
 
 def _body(response: web.StreamResponse) -> dict[str, object]:
@@ -99,7 +95,7 @@ async def test_a_client_gone_before_the_answer_ends_the_connection_quietly_in_th
     async def gone(request: web.Request) -> web.StreamResponse:
         raise ClientConnectionResetError("Cannot write to closing transport")
 
-    app = web.Application(middlewares=[request_id_middleware, error_middleware])
+    app = web.Application(middlewares=[request_middleware])
     app.router.add_get("/gone", gone)
     runner = ServiceRunner(app, handler_cancellation=True)
     await runner.setup()

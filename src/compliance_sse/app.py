@@ -37,7 +37,7 @@ from .keys import (
     URL_SIGNER,
 )
 from .metrics import Metrics, watch_loop_lag
-from .middlewares import access_log_middleware, error_middleware, neutral_server_header, request_id_middleware
+from .middlewares import neutral_server_header, request_middleware
 from .page import page_ctx
 from .pipeline.extract import Extractor, switch_interval
 from .pipeline.models import Job
@@ -69,7 +69,7 @@ def create_app(
     """Build the service. ``analyzer``, ``event_log`` and ``extract_executor`` replace the defaults."""
     settings = settings or Settings()
     signer = url_signer(settings)
-    middlewares: list[Middleware] = [request_id_middleware, access_log_middleware, error_middleware]
+    middlewares: list[Middleware] = [request_middleware]
     if settings.api_keys:
         middlewares.append(auth_middleware(ApiKeys(settings.api_keys), signer))
     # A compressed body is refused (415), never inflated by the parser on the loop.

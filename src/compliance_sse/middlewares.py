@@ -18,11 +18,9 @@ from .errors import BadRequest, ComplianceError, InternalError, Overloaded, Uplo
 __all__ = [
     "REQUEST_ID",
     "SERVER_NAME",
-    "access_log_middleware",
-    "error_middleware",
     "json_response",
     "neutral_server_header",
-    "request_id_middleware",
+    "request_middleware",
 ]
 
 log = logging.getLogger(__name__)
@@ -54,35 +52,31 @@ def request_id(request: web.Request) -> str:
 
 
 @web.middleware
-async def request_id_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
-    """Echo a sane ``X-Request-Id`` or make one, on every response (errors included)."""
+async def request_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    """Request id, access log and error answers, in one middleware: an open stream holds one frame here, not three.
+
+    Echo a sane ``X-Request-Id`` or make one, on every response (errors included). Turn any exception
+    into ``{detail, code, request_id}``, never leaking exception text. Log one line per request once it
+    ends: method, path, status, duration, request id; the path only, since a query may carry a signed
+    ``?token=``. A stream is logged when it closes, with its whole duration; a client that left before
+    the answer shows as ``cancelled``.
+    """
+    started = time.monotonic()
     given = request.headers.get(REQUEST_ID, "")
     rid = given if _SAFE_ID.match(given) else secrets.token_hex(8)
     request[_REQUEST_ID_KEY] = rid
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        exc.headers[REQUEST_ID] = rid
-        raise
-    if not response.prepared:
-        response.headers[REQUEST_ID] = rid
-    return response
-
-
-@web.middleware
-async def access_log_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
-    """One line per request once it ends: method, path, status, duration, request id.
-
-    The path only: a query may carry a signed ``?token=``. A stream is logged when it closes, with its
-    whole duration; a client that left before the answer shows as ``cancelled``.
-    """
-    started = time.monotonic()
     status: int | str = 500
     try:
-        response = await handler(request)
+        try:
+            response = await handler(request)
+        except Exception as exc:
+            answer = _error_answer(request, exc)
+            if answer is None:
+                raise
+            response = answer
         status = response.status
-        return response
     except web.HTTPException as exc:
+        exc.headers[REQUEST_ID] = rid
         status = exc.status
         raise
     except (asyncio.CancelledError, ConnectionError):
@@ -90,37 +84,35 @@ async def access_log_middleware(request: web.Request, handler: _Handler) -> web.
         raise
     finally:
         ms = round((time.monotonic() - started) * 1000, 1)
-        rid = request_id(request)
         fields = {"method": request.method, "path": request.path, "status": status, "ms": ms, "request_id": rid}
         access_log.info("%s %s %s %.1fms %s", request.method, request.path, status, ms, rid, extra={"fields": fields})
+    if not response.prepared:
+        response.headers[REQUEST_ID] = rid
+    return response
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
-    """Turn any exception into ``{detail, code, request_id}``; never leak exception text."""
-    try:
-        return await handler(request)
-    except ComplianceError as exc:
+def _error_answer(request: web.Request, exc: Exception) -> web.StreamResponse | None:
+    """The error response for ``exc``, raised by a handler; ``None``: let it propagate (call while handling it)."""
+    if isinstance(exc, ComplianceError):
         return _error_response(request, exc)
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            return None
         code, detail = _HTTP_CODES.get(exc.status, ("bad_request" if exc.status < 500 else "internal", exc.reason))
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         body = {"detail": detail, "code": code, "request_id": request_id(request)}
         return json_response(body, status=exc.status, headers=headers)
-    except HttpProcessingError as exc:
+    if isinstance(exc, HttpProcessingError):
         # aiohttp's BadHttpMessage family, raised while a handler reads the body (a multipart
         # part's headers, a chunk): the peer's fault. Its message quotes the bytes: not echoed.
         log.warning("request %s: unreadable body (%s)", request_id(request), type(exc).__name__)
         return _error_response(request, BadRequest("The request body could not be read."))
-    except ConnectionError:
+    if isinstance(exc, ConnectionError):
         # The client left before (or while) the answer was written: no one to answer, and no bug.
         # The server ends the connection quietly (``server._Protocol``).
-        raise
-    except Exception:
-        log.exception("unhandled error on %s %s (request %s)", request.method, request.path, request_id(request))
-        return _error_response(request, InternalError())
+        return None
+    log.exception("unhandled error on %s %s (request %s)", request.method, request.path, request_id(request))
+    return _error_response(request, InternalError())
 
 
 async def neutral_server_header(request: web.Request, response: web.StreamResponse) -> None:

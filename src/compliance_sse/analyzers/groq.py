@@ -43,7 +43,7 @@ from typing import Any, Literal, cast
 
 import groq
 import httpx
-from groq.types.chat import ChatCompletionMessageParam
+from groq.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 from groq.types.chat.completion_create_params import ResponseFormat
 from groq.types.completion_usage import CompletionUsage
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -89,6 +89,7 @@ _BACKOFF_CAP_S = 8.0
 _RETRY_AFTER_JITTER_S = 0.25
 _MAX_FINDINGS_PER_CHUNK = 50
 _MAX_QUOTE_CHARS = 600
+_COMPLETIONS_PATH = "/openai/v1/chat/completions"  # what chat.completions.create() posts to
 _MAX_TEXT_CHARS = 1000
 _MAX_SUMMARY_CHARS = 2000
 _MAX_REPAIR_ECHO_CHARS = 8000
@@ -714,28 +715,30 @@ class GroqAnalyzer(Analyzer):
     async def _send(
         self, messages: list[ChatCompletionMessageParam], json_mode: bool
     ) -> tuple[str, CompletionUsage | None]:
-        completions = self._client.chat.completions
+        # The request body as JSON-ready dicts, posted as it is: ``chat.completions.create()`` first walks it
+        # against its TypedDicts (1 to 4 ms of the loop per call), and a wave of jobs starting their calls
+        # together held the loop for all of them.
+        body = {
+            "model": self._model,
+            "messages": messages,
+            "temperature": self._temperature,
+            "max_completion_tokens": self._max_output_tokens,
+            "response_format": self._response_format(json_mode),
+        }
+        options: groq.RequestOptions = {"timeout": self._timeout_s}
         if not self._stream:
-            completion = await completions.create(
-                model=self._model,
-                messages=messages,
-                temperature=self._temperature,
-                max_completion_tokens=self._max_output_tokens,
-                response_format=self._response_format(json_mode),
-                timeout=self._timeout_s,
-            )
+            completion = await self._client.post(_COMPLETIONS_PATH, body=body, options=options, cast_to=ChatCompletion)
             content = completion.choices[0].message.content if completion.choices else None
             return content or "", completion.usage
         parts: list[str] = []
         usage: CompletionUsage | None = None
-        stream = await completions.create(
-            model=self._model,
-            messages=messages,
-            temperature=self._temperature,
-            max_completion_tokens=self._max_output_tokens,
-            response_format=self._response_format(json_mode),
+        stream = await self._client.post(
+            _COMPLETIONS_PATH,
+            body={**body, "stream": True},
+            options=options,
+            cast_to=ChatCompletion,
             stream=True,
-            timeout=self._timeout_s,
+            stream_cls=groq.AsyncStream[ChatCompletionChunk],
         )
         async with stream:
             async for chunk in stream:

@@ -91,10 +91,13 @@ class Service:
 
         await until(ready, limit_s=_START_LIMIT_S, every_s=0.05, what="/readyz 200")
 
+    def rss_mb(self) -> float:
+        """The process's resident memory, read off ``/proc/<pid>/status``."""
+        status = Path(f"/proc/{self.pid}/status").read_bytes()
+        return int(re.search(rb"VmRSS:\s+(\d+)", status)[1]) / 1024  # type: ignore[index]
+
     async def figures(self) -> Figures:
-        proc = Path(f"/proc/{self.pid}")
-        fds = len(os.listdir(proc / "fd"))
-        rss_kb = int(re.search(rb"VmRSS:\s+(\d+)", (proc / "status").read_bytes())[1])  # type: ignore[index]
+        fds = len(os.listdir(f"/proc/{self.pid}/fd"))
         status, body = await request(self.port, "GET", "/metrics")
         assert status == 200, body[:200]
         gauges = {name.decode(): int(float(value)) for name, value in _METRIC.findall(body)}
@@ -103,7 +106,7 @@ class Service:
             conns = sum(1 for c in await self._probe.client_list() if c.get("name") != _PROBE_NAME)
         return Figures(
             fds,
-            rss_kb / 1024,
+            self.rss_mb(),
             gauges["csse_asyncio_tasks"],
             gauges["csse_open_streams"],
             gauges["csse_active_jobs"],

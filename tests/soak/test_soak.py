@@ -48,6 +48,7 @@ SENTENCES = (
     "The parties meet every quarter to review the plan.",
     "Deliveries are due within thirty days.",
 )
+RSS_EVERY_S = 60.0
 FOLLOW_LIMIT_S = 180.0
 """The longest one job may take to follow to its end, faults included."""
 
@@ -61,6 +62,7 @@ class Tally:
     lost: int = 0
     repeated: int = 0
     samples: list[str] = field(default_factory=list)  # the first jobs whose events differ from their replay
+    rss: list[str] = field(default_factory=list)  # the service's RSS each minute, with the jobs ended by then
 
     def lines(self) -> list[str]:
         done = self.jobs["done"]
@@ -205,6 +207,14 @@ async def restart_redis(server: RedisServer, deadline: float, every_s: float, ta
         tally.faults["redis restarts"] += 1
 
 
+async def sample_rss(service: Service, deadline: float, tally: Tally) -> None:
+    """The service's RSS every minute, to tell a leak (growth per job) from memory that levels off."""
+    loop = asyncio.get_running_loop()
+    while loop.time() + RSS_EVERY_S < deadline:
+        await asyncio.sleep(RSS_EVERY_S)
+        tally.rss.append(f"{service.rss_mb():.1f} MB after {sum(tally.jobs.values()):,} jobs")
+
+
 async def test_soak_steady_load_with_faults_loses_and_repeats_no_event_and_leaks_nothing(
     tmp_path: Path, aiohttp_server: AiohttpServer
 ) -> None:
@@ -222,6 +232,7 @@ async def test_soak_steady_load_with_faults_loses_and_repeats_no_event_and_leaks
                 *(worker(n, service, deadline, tally) for n in range(WORKERS)),
                 groq_faults(fake, deadline, tally),
                 restart_redis(server, deadline, max(15.0, SOAK_S / 6), tally),
+                sample_rss(service, deadline, tally),
             )
             await quiet(service, active_jobs=0)
             end = await service.settled(start, fds=FDS_TOLERANCE, tasks=TASKS_TOLERANCE, conns=REDIS_CONNS_CAP)
@@ -230,6 +241,7 @@ async def test_soak_steady_load_with_faults_loses_and_repeats_no_event_and_leaks
             code = await service.stop()
     print("\n".join(["", f"soak of {SOAK_S:g} s, {WORKERS} workers, Redis broker:", *tally.lines()]))
     print(f"start: {start.line()}\nend:   {end.line()}")
+    print("RSS each minute: " + ", ".join(tally.rss or ["(run shorter than a minute)"]))
     assert code == 0
     assert tally.lost == 0 and tally.repeated == 0
     assert tally.jobs["done"] > 0 and tally.jobs["gone"] == 0

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from compliance_sse.analyzers.concepts import read_sentence
 from compliance_sse.analyzers.rules import RulesAnalyzer, analyze_pages
 from eval.ordinary import Text, _files, _fresh_files, is_held_out, pages, part, serious, texts
 
@@ -24,8 +25,8 @@ PER_SOURCE = 25
 KNOWN = {
     "/usr/share/doc/fontsproto/fsproto.txt.gz": "'font data ... may be also used by other consumers' reads as personal "
     "data reused for another purpose",
-    "/usr/share/man/man1/gcloud_alpha_compute_interconnects_wire-groups_delete.1.gz": "a synopsis 'wire-groups delete "
-    "NAME' reads as a name deleted from a wire",
+    "/usr/share/man/man1/gcloud_beta_compute_interconnects_wire-groups_delete.1.gz": "'Names of the wire groups to "
+    "delete' reads as names deleted from a wire transfer (a text of the old held-out part, read in round 3)",
     "site-packages/fastapi/.agents/skills/fastapi/SKILL.md": "'the user explicitly asks not to' reads as people not "
     "told of a use of their data (installed only with the bench extras; found after the rules were tuned)",
 }
@@ -101,3 +102,9 @@ def test_the_fresh_part_is_counted_apart_and_shares_no_man_page_with_the_first_s
     assert first.isdisjoint(label for source, label, _ in fresh if source == "man-page")
     assert part(Text("pep", "fresh/peps/pep-0001.rst", "", fresh=True)) == "fresh"
     assert {part(Text("x", label, "")) for label in ("a", "b", "c", "d", "e", "f", "g")} <= {"look", "held-out"}
+
+
+def test_a_usage_line_with_a_repeated_argument_is_software_prose() -> None:
+    usage = '"SYNOPSIS" gcloud beta compute interconnects wire-groups delete NAME [ NAME ...]'
+    assert read_sentence(usage).has("TECHNICAL")
+    assert not read_sentence("Delete the beneficiary NAME [see annex] before the wire is sent.").has("TECHNICAL")

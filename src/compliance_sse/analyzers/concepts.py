@@ -253,9 +253,10 @@ _TECHNICAL = tuple(
     (re.compile(pattern), needs)
     for pattern, needs in (
         # Code and software prose: a call "f()", an option "--name" or "-f", a man page "sshd(8)", a Debian bug
-        # reference, a chat-API message in a code sample. Only whether one occurs matters, so each is searched on
-        # its own, and only in a text holding what its every match holds ("" for the camel-case one: see
-        # ``_technical``): one pattern of them all has no first character to look for and is tried everywhere.
+        # reference, a chat-API message in a code sample, a repeated argument of a usage line ("[ NAME ...]"). Only
+        # whether one occurs matters, so each is searched on its own, and only in a text holding what its every
+        # match holds ("" for the camel-case one: see ``_technical``): one pattern of them all has no first
+        # character to look for and is tried everywhere.
         (r"\w ?\(\d?\)", "("),
         (r"(?:^|\s)#{2,6} \w", "##"),
         (r"(?<![\w-])(?:--[a-z][\w-]+|-[A-Za-z]{1,2}\b)", "-"),
@@ -267,6 +268,7 @@ _TECHNICAL = tuple(
         (r"\bmessages\s*=\s*\[", "messages"),
         (r"\bcompletions\.create\b", "completions.create"),
         (r"`", "`"),
+        (r"\[ ?-{0,2}[A-Z][A-Z_]* ?\.\.\. ?\]", "..."),
     )
 )
 _CAMEL = re.compile(r"[a-z][A-Z]")

@@ -69,10 +69,6 @@ async def _owned_job(request: web.Request) -> JobRecord:
     return record
 
 
-async def _owned_job_id(request: web.Request) -> str:
-    return (await _owned_job(request)).job_id
-
-
 async def _submit(request: web.Request) -> JobRecord:
     jobs = request.app[JOBS]
     jobs.check_capacity()  # refuse before reading a body we could not process
@@ -144,7 +140,7 @@ async def job_status(request: web.Request) -> web.Response:
 
 
 async def _report(request: web.Request) -> tuple[str, bytes]:
-    job_id = await _owned_job_id(request)
+    job_id = (await _owned_job(request)).job_id
     report = await request.app[EVENT_LOG].get_report(job_id)
     if report is None:
         raise NotFound("The report is not ready: the job has not finished, or it failed.")

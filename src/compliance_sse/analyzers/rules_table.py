@@ -210,17 +210,13 @@ class DesignatedNames:
             rf"(?<![\w-])(?:{_words([a for e in data.entities for a in e['aliases'] if not is_acronym(a)])})" + _LINKED,
             _I,
         )
+        with_context = [(a, e) for e in data.entities if e.get("context") for a in e["aliases"] if is_acronym(a)]
         self.acronyms = [
             (re.compile(rf"(?<![\w-]){re.escape(a)}{_LINKED}"), re.compile(rf"\b(?:{_words(e['context'])})\b", _I))
-            for e in data.entities
-            if e.get("context")
-            for a in e["aliases"]
-            if is_acronym(a)
+            for a, e in with_context
         ]
         # Any of the acronyms at all: one search that most sentences fail, before one search per acronym.
-        acronyms = "|".join(
-            re.escape(a) for e in data.entities if e.get("context") for a in e["aliases"] if is_acronym(a)
-        )
+        acronyms = "|".join(re.escape(a) for a, _e in with_context)
         self.any_acronym = re.compile(rf"(?<![\w-])(?:{acronyms}){_LINKED}") if acronyms else None
         self.long_names = [a for e in data.entities for a in e["aliases"] if len(a.split()) >= 3]
 

@@ -51,10 +51,6 @@ class _Job:
         return len(self.live) if self.packed is None else self.count
 
     @property
-    def events(self) -> list[LogEvent]:
-        return self.live if self.packed is None else [_event(n, line) for n, line in enumerate(_lines(self.packed))]
-
-    @property
     def report(self) -> bytes | None:
         if not self.report_is_final:
             return self.stored_report

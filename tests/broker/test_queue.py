@@ -182,6 +182,25 @@ async def test_a_long_job_keeps_its_claim_fresh_and_is_never_stolen(broker: Brok
     assert script.runs == 1
 
 
+async def test_a_consumer_never_reclaims_a_job_it_is_still_running(broker: Broker) -> None:
+    """Its claims went stale while Redis was paused: XAUTOCLAIM hands its own running entry back to it."""
+    script = Script(hold_at=3)
+    consumer = QueueConsumer(broker.queue, broker.log, script, max_active=2, claim_idle_s=0.2, block_s=0.05)
+    consumer._refresh_s = 60  # as if every refresh had failed while Redis did not answer
+    await consumer.start()
+    broker.consumers.append(consumer)
+    job_id = await broker.submit()
+    await asyncio.wait_for(script.reached.wait(), 20)
+    loop = asyncio.get_running_loop()
+    held_until = loop.time() + 1.0  # five claim_idle_s: the take loop polls for idle claims meanwhile
+    await until(lambda: loop.time() > held_until, limit_s=20)
+    assert script.runs == 1 and consumer.active == 1
+    script.gate.set()
+    events = await broker.events(job_id)
+    assert events[-1].event == "done" and script.runs == 1
+    await until(lambda: consumer.active == 0, limit_s=20)
+
+
 async def test_a_stalled_worker_whose_job_was_reclaimed_can_no_longer_write(broker: Broker) -> None:
     job_id = await broker.submit()
     stalled = await broker.queue.claim("stalled", min_idle_ms=0, block_ms=100)

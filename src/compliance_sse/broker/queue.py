@@ -51,7 +51,13 @@ from redis import exceptions as redis_errors
 from ..errors import InternalError, JobExpired, NotFound, PasswordRequired
 from ..eventlog.base import EventLog
 from ..eventlog.redis import LeaseLost, RedisEventLog
-from ..eventlog.redis_errors import RedisUnavailable, answer_within, map_redis_errors
+from ..eventlog.redis_errors import (
+    COMMAND_LIMIT_S,
+    RedisUnavailable,
+    answer_within,
+    command,
+    map_redis_errors,
+)
 from ..eventlog.redis_leased import LeasedLog
 from ..pipeline.models import Job
 from ..tasks import stop
@@ -196,7 +202,7 @@ class JobQueue:
         if self._group_ready:
             return
         try:
-            with map_redis_errors():
+            async with command():
                 await self.client.xgroup_create(self.key, GROUP, id="0", mkstream=True)
         except redis_errors.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
@@ -217,14 +223,13 @@ class JobQueue:
             fields["locked"] = 1  # the password itself is in its own key, see put_passwords
         await self.ensure_group()
         try:
-            with map_redis_errors():
-                async with self.client.pipeline(transaction=True) as pipe:
-                    pipe.hset(self.input_key(job.job_id), mapping=fields)
-                    pipe.pexpire(self.input_key(job.job_id), self._input_ttl_ms)
-                    if job.password is not None:
-                        pipe.set(self.password_key(job.job_id), job.password, px=self._password_ttl_ms)
-                    pipe.xadd(self.key, {"job": job.job_id})
-                    await pipe.execute()
+            async with command(), self.client.pipeline(transaction=True) as pipe:
+                pipe.hset(self.input_key(job.job_id), mapping=fields)
+                pipe.pexpire(self.input_key(job.job_id), self._input_ttl_ms)
+                if job.password is not None:
+                    pipe.set(self.password_key(job.job_id), job.password, px=self._password_ttl_ms)
+                pipe.xadd(self.key, {"job": job.job_id})
+                await pipe.execute()
         except RedisUnavailable:
             self.healthy = False
             raise
@@ -234,7 +239,7 @@ class JobQueue:
         """A job whose worker died (idle ``min_idle_ms``), else a new one, waiting up to ``block_ms``."""
         await self.ensure_group()
         try:
-            with map_redis_errors():
+            async with command(block_ms / 1000 + COMMAND_LIMIT_S):
                 autoclaimed: Any = await self.client.xautoclaim(self.key, GROUP, consumer, min_idle_ms, "0-0", count=1)
                 claimed = autoclaimed[1]
                 for entry_id, fields in claimed:
@@ -257,15 +262,14 @@ class JobQueue:
     async def start_attempt(self, job_id: str) -> _Attempt:
         """Count one more delivery of the job and take its input, and its password out of Redis."""
         key = self.input_key(job_id)
-        with map_redis_errors():
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.exists(key)
-                pipe.hincrby(key, "attempts", 1)
-                pipe.hgetall(key)
-                pipe.getdel(self.password_key(job_id))
-                exists, attempts, raw, password = await pipe.execute()
+        async with command(), self.client.pipeline(transaction=True) as pipe:
+            pipe.exists(key)
+            pipe.hincrby(key, "attempts", 1)
+            pipe.hgetall(key)
+            pipe.getdel(self.password_key(job_id))
+            exists, attempts, raw, password = await pipe.execute()
         if not exists:
-            with map_redis_errors():
+            async with command():
                 await self.client.delete(key)  # HINCRBY made a stub
             return _Attempt(0, None, 0)
         fields = {_text(k): v for k, v in raw.items()}
@@ -282,17 +286,16 @@ class JobQueue:
 
     async def ack(self, entry_id: str, job_id: str) -> None:
         """The job is over: forget its entry and input."""
-        with map_redis_errors():
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.xack(self.key, GROUP, entry_id)
-                pipe.xdel(self.key, entry_id)
-                pipe.delete(self.input_key(job_id), self.password_key(job_id))
-                await pipe.execute()
+        async with command(), self.client.pipeline(transaction=True) as pipe:
+            pipe.xack(self.key, GROUP, entry_id)
+            pipe.xdel(self.key, entry_id)
+            pipe.delete(self.input_key(job_id), self.password_key(job_id))
+            await pipe.execute()
 
     async def refresh(self, consumer: str, entry_ids: list[str]) -> list[str]:
         """Keep this consumer's claims fresh; returns the entries it no longer owns."""
         try:
-            with map_redis_errors():
+            async with command():
                 lost = await self._refresh(keys=[self.key], args=[GROUP, consumer, *entry_ids])
         except redis_errors.ResponseError as exc:
             if not _no_group(exc):
@@ -320,15 +323,14 @@ class JobQueue:
         if not entries:
             return
         try:
-            with map_redis_errors():
-                async with self.client.pipeline(transaction=True) as pipe:
-                    for taken, password in (passwords or {}).items():
-                        pipe.set(self.password_key(taken), password, px=self._password_ttl_ms)
-                    pipe.xclaim(self.key, GROUP, consumer, 0, list(entries), idle=idle_ms, justid=True)
-                    for job_id in entries.values():
-                        if job_id is not None:
-                            pipe.hincrby(self.input_key(job_id), "attempts", -1)
-                    await pipe.execute()
+            async with command(), self.client.pipeline(transaction=True) as pipe:
+                for taken, password in (passwords or {}).items():
+                    pipe.set(self.password_key(taken), password, px=self._password_ttl_ms)
+                pipe.xclaim(self.key, GROUP, consumer, 0, list(entries), idle=idle_ms, justid=True)
+                for job_id in entries.values():
+                    if job_id is not None:
+                        pipe.hincrby(self.input_key(job_id), "attempts", -1)
+                await pipe.execute()
         except redis_errors.ResponseError as exc:
             if not _no_group(exc):
                 raise
@@ -339,7 +341,7 @@ class JobQueue:
     async def pending_of(self, consumer: str) -> list[str]:
         """Entries delivered to ``consumer`` and not acknowledged."""
         try:
-            with map_redis_errors():
+            async with command():
                 rows: Any = await self.client.xpending_range(self.key, GROUP, "-", "+", 1000, consumername=consumer)
         except redis_errors.ResponseError as exc:
             if not _no_group(exc):

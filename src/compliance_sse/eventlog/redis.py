@@ -62,7 +62,7 @@ from ..errors import BadRequest, JobExpired, JobLost, NotFound
 from ..events import FINAL_EVENTS
 from .base import EventLog, JobRecord, LeaseLost, LogEvent, flatten
 from .redis_connection import BLOCK_S, connect
-from .redis_errors import RedisUnavailable, answer_within, map_redis_errors
+from .redis_errors import RedisUnavailable, answer_within, command, map_redis_errors
 from .redis_tail import BATCH, SharedTail, decode_entries, stream_id, stream_reply, text
 
 __all__ = ["DEFAULT_GRACE_S", "DEFAULT_LOST_CHECK_S", "DEFAULT_STREAMS_PER_READ", "LeaseLost", "RedisEventLog", "Tail"]
@@ -234,7 +234,7 @@ class RedisEventLog(EventLog):
         return finished_at is not None and self._clock() - finished_at > self._ttl_s
 
     async def _gone(self, job_id: str) -> Exception:
-        with map_redis_errors():
+        async with command():
             tombstone = await self.client.exists(self.key("gone", job_id))
         if tombstone:
             self._remember(job_id, -math.inf)  # read() answers 410 from now on
@@ -251,12 +251,12 @@ class RedisEventLog(EventLog):
         for name, value in values.items():
             args += [name, value]
         keys = [self.key("job", record.job_id), f"{self.prefix}:seq", self._tenant_key(record.tenant)]
-        with map_redis_errors():
+        async with command():
             await self._create_script(keys=keys, args=args)
         self._remember(record.job_id, None)
 
     async def get_job(self, job_id: str) -> JobRecord:
-        with map_redis_errors():
+        async with command():
             raw = await self.client.hgetall(self.key("job", job_id))
         if not raw:
             raise await self._gone(job_id)
@@ -284,7 +284,7 @@ class RedisEventLog(EventLog):
     async def list_jobs(self, tenant: str, *, limit: int, cursor: str | None) -> tuple[list[JobRecord], str | None]:
         top: str = "+inf" if not (cursor and cursor.isdigit()) else f"({int(cursor)}"
         zkey = self._tenant_key(tenant)
-        with map_redis_errors():
+        async with command():
             ids: list[Any] = await self.client.zrevrangebyscore(
                 zkey, top, "-inf", start=0, num=limit + 1, withscores=True
             )
@@ -301,8 +301,9 @@ class RedisEventLog(EventLog):
             if not self._expired(finished_at):
                 records.append(record)
         if missing:
-            with contextlib.suppress(RedisUnavailable), map_redis_errors():
-                await self.client.zrem(zkey, *missing)
+            with contextlib.suppress(RedisUnavailable):
+                async with command():
+                    await self.client.zrem(zkey, *missing)
         next_cursor = str(int(ids[limit - 1][1])) if len(ids) > limit else None
         return records, next_cursor
 
@@ -316,12 +317,11 @@ class RedisEventLog(EventLog):
         await self._script(job_id, self._report_script, keys, args)
 
     async def get_report(self, job_id: str) -> bytes | None:
-        with map_redis_errors():
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.hget(self.key("job", job_id), "_fin")
-                pipe.exists(self.key("job", job_id))
-                pipe.get(self.key("report", job_id))
-                fin, exists, report = await pipe.execute()
+        async with command(), self.client.pipeline(transaction=True) as pipe:
+            pipe.hget(self.key("job", job_id), "_fin")
+            pipe.exists(self.key("job", job_id))
+            pipe.get(self.key("report", job_id))
+            fin, exists, report = await pipe.execute()
         if not exists:
             raise await self._gone(job_id)
         if self._expired(float(fin) if fin else None):
@@ -356,7 +356,7 @@ class RedisEventLog(EventLog):
 
     async def _script(self, job_id: str, script: Any, keys: list[str], args: list[Any]) -> Any:
         try:
-            with map_redis_errors():
+            async with command():
                 return await script(keys=keys, args=args)
         except redis_errors.ResponseError as exc:
             message = str(exc)
@@ -371,23 +371,22 @@ class RedisEventLog(EventLog):
     async def _take_lease(self, job_id: str, lease: str) -> tuple[bool, str | None, int]:
         """Make ``lease`` the only one allowed to write to the job: (job exists, final id if ended, entries)."""
         keys = [self.key("job", job_id), self.key("ev", job_id)]
-        with map_redis_errors():
+        async with command():
             exists, ended, length = await self._lease_script(keys=keys, args=[lease])
         return bool(exists), text(ended) if ended else None, int(length)
 
     async def events(self, job_id: str) -> list[LogEvent]:
         """Every event of the job so far (one ``XRANGE``; a job has thousands at most)."""
-        with map_redis_errors():
+        async with command():
             raw: Any = await self.client.xrange(self.key("ev", job_id))
         return decode_entries(raw)
 
     async def ended_at(self, job_id: str, after: str) -> bool:
         last = _check_after(after)
-        with map_redis_errors():
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.xrange(self.key("ev", job_id), last, last, count=1)
-                pipe.hget(self.key("job", job_id), "_ended")
-                found, ended = await pipe.execute()
+        async with command(), self.client.pipeline(transaction=True) as pipe:
+            pipe.xrange(self.key("ev", job_id), last, last, count=1)
+            pipe.hget(self.key("job", job_id), "_ended")
+            found, ended = await pipe.execute()
         # An exact entry of this job's stream: a later id, another job's or a made-up one is not.
         if not found or text(found[0][0]) != last:
             raise _invalid_id()
@@ -420,12 +419,11 @@ class RedisEventLog(EventLog):
 
     async def _replay_batch(self, job_id: str, last: str, count: int) -> tuple[list[LogEvent], str | None, bool, bool]:
         """Entries after ``last``, the final id if the job ended, whether it exists, and whether the batch is full."""
-        with map_redis_errors():
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.xrange(self.key("ev", job_id), f"({last}", "+", count=count)
-                pipe.hget(self.key("job", job_id), "_ended")
-                pipe.exists(self.key("job", job_id))
-                raw, ended, exists = await pipe.execute()
+        async with command(), self.client.pipeline(transaction=True) as pipe:
+            pipe.xrange(self.key("ev", job_id), f"({last}", "+", count=count)
+            pipe.hget(self.key("job", job_id), "_ended")
+            pipe.exists(self.key("job", job_id))
+            raw, ended, exists = await pipe.execute()
         return decode_entries(raw), text(ended) if ended else None, bool(exists), len(raw) >= count
 
     async def _replay(self, job_id: str, last: str) -> AsyncIterator[tuple[list[LogEvent], str | None, bool]]:

@@ -18,9 +18,11 @@ from ..errors import BrokerUnavailable
 
 __all__ = [
     "CHECK_LIMIT_S",
+    "COMMAND_LIMIT_S",
     "DEFAULT_RETRY_AFTER_S",
     "RedisUnavailable",
     "answer_within",
+    "command",
     "is_outage",
     "map_redis_errors",
 ]
@@ -84,3 +86,19 @@ async def answer_within(limit_s: float = CHECK_LIMIT_S) -> AsyncIterator[None]:
             yield
     except TimeoutError:
         raise RedisUnavailable() from None
+
+
+COMMAND_LIMIT_S = 5.0
+"""How long one command that does not block (a lookup, an append, a pipeline) may wait for its answer.
+
+Redis answers these in microseconds, and in milliseconds under load; a paused Redis never does,
+and without this bound the socket timeout, twice over with redis-py's retry, ends the wait (30 s).
+"""
+
+
+@contextlib.asynccontextmanager
+async def command(limit_s: float = COMMAND_LIMIT_S) -> AsyncIterator[None]:
+    """:func:`map_redis_errors` and :func:`answer_within` ``limit_s``: how every non-blocking call runs."""
+    with map_redis_errors():
+        async with answer_within(limit_s):
+            yield

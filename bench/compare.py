@@ -15,8 +15,9 @@ Parts:
 - ``uploads``: N concurrent 1-page uploads (``POST /analyze_sse``) against a 2 s Groq stand-in, the service
   (thread isolation, groq analyzer) vs the seed's design (bench/seed_app.py); /healthz p50/p99 from one
   connection meanwhile; time from a complete upload to the first event, one upload at a time (from an
-  aiohttp client, and from a bare socket that writes the whole request at once) and during the burst. The seed serves one request at a time, so it is measured on ``--seed-uploads`` and its time
-  for N is that per-upload time times N (``--seed-uploads 200`` measures it whole: ~7 minutes).
+  aiohttp client, and from a bare socket that writes the whole request at once) and during the burst. The
+  seed serves one request at a time, so it is measured on ``--seed-uploads`` and its time for N is that
+  per-upload time times N (``--seed-uploads 200`` measures it whole: ~7 minutes).
 - ``idle``: ``--idle`` streams held open by one server process, heartbeat ``--heartbeat`` s: RSS per stream,
   heartbeat lateness (gap between two heartbeats of a stream minus the interval, seen by a separate
   client process), CPU while idle.

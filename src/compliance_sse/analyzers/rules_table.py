@@ -1104,7 +1104,9 @@ def _static_rules() -> list[Rule]:
                 r"\b(?:risk[- ]free|no[- ]risk|zero[- ]risk|without (?:any )?risk)\b[^.;]{0,20}\b(?:investment|"
                 r"returns?|profits?|"
                 r"income|opportunity|gains?)\b",
-                r"\b(?:returns?|profits?|yields?|gains?)\b[^.;]{0,20}\b(?:guaranteed|assured|certain|risk[- ]free)\b",
+                # "certain" only as a statement ("returns are certain"), not "in certain circumstances"
+                r"\b(?:returns?|profits?|yields?|gains?)\b[^.;]{0,20}\b(?:guaranteed|assured|(?:is|are|be|being) "
+                r"certain|risk[- ]free)\b",
                 r"\b\d{1,3}(?:\.\d+)?\s?%\s+(?:per |a |each |every )?(?:day|week|month|daily|weekly|"
                 r"monthly)\b[^.;]{0,30}"
                 r"\b(?:returns?|profits?|interest|yields?|gains?)\b",

@@ -11,6 +11,10 @@ A third part, ``fresh``, holds texts added after the held-out part had been used
 choosealicense.com's licence texts from the directory ``--fresh-dir`` (or ``CSSE_ORDINARY_FRESH``; see
 docs/EVALUATION.md for how to fill it), and a second seeded sample of the man pages the first sample left out. It is
 only counted, like the held-out part.
+
+A fourth part, ``fresh-2``, was added before any flag of the ``fresh`` part was read, so that part could be read
+for fixes and still leave an unread measure: Rust's RFCs (``rfcs/*.md`` under the same directory) and a third seeded
+sample of the man pages that neither earlier sample took. It too is only counted.
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ PYENV = Path("/root/.pyenv/versions")
 FRESH_ENV = "CSSE_ORDINARY_FRESH"
 FRESH_SOURCES = (("peps", "pep-*.rst", "pep"), ("_licenses", "*.txt", "choosealicense"))
 """(folder of the fresh directory, files, source name)."""
-PARTS = ("look", "held-out", "fresh")
+FRESH2_SOURCES = (("rfcs", "*.md", "rust-rfc"),)
+PARTS = ("look", "held-out", "fresh", "fresh-2")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +60,15 @@ class Text:
     label: str
     """Where the text comes from, independent of the checkout: ``site-packages/...`` or an absolute path."""
     body: str
-    fresh: bool = False
+    fresh: int = 0
+    """0 for the look and held-out parts, 1 for ``fresh``, 2 for ``fresh-2``."""
 
 
 def part(text: Text) -> str:
     """``fresh``, ``held-out`` or ``look``."""
-    return "fresh" if text.fresh else "held-out" if is_held_out(text.label) else "look"
+    if text.fresh:
+        return "fresh" if text.fresh == 1 else "fresh-2"
+    return "held-out" if is_held_out(text.label) else "look"
 
 
 def is_held_out(label: str) -> bool:
@@ -130,15 +138,17 @@ def _files() -> Iterator[tuple[str, str, Path]]:
             yield "man-page", str(path), path
 
 
-def _fresh_files(fresh_dir: Path | None) -> Iterator[tuple[str, str, Path]]:
-    """The fresh part's files: a new seeded 10 % of the man pages not in the first sample, then the PEPs and
-    licence texts under ``fresh_dir`` (labelled ``fresh/<folder>/<name>``)."""
+def _fresh_files(fresh_dir: Path | None, generation: int = 1) -> Iterator[tuple[str, str, Path]]:
+    """The fresh part's files (``generation`` 1) or the ``fresh-2`` part's (2): a new seeded 10 % of the man pages
+    no earlier sample took, then the texts under ``fresh_dir`` (labelled ``fresh/<folder>/<name>``)."""
     for path in sorted(MAN.glob("man[1-8]/*.gz")):
-        if not _sampled(str(path), MAN_SHARE) and _sampled(f"fresh:{path}", MAN_SHARE):
+        first, second = _sampled(str(path), MAN_SHARE), _sampled(f"fresh:{path}", MAN_SHARE)
+        third = not second and _sampled(f"fresh-2:{path}", MAN_SHARE)
+        if not first and (second if generation == 1 else third):
             yield "man-page", str(path), path
     if fresh_dir is None:
         return
-    for folder, pattern, source in FRESH_SOURCES:
+    for folder, pattern, source in FRESH_SOURCES if generation == 1 else FRESH2_SOURCES:
         for path in sorted((fresh_dir / folder).glob(pattern)):
             yield source, f"fresh/{folder}/{path.name}", path
 
@@ -148,9 +158,9 @@ def texts(fresh_dir: Path | None = None, fresh: bool = False) -> list[Text]:
     ``fresh``, the fresh part's texts after them (see the module docstring)."""
     out: list[Text] = []
     seen: set[str] = set()
-    files = [(f, False) for f in _files()]
+    files = [(f, 0) for f in _files()]
     if fresh:
-        files += [(f, True) for f in _fresh_files(fresh_dir)]
+        files += [(f, 1) for f in _fresh_files(fresh_dir)] + [(f, 2) for f in _fresh_files(fresh_dir, 2)]
     for (source, label, path), is_fresh in files:
         if not path.is_file() or path.stat().st_size == 0:
             continue
@@ -212,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         "--fresh-dir",
         type=Path,
         default=os.environ.get(FRESH_ENV) or None,
-        help=f"directory holding peps/ and _licenses/ (default: ${FRESH_ENV}); counted in the fresh part",
+        help=f"directory holding peps/, _licenses/ and rfcs/ (default: ${FRESH_ENV}); the fresh parts",
     )
     parser.add_argument("--no-fresh", action="store_true", help="leave the fresh part out")
     args = parser.parse_args(argv)

@@ -107,6 +107,11 @@ POSITIVES = [
     ("PD-DOB", "Name: Mary Lim. Date of birth: 5 March 1980."),
     ("PD-EMAIL", "Contact mary.lim@example.com for the files."),
     ("PD-PHONE", "Mobile: +65 9123 4567"),
+    ("AML-C-MIXER", "The funds were sent through a mixer before reaching the exchange."),
+    ("FIN-C-GUARANTEE", "Investors are guaranteed 25 percent a year."),
+    ("FIN-GUARANTEE", "Returns are certain."),
+    ("KYC-PEP", "The director is a PEP."),
+    ("RM-UNILATERAL", "The supplier may change the prices at any time."),
 ]
 
 # Sentences that look like an issue to a keyword matcher and must raise nothing at all.
@@ -157,6 +162,14 @@ DECOYS = [
     "See ISBN 978-3-16-148410-0 for the method.",
     "The IRGC is listed by OFAC; we do not deal with it or its affiliates.",
     "We do not do business with counterparties in Iran, Syria, Cuba or North Korea.",
+    # Words of other trades: an audio mixer, software's "return", Python's PEPs, an API that may change.
+    "The card now supports 8 mixer channels.",
+    "The function could return the empty list in certain circumstances.",
+    "With this change a minimum of 10% increase of the precision is guaranteed.",
+    "This system call is guaranteed to always return the same value until reboot.",
+    "Preferably both; this is a PEP, it should contain all the reasons for rejection.",
+    "Internal API can change at any time.",
+    "A value of zero indicates that the user may change their password at any time.",
 ]
 
 

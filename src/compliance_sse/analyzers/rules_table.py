@@ -657,7 +657,15 @@ def _static_rules() -> list[Rule]:
                 r"client|"
                 r"account holder|signatory)\b",
             ),
-            excludes=_rx(r"\b(?:not|no|never)\b[^.;]{0,15}\b(?:a )?(?:politically exposed|PEP)\b"),
+            excludes=_rx(
+                r"\b(?:not|no|never)\b[^.;]{0,15}\b(?:a )?(?:politically exposed|PEP)\b",
+                # The acronym alone is also Python's enhancement proposal: it needs a confirming context.
+                r"^(?!.*\b(?:politically|customers?|clients?|minister|officials?|due diligence|EDD|screen\w*|"
+                r"onboard\w*|beneficial|account holders?|relatives?|associates?|wealth|funds|bank\w*|sanction\w*|"
+                r"public (?:function|office)|government|senator|governor|mayor|judge|ambassador|parliament|"
+                r"directors?|shareholders?|owners?|signator(?:y|ies)|counterpart(?:y|ies)|agents?|intermediar\w*)\b)"
+                r"(?=.*\bPEPs?\b)",
+            ),
             negatable=False,
             safeguards=_rx(
                 r"\benhanced due diligence\b|\bEDD\b|\bsenior management approv\w+\b|\benhanced (?:ongoing "
@@ -1110,9 +1118,10 @@ def _static_rules() -> list[Rule]:
                 r"\b\d{1,3}(?:\.\d+)?\s?%\s+(?:per |a |each |every )?(?:day|week|month|daily|weekly|"
                 r"monthly)\b[^.;]{0,30}"
                 r"\b(?:returns?|profits?|interest|yields?|gains?)\b",
-                r"\b(?:double|triple) your (?:money|investment|capital)\b|\bcannot lose\b|\bcan't lose\b",
+                r"\b(?:double|triple) your (?:money|investment|capital)\b(?! back)|\bcannot lose\b|\bcan't lose\b",
             ),
             excludes=_rx(
+                r"\bguaranteed to (?:\w+ )?return\b",  # the verb: "guaranteed to always return the same value"
                 r"\b(?:not|no|never|cannot be)\b[^.;]{0,15}\bguarantee\w*",
                 r"\bpast performance\b|\bdeposit insurance\b|\bgovernment[- ]guaranteed (?:bonds?|securities)\b",
             ),
@@ -1271,6 +1280,12 @@ def _static_rules() -> list[Rule]:
                 r"\b(?:thirty|sixty|ninety|fourteen|seven)\s+(?:\(\d+\)\s*)?days'?\s*(?:prior |advance )?(?:written "
                 r")?notice\b|"
                 r"\bmutual(?:ly)?\b|\bboth parties\b|\bright to terminate\b|\bsigned by (?:both|each|the) part"
+            ),
+            # What changes must be a term of the deal, not an API, a password or a board's size.
+            requires_any=_rx(
+                r"\b(?:prices?|pricing|fees?|charges?|terms?|rates?|tariffs?|agreement|contract|services?|scope|"
+                r"specifications?|conditions|polic(?:y|ies)|plans?|subscriptions?|commissions?|interest|payments?|"
+                r"discounts?|deliver\w*|products?|supplier|provider|vendor|licensor|seller|customer|client|order)\b"
             ),
             negatable=False,
         ),

@@ -198,7 +198,8 @@ async def restart_redis(server: RedisServer, deadline: float, every_s: float, ta
     loop = asyncio.get_running_loop()
     while loop.time() + every_s < deadline:
         await asyncio.sleep(every_s)
-        client = redis.asyncio.Redis.from_url(server.url(0))
+        # The save takes longer as the data grows (an hour's soak: over 5 s, redis-py's default wait).
+        client = redis.asyncio.Redis.from_url(server.url(0), socket_timeout=120)
         with contextlib.suppress(redis.ConnectionError):
             await client.shutdown(save=True)
         await client.aclose()
@@ -213,6 +214,7 @@ async def sample_rss(service: Service, deadline: float, tally: Tally) -> None:
     while loop.time() + RSS_EVERY_S < deadline:
         await asyncio.sleep(RSS_EVERY_S)
         tally.rss.append(f"{service.rss_mb():.1f} MB after {sum(tally.jobs.values()):,} jobs")
+        print(f"RSS {tally.rss[-1]}", flush=True)  # as it goes: a long run that fails still shows its curve
 
 
 async def test_soak_steady_load_with_faults_loses_and_repeats_no_event_and_leaks_nothing(

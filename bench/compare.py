@@ -311,7 +311,7 @@ async def part_uploads(args: argparse.Namespace) -> dict[str, Any]:
                 try:
                     row = await burst(base, pdf, args.uploads)
                     row.update(await first_event_alone(base, pdf, 30))
-                    row.update(await first_event_raw(base, pdf, 100))
+                    row.update(await first_event_raw(base, pdf, 30))
                 finally:
                     stop(proc)
                 rows.setdefault(name, []).append(row)

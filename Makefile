@@ -73,7 +73,7 @@ bench-loop: .develop ## the earlier loop-lag and listener benchmarks (needs a Re
 LOAD_S ?= 60
 LOAD_USERS ?= 20
 load: .bench ## locust, headless, on loopback for LOAD_S seconds against the service and a local Groq stand-in
-	$(BIN)/python loadtest/run.py --time $(LOAD_S)s --users $(LOAD_USERS)
+	$(BIN)/python loadtest/run.py --time $(LOAD_S)s --users $(LOAD_USERS) --write-docs
 
 eval: .develop ## precision/recall per category: blind set (dev, test; dev misses), synthetic set, ordinary texts
 	$(BIN)/python -m eval.blind

@@ -25,10 +25,6 @@ PER_SOURCE = 25
 KNOWN = {
     "/usr/share/doc/fontsproto/fsproto.txt.gz": "'font data ... may be also used by other consumers' reads as personal "
     "data reused for another purpose",
-    "/usr/share/man/man1/gcloud_beta_compute_interconnects_wire-groups_delete.1.gz": "'Names of the wire groups to "
-    "delete' reads as names deleted from a wire transfer (a text of the old held-out part, read in round 3)",
-    "site-packages/fastapi/.agents/skills/fastapi/SKILL.md": "'the user explicitly asks not to' reads as people not "
-    "told of a use of their data (installed only with the bench extras; found after the rules were tuned)",
 }
 """Texts of the look part still flagged, with the reason (docs/EVALUATION.md, what still fails)."""
 

@@ -270,9 +270,10 @@ async def first_event_raw(base: str, pdf: bytes, n: int) -> dict[str, float]:
             start = time.perf_counter()
             buf = b""
             while b"\r\n\r\n" not in buf:
-                buf += await reader.read(65536) or b"EOF"
-                if buf.endswith(b"EOF"):
+                chunk = await reader.read(65536)
+                if not chunk:
                     raise RuntimeError("the server closed before the response head")
+                buf += chunk
             head, buf = buf.split(b"\r\n\r\n", 1)
             chunked = b"transfer-encoding: chunked" in head.lower()
             parser = EventParser()

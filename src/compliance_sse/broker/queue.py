@@ -51,13 +51,7 @@ from redis import exceptions as redis_errors
 from ..errors import InternalError, JobExpired, NotFound, PasswordRequired
 from ..eventlog.base import EventLog
 from ..eventlog.redis import LeaseLost, RedisEventLog
-from ..eventlog.redis_errors import (
-    COMMAND_LIMIT_S,
-    RedisUnavailable,
-    answer_within,
-    command,
-    map_redis_errors,
-)
+from ..eventlog.redis_errors import CHECK_LIMIT_S, COMMAND_LIMIT_S, RedisUnavailable, command
 from ..eventlog.redis_leased import LeasedLog
 from ..pipeline.models import Job
 from ..tasks import stop
@@ -184,10 +178,9 @@ class JobQueue:
         """
         self._group_ready = False
         try:
-            async with answer_within():
+            async with command(CHECK_LIMIT_S):
                 await self.ensure_group()
-                with map_redis_errors():
-                    self.backlog = int(await self.client.xlen(self.key))
+                self.backlog = int(await self.client.xlen(self.key))
             self.healthy = True
         except RedisUnavailable:
             self.healthy = False

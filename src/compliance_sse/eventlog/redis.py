@@ -62,7 +62,7 @@ from ..errors import BadRequest, JobExpired, JobLost, NotFound
 from ..events import FINAL_EVENTS
 from .base import EventLog, JobRecord, LeaseLost, LogEvent, flatten
 from .redis_connection import BLOCK_S, connect
-from .redis_errors import RedisUnavailable, answer_within, command, map_redis_errors
+from .redis_errors import CHECK_LIMIT_S, RedisUnavailable, command, map_redis_errors
 from .redis_tail import BATCH, SharedTail, decode_entries, stream_id, stream_reply, text
 
 __all__ = ["DEFAULT_GRACE_S", "DEFAULT_LOST_CHECK_S", "DEFAULT_STREAMS_PER_READ", "LeaseLost", "RedisEventLog", "Tail"]
@@ -511,9 +511,8 @@ class RedisEventLog(EventLog):
         """
 
         async def exists() -> int:
-            with map_redis_errors():
-                async with answer_within():
-                    return int(await self.client.exists(self.key("job", job_id)))
+            async with command(CHECK_LIMIT_S):
+                return int(await self.client.exists(self.key("job", job_id)))
 
         if not await self._retrying(exists):
             raise JobLost()

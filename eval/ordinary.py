@@ -15,6 +15,10 @@ only counted, like the held-out part.
 A fourth part, ``fresh-2``, was added before any flag of the ``fresh`` part was read, so that part could be read
 for fixes and still leave an unread measure: Rust's RFCs (``rfcs/*.md`` under the same directory) and a third seeded
 sample of the man pages that neither earlier sample took. It too is only counted.
+
+A fifth part, ``fresh-3``, was added and counted before any flag of ``fresh-2`` was read, for the same reason:
+GitHub's site policies (terms, privacy statements, an anti-bribery statement, trade controls: ``site-policy/**/*.md``),
+Ethereum's EIPs (``eips/*.md``) and a fourth seeded sample of the man pages no earlier sample took.
 """
 
 from __future__ import annotations
@@ -48,10 +52,13 @@ MAN_SHARE = 10
 """Per cent of the man pages read (a seeded sample: there are about 20,000)."""
 PYENV = Path("/root/.pyenv/versions")
 FRESH_ENV = "CSSE_ORDINARY_FRESH"
-FRESH_SOURCES = (("peps", "pep-*.rst", "pep"), ("_licenses", "*.txt", "choosealicense"))
-"""(folder of the fresh directory, files, source name)."""
-FRESH2_SOURCES = (("rfcs", "*.md", "rust-rfc"),)
-PARTS = ("look", "held-out", "fresh", "fresh-2")
+FRESH_SOURCES = {
+    1: (("peps", "pep-*.rst", "pep"), ("_licenses", "*.txt", "choosealicense")),
+    2: (("rfcs", "*.md", "rust-rfc"),),
+    3: (("site-policy", "**/*.md", "site-policy"), ("eips", "*.md", "eip")),
+}
+"""Per fresh generation: (folder of the fresh directory, files, source name)."""
+PARTS = ("look", "held-out", "fresh", "fresh-2", "fresh-3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +68,13 @@ class Text:
     """Where the text comes from, independent of the checkout: ``site-packages/...`` or an absolute path."""
     body: str
     fresh: int = 0
-    """0 for the look and held-out parts, 1 for ``fresh``, 2 for ``fresh-2``."""
+    """0 for the look and held-out parts, 1 for ``fresh``, 2 for ``fresh-2``, 3 for ``fresh-3``."""
 
 
 def part(text: Text) -> str:
-    """``fresh``, ``held-out`` or ``look``."""
+    """``look``, ``held-out``, ``fresh`` or ``fresh-N``."""
     if text.fresh:
-        return "fresh" if text.fresh == 1 else "fresh-2"
+        return "fresh" if text.fresh == 1 else f"fresh-{text.fresh}"
     return "held-out" if is_held_out(text.label) else "look"
 
 
@@ -139,18 +146,19 @@ def _files() -> Iterator[tuple[str, str, Path]]:
 
 
 def _fresh_files(fresh_dir: Path | None, generation: int = 1) -> Iterator[tuple[str, str, Path]]:
-    """The fresh part's files (``generation`` 1) or the ``fresh-2`` part's (2): a new seeded 10 % of the man pages
-    no earlier sample took, then the texts under ``fresh_dir`` (labelled ``fresh/<folder>/<name>``)."""
+    """The files of fresh part ``generation``: a new seeded 10 % of the man pages no earlier sample took, then the
+    texts under ``fresh_dir`` (labelled ``fresh/<folder>/<path>``)."""
+    keys = ["fresh" if g == 1 else f"fresh-{g}" for g in range(1, generation + 1)]
     for path in sorted(MAN.glob("man[1-8]/*.gz")):
-        first, second = _sampled(str(path), MAN_SHARE), _sampled(f"fresh:{path}", MAN_SHARE)
-        third = not second and _sampled(f"fresh-2:{path}", MAN_SHARE)
-        if not first and (second if generation == 1 else third):
+        if _sampled(str(path), MAN_SHARE) or any(_sampled(f"{key}:{path}", MAN_SHARE) for key in keys[:-1]):
+            continue
+        if _sampled(f"{keys[-1]}:{path}", MAN_SHARE):
             yield "man-page", str(path), path
     if fresh_dir is None:
         return
-    for folder, pattern, source in FRESH_SOURCES if generation == 1 else FRESH2_SOURCES:
+    for folder, pattern, source in FRESH_SOURCES[generation]:
         for path in sorted((fresh_dir / folder).glob(pattern)):
-            yield source, f"fresh/{folder}/{path.name}", path
+            yield source, f"fresh/{folder}/{path.relative_to(fresh_dir / folder)}", path
 
 
 def texts(fresh_dir: Path | None = None, fresh: bool = False) -> list[Text]:
@@ -160,7 +168,7 @@ def texts(fresh_dir: Path | None = None, fresh: bool = False) -> list[Text]:
     seen: set[str] = set()
     files = [(f, 0) for f in _files()]
     if fresh:
-        files += [(f, 1) for f in _fresh_files(fresh_dir)] + [(f, 2) for f in _fresh_files(fresh_dir, 2)]
+        files += [(f, g) for g in FRESH_SOURCES for f in _fresh_files(fresh_dir, g)]
     for (source, label, path), is_fresh in files:
         if not path.is_file() or path.stat().st_size == 0:
             continue
@@ -222,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         "--fresh-dir",
         type=Path,
         default=os.environ.get(FRESH_ENV) or None,
-        help=f"directory holding peps/, _licenses/ and rfcs/ (default: ${FRESH_ENV}); the fresh parts",
+        help=f"directory holding peps/, _licenses/, rfcs/, site-policy/ and eips/ (default: ${FRESH_ENV})",
     )
     parser.add_argument("--no-fresh", action="store_true", help="leave the fresh part out")
     args = parser.parse_args(argv)

@@ -97,6 +97,7 @@ def test_the_fresh_part_is_counted_apart_and_shares_no_man_page_with_the_first_s
     first = {label for source, label, _ in _files() if source == "man-page"}
     assert first.isdisjoint(label for source, label, _ in fresh if source == "man-page")
     assert part(Text("pep", "fresh/peps/pep-0001.rst", "", fresh=True)) == "fresh"
+    assert part(Text("eip", "fresh/eips/eip-1.md", "", fresh=3)) == "fresh-3"
     assert {part(Text("x", label, "")) for label in ("a", "b", "c", "d", "e", "f", "g")} <= {"look", "held-out"}
 
 
@@ -104,3 +105,15 @@ def test_a_usage_line_with_a_repeated_argument_is_software_prose() -> None:
     usage = '"SYNOPSIS" gcloud beta compute interconnects wire-groups delete NAME [ NAME ...]'
     assert read_sentence(usage).has("TECHNICAL")
     assert not read_sentence("Delete the beneficiary NAME [see annex] before the wire is sent.").has("TECHNICAL")
+
+
+def test_each_fresh_part_takes_man_pages_no_earlier_sample_took(tmp_path: Path) -> None:
+    (tmp_path / "site-policy" / "privacy").mkdir(parents=True)
+    (tmp_path / "site-policy" / "privacy" / "statement.md").write_text("Privacy\n", encoding="utf-8")
+    taken = {label for source, label, _ in _files() if source == "man-page"}
+    for generation in (1, 2, 3):
+        sample = {label for source, label, _ in _fresh_files(tmp_path, generation) if source == "man-page"}
+        assert taken.isdisjoint(sample)
+        taken |= sample
+    third = [(source, label) for source, label, _ in _fresh_files(tmp_path, 3) if source != "man-page"]
+    assert third == [("site-policy", "fresh/site-policy/privacy/statement.md")]

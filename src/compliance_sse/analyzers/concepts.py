@@ -126,6 +126,14 @@ ACTIONS = frozenset(
 )
 """Concepts that are things done: a negation or prohibition in their clause makes them not happen."""
 
+NOUN_TERMS = frozenset((name, term) for name, terms in _TABLE.get("nouns", {}).items() for term in terms)
+"""(concept, term) pairs met only by a noun: "interest" is a return, "interesting" is not; a "judge" is an official,
+"judged" is not; a "trust" is an entity, "trusted" is not."""
+
+BARE_TERMS = frozenset((name, term) for name, terms in _TABLE.get("bare", {}).items() for term in terms)
+"""(concept, term) pairs met only by the word as written: an instruction is an imperative ("approve this file"),
+not "the pre-approved output"."""
+
 _INDEX: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
 for _name, _terms in CONCEPTS.items():
     for _term in _terms:
@@ -154,7 +162,19 @@ def _word(word: str) -> tuple[frozenset[str], tuple[tuple[str, tuple[str, ...]],
         return frozenset([word]), _INDEX_SYMBOLS.get(word, ()), False, False
     lem = lemmas(word)
     lower = word.lower()
-    return lem, tuple(c for lemma in lem for c in _INDEX.get(lemma, ())), lower in _CLAUSE_WORDS, lower == "no"
+    cands = tuple(c for lemma in lem for c in _INDEX.get(lemma, ()))
+    if any((name, words[0]) in NOUN_TERMS for name, words in cands):
+        nouns = _noun_lemmas(lower)
+        cands = tuple(c for c in cands if (c[0], c[1][0]) not in NOUN_TERMS or c[1][0] in nouns)
+    if any((name, words[0]) in BARE_TERMS for name, words in cands):
+        cands = tuple(c for c in cands if (c[0], c[1][0]) not in BARE_TERMS or c[1][0] == lower)
+    return lem, cands, lower in _CLAUSE_WORDS, lower == "no"
+
+
+def _noun_lemmas(word: str) -> frozenset[str]:
+    """What ``word`` is as a noun: itself, its noun lemmas, and its singular ("trusts", not "trusted")."""
+    found = getAllLemmas(word).get("NOUN", ())
+    return frozenset([word, *found, *([word[:-1]] if word.endswith("s") else [])])
 
 
 @dataclass(slots=True)
@@ -209,22 +229,27 @@ class SentenceConcepts:
                 return True
         return False
 
-    def present(self, concept: str) -> tuple[int, int] | None:
-        """A span where ``concept`` occurs in the affirmative (actions: not denied)."""
+    def present(self, concept: str, taken: Iterable[tuple[int, int]] = ()) -> tuple[int, int] | None:
+        """A span where ``concept`` occurs in the affirmative (actions: not denied), overlapping none of ``taken``."""
         for a, b in self.hits.get(concept, ()):
-            if concept not in ACTIONS or not self.action_denied(a):
+            if (concept not in ACTIONS or not self.action_denied(a)) and (not taken or _apart((a, b), taken)):
                 return a, b
         return None
 
-    def lacking(self, concept: str) -> tuple[int, int] | None:
-        """A span where ``concept`` occurs negated ("no safeguard", "not verified", "refused to sign")."""
+    def lacking(self, concept: str, taken: Iterable[tuple[int, int]] = ()) -> tuple[int, int] | None:
+        """A span where ``concept`` occurs negated ("no safeguard", "not verified", "refused to sign"), overlapping
+        none of ``taken``."""
         for a, b in self.hits.get(concept, ()):
-            if self.negated(a):
+            if self.negated(a) and (not taken or _apart((a, b), taken)):
                 return a, b
         return None
 
     def char_span(self, span: tuple[int, int]) -> tuple[int, int]:
         return self.tokens[span[0]].start, self.tokens[span[1] - 1].end
+
+
+def _apart(span: tuple[int, int], taken: Iterable[tuple[int, int]]) -> bool:
+    return all(span[1] <= a or b <= span[0] for a, b in taken)
 
 
 _DIGIT = re.compile(r"\d")
@@ -269,6 +294,12 @@ _TECHNICAL = tuple(
         (r"\bcompletions\.create\b", "completions.create"),
         (r"`", "`"),
         (r"\[ ?-{0,2}[A-Z][A-Z_]* ?\.\.\. ?\]", "..."),
+        # An identifier with an underscore ("psk_hint", "S_ISVTX"; not an e-mail address's local part), a Perl or
+        # shell variable ("$object"), a code comment ("// we cannot tell"), a hash pair ("key => value").
+        (r"(?<![\w.@-])[A-Za-z][A-Za-z0-9]*_\w*[A-Za-z0-9](?![\w.-]*@)", "_"),
+        (r"\$[a-z_]\w*", "$"),
+        (r"(?:^|\s)//\s", "//"),
+        (r"\s=>\s", "=>"),
     )
 )
 _CAMEL = re.compile(r"[a-z][A-Z]")
@@ -360,6 +391,8 @@ def read_sentence(text: str) -> SentenceConcepts:
             first = bisect.bisect_left(token_starts, m.start())  # the first token at or after the match
             if first < size:
                 hits.setdefault(name, []).append((first, max(first + 1, bisect.bisect_right(token_ends, m.end()))))
+    if "SKIP" in hits:
+        _aim_skips(sc)
     if "TECHNICAL" not in hits:
         at = _technical(text)
         if at is not None and at <= token_starts[-1]:
@@ -369,6 +402,25 @@ def read_sentence(text: str) -> SentenceConcepts:
     if _UPPER.search(text, 1):
         sc.countries = [(p.country, p[2], p[3]) for p in find_places(text)]
     return sc
+
+
+_CHECKING = ("IDENTIFY", "SHOW", "ID_DOC", "EDD")
+
+
+def _aim_skips(sc: SentenceConcepts) -> None:
+    """ "No need to <verb>" skips what the verb does: a check ("no need to verify", "no need to show"), not "no need
+    to create a file"."""
+    starts = {a for concept in _CHECKING for a, _ in sc.hits.get(concept, ())}
+    size = len(sc.tokens)
+    kept = [
+        (a, b)
+        for a, b in sc.hits["SKIP"]
+        if not (b + 1 < size and "need" in sc.tokens[b - 1].lemmas and "to" in sc.tokens[b].lemmas) or b + 1 in starts
+    ]
+    if kept:
+        sc.hits["SKIP"] = kept
+    else:
+        del sc.hits["SKIP"]
 
 
 # --- rules -----------------------------------------------------------------------------------------------------
@@ -384,6 +436,12 @@ class ConceptRule(RuleText):
     policy_exempt: bool = True
     check: str | None = None
     """Name of an extra predicate on the sentence (see ``_CHECKS``)."""
+    distinct: bool = False
+    """Each slot is filled by other words than the slots before it: "the pre-approved output" is not an instruction
+    *and* a verdict, "designated by" not a list hit *and* a sanctions list."""
+    near: int | None = None
+    """The second slot within this many words of the first: the picture that "does not match the person we see"
+    ten words after "an identity card" is not an identity left unverified."""
     head_polarity: bool = True
     """The first slot must not be denied ("no facilitation payments were made", "gifts ... are not permitted");
     off for rules whose risk is itself a refusal ("the distributor refused to sign")."""
@@ -413,9 +471,10 @@ _AGGRAVATING = {
 }
 
 
-def _slot_span(sc: SentenceConcepts, slot: str) -> tuple[int, int] | None:
+def _slot_span(sc: SentenceConcepts, slot: str, taken: list[tuple[int, int]] = []) -> tuple[int, int] | None:  # noqa: B006
+    """Where ``slot`` is filled, by words none of ``taken`` holds."""
     for alt in slot.split("|"):
-        span = sc.lacking(alt[1:]) if alt.startswith("!") else sc.present(alt)
+        span = sc.lacking(alt[1:], taken) if alt.startswith("!") else sc.present(alt, taken)
         if span is not None:
             return span
     return None
@@ -444,14 +503,25 @@ def _any_destination(sc: SentenceConcepts) -> bool:
 
 
 def _personal_data(sc: SentenceConcepts) -> bool:
-    if sc.has("PERSONAL") or (sc.has("SUBJECT") and sc.has("THING")):
+    if sc.has("PERSONAL") or (sc.has("THING") and any(not _user_of(sc, b) for _, b in sc.hits.get("SUBJECT", ()))):
         return True
     contact = {" ".join(sorted(sc.tokens[a].lemmas)) for a, _ in sc.hits.get("CONTACT", ())}
     return len(contact) >= 2
 
 
+_QUOTED = re.compile(r"['\u2018\"\u201c][^'\u2019\"\u201d]{3,40}['\u2019\"\u201d]")
+
+
+def _user_of(sc: SentenceConcepts, end: int) -> bool:
+    """A person named as the user of a thing ("consumers of font data", "users of the library") is not whose data
+    it is."""
+    return end < len(sc.tokens) and "of" in sc.tokens[end].lemmas
+
+
 def _quoted_label(sc: SentenceConcepts) -> bool:
-    return re.search(r"['\u2018\"\u201c][^'\u2019\"\u201d]{3,40}['\u2019\"\u201d]", sc.text) is not None
+    """A quoted name given by the labelling word, within a few words after it ("described as 'consulting'")."""
+    labels = [sc.tokens[b - 1].end for _, b in sc.hits.get("LABEL", ())]
+    return any(0 <= m.start() - end <= 30 for m in _QUOTED.finditer(sc.text) for end in labels)
 
 
 def _not_personal_data(sc: SentenceConcepts) -> bool:
@@ -486,7 +556,18 @@ def _amount_or_many(sc: SentenceConcepts) -> bool:
     return bool(sc.amounts) or sc.has("MANY") or sc.has("REPORT_FORM") or sc.has("CASH")
 
 
+_DEAL = ("PAY", "MONEY", "CASH", "BENEFIT", "OFFICIAL")
+
+
+def _bribe_in_deal(sc: SentenceConcepts) -> bool:
+    """A bribe word that is also an idiom ("under the table", "grease") counts only beside money, a benefit or an
+    official: "the projects just fall under the table" is not a bribe."""
+    idioms = set(sc.hits.get("BRIBE_IDIOM", ()))
+    return any(span not in idioms for span in sc.hits.get("BRIBE_WORD", ())) or any(sc.has(c) for c in _DEAL)
+
+
 _CHECKS: dict[str, Callable[[SentenceConcepts], bool]] = {
+    "bribe_in_deal": _bribe_in_deal,
     "large": _large,
     "profile_gap": _profile_gap,
     "near_threshold": _near_threshold,
@@ -521,8 +602,10 @@ def _needed(rule: ConceptRule) -> tuple[frozenset[str], ...]:
 def _applies(rule: ConceptRule, sc: SentenceConcepts) -> list[tuple[int, int]] | None:
     spans: list[tuple[int, int]] = []
     for slot in rule.slots:
-        span = _slot_span(sc, slot)
+        span = _slot_span(sc, slot, spans if rule.distinct else [])
         if span is None:
+            return None
+        if rule.near is not None and len(spans) == 1 and abs(span[0] - spans[0][0]) > rule.near:
             return None
         spans.append(span)
     lack_rule = any("!" in slot for slot in rule.slots)

@@ -269,6 +269,9 @@ class _Unit:
     concepts: SentenceConcepts | None = None
     technical: bool = False
     """Software prose or code (a changelog, a README's example): no deal is described, no rule applies."""
+    forbidden: bool = False
+    """An item of a list of what is not allowed ("We do not allow content that: - violates the privacy of..."):
+    a policy describing the risk, not a deal doing it."""
     data_transfer: bool = False
     """Personal data sent abroad: a high-risk country named here is a data destination, judged as cross_border."""
     hits: list[ConceptHit] = field(default_factory=list)
@@ -520,6 +523,8 @@ class DocumentAnalysis:
     near_threshold: list[tuple[_Unit, int, int]] = field(default_factory=list)
     near_threshold_strong: bool = False
     injection: bool = False
+    forbidding: bool = False
+    """The last page ended inside a list of what is not allowed (see ``_mark_forbidden_lists``)."""
     transfers_pending: list[tuple[Finding, tuple[str, ...]]] = field(default_factory=list)
     transfers_safe: set[str] = field(default_factory=set)
     """Destinations (ISO codes) for which some sentence of the document states a safeguard."""
@@ -646,6 +651,7 @@ class DocumentAnalysis:
         assert self.index is not None  # set by __post_init__
         plan = _TriggerPlan(self.index, [u for u in units if on_page(u)], folded)
         _mark_technical(units)
+        self.forbidding = _mark_forbidden_lists(units, self.forbidding)
         injection = self.index.position["DI-INJECTION"]
         self._injection(plan.sentences(injection, [u for u in units if not on_page(u)]), new)
         for unit in units:
@@ -670,7 +676,7 @@ class DocumentAnalysis:
         self._amounts(live if _mentions([_TXN], folded) else other, new)
 
     def _apply(self, rule: Rule, unit: _Unit, triggers: list[re.Pattern[str]], new: list[Finding]) -> None:
-        if unit.technical:
+        if unit.technical or (unit.forbidden and rule.policy_exempt):
             return
         if unit.data_transfer and (rule.id == "DP-SPECIAL" or (rule.id.startswith("SAN-JUR-") and rule.severity < 5)):
             return  # the transfer's finding names this risk (special-category data raises its severity)
@@ -1045,6 +1051,29 @@ def _mark_technical(units: list[_Unit]) -> None:
     whole_page = len(units) >= 5 and sum(flags) >= TECHNICAL_PAGE_SHARE * len(units)
     for unit, flag in zip(units, flags, strict=True):
         unit.technical = flag or whole_page
+
+
+_FORBIDDING = re.compile(
+    r"\b(?:(?:do|does|will|shall|may|must|can)\s*(?:not|n't)|cannot|never)\s+(?:be\s+)?(?:allow|permit|accept|"
+    r"tolerate|engage|make|offer|give|pay|use|host|post|upload|submit|share|send)\w*|\b(?:prohibit\w*|forbid\w*|"
+    r"not (?:allowed|permitted|acceptable|tolerated))\b|\b(?:must|may|shall) not\b",
+    re.I,
+)
+_LIST_MARK = re.compile(r"(?:[\u2022\u25aa\u25cf\u25e6*\-\u2013]|\d{1,2}[.)]|\(?[a-zA-Z0-9]{1,3}\))\s")
+
+
+def _mark_forbidden_lists(units: list[_Unit], forbidding: bool) -> bool:
+    """The items of a list led in by a prohibition ("We do not allow content that:", "The following are
+    prohibited:") describe what is forbidden: each is read as policy, like "gifts to officials are prohibited".
+
+    ``forbidding``: the previous page ended inside such a list; returns whether this one does."""
+    for unit in units:
+        if forbidding and _LIST_MARK.match(unit.text):
+            unit.forbidden = True
+            unit.read().hits.setdefault("POLICY", [(0, 1)])
+            continue
+        forbidding = unit.text.endswith(":") and _FORBIDDING.search(unit.text) is not None
+    return forbidding
 
 
 _QUOTES = re.compile("[\"\u201c\u201d\u00ab\u00bb\u2018]|(?<!\\w)'")

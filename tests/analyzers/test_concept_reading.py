@@ -1,0 +1,166 @@
+"""How a sentence is read before the concept rules apply: word senses, slots, lists of what is forbidden, code.
+
+Each negative case is a sentence of an ordinary text that was flagged (docs/EVALUATION.md, round 5); each positive
+case beside it is the risk the same rule is for, which must still fire.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from compliance_sse.analyzers import concepts
+from compliance_sse.analyzers.concepts import match_rules, read_sentence
+from compliance_sse.analyzers.rules import analyze_pages
+
+
+def fired(sentence: str) -> set[str]:
+    return {hit.rule.id for hit in match_rules(read_sentence(sentence))}
+
+
+def findings(*pages: str) -> set[str]:
+    return {f.rule_id or f.category for f in analyze_pages(list(pages)).findings}
+
+
+def test_noun_and_bare_terms_are_terms_of_their_concept() -> None:
+    for name, term in concepts.NOUN_TERMS | concepts.BARE_TERMS:
+        assert term in concepts.CONCEPTS[name], (name, term)
+
+
+@pytest.mark.parametrize(
+    ("word", "concept", "meets"),
+    [
+        ("interest", "RETURN", True),
+        ("interests", "RETURN", True),
+        ("interesting", "RETURN", False),
+        ("interested", "INVEST", False),
+        ("judges", "OFFICIAL", True),
+        ("judged", "OFFICIAL", False),
+        ("trust", "ENTITY", True),
+        ("trusted", "ENTITY", False),
+        ("logs", "THING", True),
+        ("logged", "THING", False),
+        ("approve", "INSTRUCT", True),
+        ("approved", "INSTRUCT", False),
+    ],
+)
+def test_a_noun_term_is_not_met_by_a_verb_and_an_instruction_only_by_the_imperative(
+    word: str, concept: str, meets: bool
+) -> None:
+    assert read_sentence(f"The {word} here.").has(concept) is meets
+
+
+def test_interesting_is_not_an_investment_return() -> None:
+    assert "FIN-C-GUARANTEE" not in fired(
+        "The Rust community takes promises of stability very seriously, and Rustfmt has some interesting constraints."
+    )
+    assert "FIN-C-GUARANTEE" in fired("Investors are promised interest of 12% a year on their investment.")
+
+
+def test_one_word_does_not_fill_two_slots_of_a_distinct_rule() -> None:
+    assert fired("Editions are designated by the year in which they occur, and represent a release.") == set()
+    assert "SAN-C-LISTED" in fired("The buyer is designated by OFAC on the SDN list; release the payment anyway.")
+    pre_approved = "We run an automated test to verify the output is a match of the pre-approved video output."
+    assert "DI-C-INJECTION" not in fired(pre_approved)
+
+
+def test_a_column_is_not_an_identity_document() -> None:
+    insert = (
+        "INSERT INTO tbl2 SELECT * FROM tbl1 will copy all columns that are not identity columns in tbl2, while values "
+        "for the identity columns of the user table are generated."
+    )
+    assert "KYC-C-NO-ID" not in fired(insert)
+    assert "KYC-C-NO-ID" in fired("There is no need to check the identity of the customer for small deposits.")
+
+
+def test_a_bribe_idiom_needs_money_an_official_or_a_benefit() -> None:
+    assert "ABC-C-BRIBE" not in fired("The interesting longer-term projects just fall under the table.")
+    assert "ABC-C-BRIBE" in fired("The agent was paid under the table to win the tender.")
+    assert "ABC-C-BRIBE" in fired("The agent asked for a kickback.")
+
+
+def test_if_and_only_if_is_logic_not_a_success_fee() -> None:
+    assert "ABC-C-SUCCESS-FEE" not in fired(
+        "You may treat Covered Source licensed under CERN-OHL-W as licensed under CERN-OHL-S if and only if all "
+        "Available Components comply."
+    )
+    assert "ABC-C-SUCCESS-FEE" in fired("The fee is payable only if the ministry awards the licence to our client.")
+
+
+def test_a_label_is_a_quoted_name_given_by_the_labelling_word() -> None:
+    pep = (
+        "Character data is transferred unchanged from the format string to the output string; markup is not "
+        "transferred, but instead is used to define 'replacement fields' that describe to the format engine what "
+        "should be placed in the output."
+    )
+    assert "AML-C-MISLABEL" not in fired(pep)
+    assert "AML-C-MISLABEL" in fired("The payment is described as 'consulting fees' but it pays for the goods.")
+
+
+def test_the_users_of_data_are_not_whose_data_it_is() -> None:
+    font = "The font protocol may be also used by other consumers of font data (such as printer drivers)."
+    assert "DP-C-PURPOSE" not in fired(font)
+    assert "DP-C-PURPOSE" in fired("Customer data may also be used by other companies for their own marketing.")
+
+
+def test_a_funnel_needs_money_and_an_opt_out_personal_data() -> None:
+    pep = "A catalog might optionally associate several e-mail addresses with the same person."
+    assert "AML-C-FUNNEL" not in fired(pep)
+    assert "AML-C-FUNNEL" in fired("Several unrelated individuals deposit cash into the same account.")
+    assert "DP-C-OPT-OUT" not in fired(
+        "Build back-ends may use an escape hatch when they choose to opt out of this PEP."
+    )
+    assert "DP-C-OPT-OUT" in fired("Customers who opt out will still have their e-mail addresses used for marketing.")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "When using pre-shared-key encryption through the psk_hint option, the client must provide a key.",
+        "The process is not privileged (it does not have the CAP_FOWNER capability).",
+        "If the $object is a hash, pretend that the listed keys did not exist.",
+        "// We cannot tell that the same variable is being assigned to in this instance.",
+        "Pass hide_keys => [qw(password)] to leave them out.",
+    ],
+)
+def test_identifiers_variables_and_comments_are_software_prose(sentence: str) -> None:
+    assert read_sentence(sentence).has("TECHNICAL")
+
+
+def test_an_email_address_with_an_underscore_is_not_code() -> None:
+    assert not read_sentence("Send the passport copy to john_smith@example.com today.").has("TECHNICAL")
+
+
+LEAD_IN = "We do not allow content or activity on the registry that:"
+ITEM = (
+    "- violates the privacy of any third party, such as by posting another person's personal information without "
+    "consent"
+)
+
+
+def test_the_items_of_a_list_of_what_is_forbidden_are_policy() -> None:
+    assert "DP-CONSENT" in findings(f"Our registry terms.\n{ITEM}\n")
+    assert "DP-CONSENT" not in findings(f"{LEAD_IN}\n- is unlawful\n{ITEM}\n- is spam\n")
+
+
+def test_a_forbidden_list_runs_on_across_a_page_break_and_ends_with_the_list() -> None:
+    assert "DP-CONSENT" not in findings(f"{LEAD_IN}\n- is unlawful\n", f"{ITEM}\n")
+    after = "We publish personal information of our users without consent."
+    assert "DP-CONSENT" in findings(f"{LEAD_IN}\n- is unlawful\n\n{after}\n")
+
+
+def test_no_need_to_do_something_else_skips_no_check() -> None:
+    lastlog = (
+        "As higher user IDs are usually tracked by remote user identity and authentication services there is no need "
+        "to create a huge sparse lastlog file for them."
+    )
+    assert not fired(lastlog) & {"KYC-C-NO-ID", "KYC-C-SKIP"}
+    assert "KYC-C-SKIP" in fired("For returning clients there is no need to verify identity documents again.")
+
+
+def test_the_missing_check_is_near_the_identity_document() -> None:
+    ssl = (
+        "Although nobody sane would accept an identity card where the picture does not match the person we see, it "
+        "is a common implementation error to omit this check."
+    )
+    assert "KYC-C-NO-ID" not in fired(ssl)
+    assert "KYC-C-NO-ID" in fired("The customer asks to use the account without providing a selfie or any identity.")

@@ -19,6 +19,10 @@ sample of the man pages that neither earlier sample took. It too is only counted
 A fifth part, ``fresh-3``, was added and counted before any flag of ``fresh-2`` was read, for the same reason:
 GitHub's site policies (terms, privacy statements, an anti-bribery statement, trade controls: ``site-policy/**/*.md``),
 Ethereum's EIPs (``eips/*.md``) and a fourth seeded sample of the man pages no earlier sample took.
+
+A sixth part, ``fresh-4``, was added and counted before any flag of ``fresh-3`` was read: more terms and privacy
+notices (Mozilla's ``legal-docs/**/*.md``, Basecamp's ``basecamp/**/*.md``, Automattic's ``legalmattic/**/*.md``),
+Ethereum's ERCs (``ercs/*.md``) and a fifth seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -56,9 +60,15 @@ FRESH_SOURCES = {
     1: (("peps", "pep-*.rst", "pep"), ("_licenses", "*.txt", "choosealicense")),
     2: (("rfcs", "*.md", "rust-rfc"),),
     3: (("site-policy", "**/*.md", "site-policy"), ("eips", "*.md", "eip")),
+    4: (
+        ("legal-docs", "**/*.md", "mozilla-legal"),
+        ("basecamp", "**/*.md", "basecamp-policy"),
+        ("legalmattic", "**/*.md", "automattic-legal"),
+        ("ercs", "*.md", "erc"),
+    ),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name)."""
-PARTS = ("look", "held-out", "fresh", "fresh-2", "fresh-3")
+PARTS = ("look", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +78,7 @@ class Text:
     """Where the text comes from, independent of the checkout: ``site-packages/...`` or an absolute path."""
     body: str
     fresh: int = 0
-    """0 for the look and held-out parts, 1 for ``fresh``, 2 for ``fresh-2``, 3 for ``fresh-3``."""
+    """0 for the look and held-out parts, 1 for ``fresh``, N for ``fresh-N``."""
 
 
 def part(text: Text) -> str:
@@ -230,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         "--fresh-dir",
         type=Path,
         default=os.environ.get(FRESH_ENV) or None,
-        help=f"directory holding peps/, _licenses/, rfcs/, site-policy/ and eips/ (default: ${FRESH_ENV})",
+        help=f"directory holding the fresh parts' folders (docs/EVALUATION.md; default: ${FRESH_ENV})",
     )
     parser.add_argument("--no-fresh", action="store_true", help="leave the fresh part out")
     args = parser.parse_args(argv)

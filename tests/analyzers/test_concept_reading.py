@@ -164,3 +164,50 @@ def test_the_missing_check_is_near_the_identity_document() -> None:
     )
     assert "KYC-C-NO-ID" not in fired(ssl)
     assert "KYC-C-NO-ID" in fired("The customer asks to use the account without providing a selfie or any identity.")
+
+
+def test_a_bribe_word_still_fires_when_it_names_the_act() -> None:
+    for sentence in ("The official asked for a bribe.", "He demanded a bribe before signing."):
+        assert "ABC-C-BRIBE" in fired(sentence)
+
+
+def test_a_forbidden_list_goes_on_after_an_items_second_sentence_and_ends_at_a_heading() -> None:
+    lead_in = "Extensions and developers are prohibited from:"
+    second = "* Utilizing Personal Data to contact Users. You must gain permission first."
+    renting = "* Renting, selling or sharing Personal Data with third parties under any circumstances"
+    assert "DP-SALE" not in findings(f"{lead_in}\n{second}\n{renting}\n")
+    assert "DP-SALE" in findings(f"{lead_in}\n* Spamming\n\n## Our own practices\n\n{renting}\n")
+
+
+def test_a_layer_that_is_a_noun_is_not_layering() -> None:
+    social = (
+        "Once ETH derivatives become the working money, the social layer becomes dependent on outside organisations."
+    )
+    assert "AML-LAYERING" not in findings(social)
+    assert "AML-LAYERING" in findings("The funds were layered through three shell companies.")
+
+
+def test_each_table_row_is_read_on_its_own() -> None:
+    table = (
+        "| Name of Subprocessor | Description of Processing | Location of Processing | Corporate Location |\n"
+        "|---|---|---|---|\n"
+        "| Anthropic PBC | AI Inference and AI Services | United States | United States |\n"
+        "| Cloudflare | Content delivery | United States | United States |\n"
+    )
+    assert "XB-TRANSFER" not in findings(table)
+    assert "XB-TRANSFER" in findings("We transfer customer personal data to our processor in India.")
+
+
+def test_criminal_records_name_the_data_and_do_not_record_it() -> None:
+    listed = "Background information. Your academic qualifications, credit history and criminal records data."
+    assert "DP-SPECIAL" not in findings(listed)
+    assert "DP-SPECIAL" in findings("We collect criminal records data of all applicants.")
+
+
+def test_a_third_party_that_is_not_there_and_a_share_the_person_consents_to() -> None:
+    relayers = "- alternative fee payment schemes are supported without centralized, third party relayers"
+    assert "AML-C-THIRD-PARTY" not in fired(relayers)
+    assert "AML-C-THIRD-PARTY" in fired("The invoice will be paid by a third party in Dubai.")
+    consented = "The privacy policies of these third parties apply to any Personal Data you consent to share with them."
+    assert "DP-C-SELL" not in fired(consented)
+    assert "DP-C-SELL" in fired("We share your personal data with third-party advertisers.")

@@ -562,12 +562,18 @@ _DEAL = ("PAY", "MONEY", "CASH", "BENEFIT", "OFFICIAL")
 def _bribe_in_deal(sc: SentenceConcepts) -> bool:
     """A bribe word that is also an idiom ("under the table", "grease") counts only beside money, a benefit or an
     official: "the projects just fall under the table" is not a bribe."""
-    idioms = set(sc.hits.get("BRIBE_IDIOM", ()))
-    return any(span not in idioms for span in sc.hits.get("BRIBE_WORD", ())) or any(sc.has(c) for c in _DEAL)
+    topics = set(sc.hits.get("BRIBE_IDIOM", ()))
+    return any(span not in topics for span in sc.hits.get("BRIBE_WORD", ())) or any(sc.has(c) for c in _DEAL)
+
+
+def _third_party_present(sc: SentenceConcepts) -> bool:
+    """A third party that is there: "supported without centralised third-party relayers" names none."""
+    return any(not sc.negated(a) for a, _ in sc.hits.get("THIRD_PARTY", ()))
 
 
 _CHECKS: dict[str, Callable[[SentenceConcepts], bool]] = {
     "bribe_in_deal": _bribe_in_deal,
+    "third_party_present": _third_party_present,
     "large": _large,
     "profile_gap": _profile_gap,
     "near_threshold": _near_threshold,

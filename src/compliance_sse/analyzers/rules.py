@@ -129,7 +129,7 @@ _ABBREVIATIONS = frozenset(
 )
 """Words whose full stop does not end a sentence ("Passport No. E1234567K", "Mr. Tan")."""
 _LINE_ITEM = re.compile(
-    r"(?:[\u2022\u25aa\u25cf\u25e6*\-\u2013]|\d{1,2}(?:\.\d{1,2})*[.)]|\([a-zA-Z0-9]{1,3}\)|[A-Za-z][A-Za-z "
+    r"(?:[\u2022\u25aa\u25cf\u25e6*\-\u2013|]|\d{1,2}(?:\.\d{1,2})*[.)]|\([a-zA-Z0-9]{1,3}\)|[A-Za-z][A-Za-z "
     r"/()'&-]{1,40}:)\s"
 )
 _HEADING = re.compile(r"(?:\d{1,2}(?:\.\d{1,2})*\.?\s+)?[A-Z][A-Z0-9 &/,'()-]{2,60}")
@@ -1066,13 +1066,16 @@ def _mark_forbidden_lists(units: list[_Unit], forbidding: bool) -> bool:
     """The items of a list led in by a prohibition ("We do not allow content that:", "The following are
     prohibited:") describe what is forbidden: each is read as policy, like "gifts to officials are prohibited".
 
-    ``forbidding``: the previous page ended inside such a list; returns whether this one does."""
+    An item's second sentence does not end the list; a heading or another lead-in does. ``forbidding``: the
+    previous page ended inside such a list; returns whether this one does."""
     for unit in units:
         if forbidding and _LIST_MARK.match(unit.text):
             unit.forbidden = True
             unit.read().hits.setdefault("POLICY", [(0, 1)])
-            continue
-        forbidding = unit.text.endswith(":") and _FORBIDDING.search(unit.text) is not None
+        elif unit.text.endswith(":"):
+            forbidding = _FORBIDDING.search(unit.text) is not None
+        elif unit.text.startswith("#") or _HEADING.fullmatch(unit.text):
+            forbidding = False
     return forbidding
 
 

@@ -487,8 +487,10 @@ def _static_rules() -> list[Rule]:
                 r"\b(?:series|chain|succession|number|sequence) of (?:rapid |quick |successive |back-to-back )?"
                 r"(?:transfers|wires|payments|transactions|movements)\b[^.;]{0,60}\b(?:through|between|across|via)\b"
                 r"[^.;]{0,30}\b(?:several|multiple|various|different|\w+ intermediary)",
-                r"\b(?:layer(?:ed|ing)?)\b[^.;]{0,30}\b(?:funds|payments|transactions|money|proceeds)\b",
-                r"\b(?:funds|money|proceeds)\b[^.;]{0,40}\b(?:layer(?:ed|ing)?)\b",
+                # "layer" as a verb: the noun ("the social layer", "a transport layer") is not layering.
+                r"\b(?:layer(?:ed|ing)|layers? (?:the|their|these|its))\b[^.;]{0,30}\b(?:funds|payments|transactions|"
+                r"money|proceeds)\b",
+                r"\b(?:funds|money|proceeds)\b[^.;]{0,40}\blayer(?:ed|ing)\b",
                 r"\bback[- ]to[- ]back (?:loans?|transfers?|wires?)\b",
                 r"\bround[- ]trip(?:ping|ped)?\b[^.;]{0,40}\b(?:funds|money|transactions|payments)\b",
                 r"\b(?:immediately|same[- ]day|within (?:the same day|hours))\b[^.;]{0,30}\b(?:transferred|wired|moved|"
@@ -1058,9 +1060,9 @@ def _static_rules() -> list[Rule]:
                 r"deployments?|requests?)\b"
             ),
             requires_any=_rx(
-                r"\b(?:collect\w*|process\w*|record\w*|store\w*|retain\w*|obtain\w*|use[sd]?|using|capture\w*|"
-                r"gather\w*|"
-                r"share[sd]?|keep|kept|hold|held)\b"
+                # "criminal records" names the data; it does not record it.
+                r"\b(?:collect\w*|process\w*|(?<!criminal )record\w*|store\w*|retain\w*|obtain\w*|use[sd]?|using|"
+                r"capture\w*|gather\w*|share[sd]?|keep|kept|hold|held)\b"
             ),
             safeguards=_rx(
                 r"\bexplicit consent\b|\bArticle 9\b|\bArt\. 9\b|\bspecial category\b[^.;]{0,40}\b(?:condition|"

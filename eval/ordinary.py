@@ -23,6 +23,10 @@ Ethereum's EIPs (``eips/*.md``) and a fourth seeded sample of the man pages no e
 A sixth part, ``fresh-4``, was added and counted before any flag of ``fresh-3`` was read: more terms and privacy
 notices (Mozilla's ``legal-docs/**/*.md``, Basecamp's ``basecamp/**/*.md``, Automattic's ``legalmattic/**/*.md``),
 Ethereum's ERCs (``ercs/*.md``) and a fifth seeded man-page sample.
+
+A seventh part, ``fresh-5``, was added and counted before any flag of ``fresh-4`` was read: the terms of service,
+privacy policies and community guidelines of large platforms as Open Terms Archive records them
+(``ota-pga/**/*.md``, ``ota-vlopses/**/*.md``) and a sixth seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -66,9 +70,10 @@ FRESH_SOURCES = {
         ("legalmattic", "**/*.md", "automattic-legal"),
         ("ercs", "*.md", "erc"),
     ),
+    5: (("ota-pga", "**/*.md", "platform-terms"), ("ota-vlopses", "**/*.md", "platform-terms")),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name)."""
-PARTS = ("look", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4")
+PARTS = ("look", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4", "fresh-5")
 
 
 @dataclass(frozen=True, slots=True)

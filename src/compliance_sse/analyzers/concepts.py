@@ -91,7 +91,22 @@ _AFTER_NEGATORS = frozenset(
     ["not", "never", "missing", "pending", "outstanding", "withheld", "waived", "skipped", "blank"]
 )
 _PROHIBIT = frozenset(["prohibit", "forbid", "ban", "refuse", "reject", "decline", "block", "disallow", "bar"])
-_ALLOW = frozenset(["permit", "allow", "accept", "tolerate", "authorise", "authorize", "make", "offer", "give", "pay"])
+_ALLOW = frozenset(
+    [
+        "permit",
+        "allow",
+        "accept",
+        "tolerate",
+        "authorise",
+        "authorize",
+        "make",
+        "offer",
+        "give",
+        "pay",
+        "right",
+        "ability",
+    ]
+)
 _CLAUSE_WORDS = frozenset(["but", "however", "although", "whereas", "unless", "except", "while"])
 _NEG_WINDOW = 6
 
@@ -225,7 +240,7 @@ class SentenceConcepts:
         clause = self.tokens[i].clause
         toks = [t for t in self.tokens if t.clause == clause]
         for k, tok in enumerate(toks):
-            if tok.lemmas & _ACTION_NEGATORS and any(t.lemmas & _ALLOW for t in toks[k + 1 : k + 4]):
+            if tok.lemmas & _ACTION_NEGATORS and any(t.lemmas & _ALLOW for t in toks[k + 1 : k + 5]):
                 return True
         return False
 
@@ -393,6 +408,18 @@ def read_sentence(text: str) -> SentenceConcepts:
                 hits.setdefault(name, []).append((first, max(first + 1, bisect.bisect_right(token_ends, m.end()))))
     if "SKIP" in hits:
         _aim_skips(sc)
+    if "FOREVER" in hits:  # "permanently delete" is erasure, not keeping
+        kept = [(a, b) for a, b in hits["FOREVER"] if b >= size or not tokens[b].lemmas & _ERASE]
+        if kept:
+            hits["FOREVER"] = kept
+        else:
+            del hits["FOREVER"]
+    if "UNLIMITED" in hits:  # "including, without limitation" means "for example", not "with no limit"
+        kept = [(a, b) for a, b in hits["UNLIMITED"] if a == 0 or "including" not in tokens[a - 1].lemmas]
+        if kept:
+            hits["UNLIMITED"] = kept
+        else:
+            del hits["UNLIMITED"]
     if "TECHNICAL" not in hits:
         at = _technical(text)
         if at is not None and at <= token_starts[-1]:
@@ -405,6 +432,7 @@ def read_sentence(text: str) -> SentenceConcepts:
 
 
 _CHECKING = ("IDENTIFY", "SHOW", "ID_DOC", "EDD")
+_ERASE = frozenset(["delete", "erase", "remove", "destroy", "purge", "anonymise", "anonymize"])
 
 
 def _aim_skips(sc: SentenceConcepts) -> None:
@@ -566,14 +594,28 @@ def _bribe_in_deal(sc: SentenceConcepts) -> bool:
     return any(span not in topics for span in sc.hits.get("BRIBE_WORD", ())) or any(sc.has(c) for c in _DEAL)
 
 
+def _liability_not_excluded(sc: SentenceConcepts) -> bool:
+    """A liability that is there: "will not be liable for any indirect damages" excludes one."""
+    return any(not sc.negated(a) for a, _ in sc.hits.get("LIABLE", ()))
+
+
+_SERVICE_NOUNS = frozenset(["processor", "provider", "vendor", "service", "supplier", "relayer"])
+
+
 def _third_party_present(sc: SentenceConcepts) -> bool:
-    """A third party that is there: "supported without centralised third-party relayers" names none."""
-    return any(not sc.negated(a) for a, _ in sc.hits.get("THIRD_PARTY", ()))
+    """A third party that is there and pays: "supported without centralised third-party relayers" names none, and
+    "a third party payment processor" is a service the firm uses."""
+    size = len(sc.tokens)
+    return any(
+        not sc.negated(a) and not any(sc.tokens[k].lemmas & _SERVICE_NOUNS for k in range(b, min(size, b + 2)))
+        for a, b in sc.hits.get("THIRD_PARTY", ())
+    )
 
 
 _CHECKS: dict[str, Callable[[SentenceConcepts], bool]] = {
     "bribe_in_deal": _bribe_in_deal,
     "third_party_present": _third_party_present,
+    "liability_not_excluded": _liability_not_excluded,
     "large": _large,
     "profile_gap": _profile_gap,
     "near_threshold": _near_threshold,
@@ -615,7 +657,8 @@ def _applies(rule: ConceptRule, sc: SentenceConcepts) -> list[tuple[int, int]] |
             return None
         spans.append(span)
     lack_rule = any("!" in slot for slot in rule.slots)
-    if rule.head_polarity and not lack_rule and (sc.action_denied(spans[0][0]) or sc.forbidden(spans[0][0])):
+    head_denied = sc.action_denied(spans[0][0]) or sc.forbidden(spans[0][0])
+    if rule.head_polarity and head_denied and (not lack_rule or rule.slots[0].split("|")[0] in ACTIONS):
         return None
     if any(sc.present(u) is not None for u in rule.unless):
         return None

@@ -88,7 +88,7 @@ POLICY_CONTEXT = re.compile(
     r"courses?|sessions?|materials?|modules?)|(?:must|should) (?:be )?(?:reported|escalated|report|escalate)|"
     r"policy "
     r"(?:prohibits|forbids)|"
-    r"zero[- ]tolerance)\b",
+    r"(?:zero|no)[- ]tolerance)\b",
     _I,
 )
 """A policy or training text describing a red flag instead of doing it."""
@@ -306,9 +306,13 @@ PROMPT_MARKERS = _rx(
 """Wording of LLM prompts in general ("ignore the previous instructions", "system prompt", "you are a helpful
 assistant"): an instruction when written into a document, an example when quoted in a paper or a README."""
 REVIEWER_INSTRUCTIONS = _rx(
+    # Addressed to the reviewer: by name at the head of a sentence ("AI reviewer, ...", "Note for AI systems: ..."),
+    # or told what it must do anywhere; "access the underlying AI models, your use may end" addresses nobody.
+    r"^\W*(?:\w+\W+){0,3}?(?:AI|LLM|language model|automated|machine)\s+(?:reviewers?|systems?|analy[sz]ers?|"
+    r"models?|assistants?|tools?|agents?|screeners?|compliance (?:tools?|checks?))\s*[:,]",
     r"\b(?:AI|LLM|language model|automated|machine)\s+(?:reviewers?|systems?|analy[sz]ers?|models?|"
     r"assistants?|"
-    r"tools?|agents?|screeners?|compliance (?:tools?|checks?))\s*(?::|,|must|should|shall|will|are "
+    r"tools?|agents?|screeners?|compliance (?:tools?|checks?))\s*(?:must|should|shall|will|are "
     r"instructed|"
     r"reading this)",
     r"\b(?:mark|classify|rate|report|treat|consider|label|score|flag|record|summari[sz]e)\s+(?:this\s+|"
@@ -1202,8 +1206,8 @@ def _static_rules() -> list[Rule]:
             "Negotiate a cap (e.g. fees paid in the prior 12 months), mutual indemnities limited to third-party "
             "claims, and exclusion of indirect loss.",
             _rx(
-                r"\bindemnif\w+\b[^.;]{0,120}\b(?:however (?:caused|arising)|without (?:a |any )?(?:cap|limit\w*)|"
-                r"uncapped)\b",
+                r"\bindemnif\w+\b[^.;]{0,120}\b(?:however (?:caused|arising)|(?<!including )(?<!including, )without "
+                r"(?:a |any )?(?:cap|limit\w*)|uncapped)\b",
                 r"\bliable\b[^.;]{0,20}\b(?:without (?:any )?limit\w*|unlimited|in full for all)\b",
                 r"\bunlimited (?:liability|indemnit\w+)\b",
                 r"\b(?:liability|indemnit\w+)\b[^.;]{0,40}\b(?:shall|will|is|are)\s+(?:be\s+)?(?:unlimited|uncapped|"
@@ -1211,10 +1215,10 @@ def _static_rules() -> list[Rule]:
                 r"(?:be\s+)?(?:limited|capped)|without (?:any )?(?:limit|cap)\w*)\b",
                 r"\bno (?:cap|limit|limitation|ceiling) (?:on|of|to) (?:its |the |their )?(?:liability|indemnit\w+)\b",
                 r"\bindemnif\w+\b[^.;]{0,80}\b(?:any and all|all)\b[^.;]{0,40}\b(?:losses|claims|damages|liabilities)\b"
-                r"[^.;]{0,60}\b(?:howsoever|whatsoever|without limit\w*|regardless of (?:cause|fault|negligence)|"
-                r"whether or "
-                r"not caused by)\b",
+                r"[^.;]{0,60}\b(?:howsoever|whatsoever|(?<!including )(?<!including, )without limit\w*|regardless of "
+                r"(?:cause|fault|negligence)|whether or not caused by)\b",
             ),
+            # "including, without limitation" means "for example", not "with no limit".
             excludes=_rx(r"\b(?:fraud\w*|death|personal injury|gross negligence|wil+ful misconduct|wilful default)\b"),
             negatable=False,
         ),

@@ -27,6 +27,10 @@ Ethereum's ERCs (``ercs/*.md``) and a fifth seeded man-page sample.
 A seventh part, ``fresh-5``, was added and counted before any flag of ``fresh-4`` was read: the terms of service,
 privacy policies and community guidelines of large platforms as Open Terms Archive records them
 (``ota-pga/**/*.md``, ``ota-vlopses/**/*.md``) and a sixth seeded man-page sample.
+
+An eighth part, ``fresh-6``, was added and counted before any flag of ``fresh-5`` was read: the terms and privacy
+policies of the services Open Terms Archive's contrib collection holds and the two above do not (``ota-contrib``)
+and a seventh seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -71,9 +75,10 @@ FRESH_SOURCES = {
         ("ercs", "*.md", "erc"),
     ),
     5: (("ota-pga", "**/*.md", "platform-terms"), ("ota-vlopses", "**/*.md", "platform-terms")),
+    6: (("ota-contrib", "**/*.md", "service-terms"),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name)."""
-PARTS = ("look", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4", "fresh-5")
+PARTS = ("look", "held-out", "fresh", *(f"fresh-{n}" for n in range(2, 7)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -273,3 +273,56 @@ def test_explicit_consent_covers_the_transfer_it_is_asked_for() -> None:
     )
     assert "XB-TRANSFER" not in findings(consented)
     assert "XB-TRANSFER" in findings("We transfer applicant data to the US without explicit consent.")
+
+
+def severities(sentence: str) -> dict[str, int]:
+    return {f.rule_id or f.category: f.severity for f in analyze_pages([sentence]).findings}
+
+
+def test_a_use_the_firm_discloses_to_the_person_is_one_severity_lower() -> None:
+    assert severities("We also use your information to suggest followers and content.") == {"DP-C-PURPOSE": 2}
+    assert severities("Customer data may also be used by other companies for their own marketing.") == {
+        "DP-C-PURPOSE": 3
+    }
+    shared = "We share your information with third-party service providers who perform services for us."
+    assert severities(shared).get("DP-C-SELL") == 2
+    assert (
+        severities("We also share your contact details with third-party advertisers without your consent.").get(
+            "DP-C-SELL", 3
+        )
+        >= 3
+    )
+
+
+def test_a_bare_list_marker_passes_the_prohibition_to_its_item() -> None:
+    terms = (
+        "**a. Prohibited Practices.** You will not perform any of the following prohibited practices:\n\n*\n"
+        "    i. Processing Platform Data to discriminate against people based on race, religion or health data.\n"
+    )
+    assert findings(terms) == set()
+    assert "DP-SPECIAL" in findings("We process health data and religion data of our staff.")
+
+
+def test_a_curly_apostrophe_negates_like_a_straight_one() -> None:
+    assert findings("We don\u2019t accept cash payments.") == set()
+    assert "AML-CASH" in findings("We accept cash payments of any amount.")
+
+
+def test_an_order_not_to_act_without_consent_and_a_definition_are_not_risks() -> None:
+    assert findings("Don\u2019t collect data without the user\u2019s consent.") == set()
+    assert "DP-CONSENT" in findings("We collect data without the users consent.")
+    assert "KYC-C-NO-ID" in findings("Do not verify the identity of customers from the VIP list.")
+    definition = (
+        "* \u201cBrazil Data Protection Requirements\u201d means any and all Applicable Law related to the "
+        "Processing of Personal Data in Brazil."
+    )
+    assert findings(definition) == set()
+
+
+def test_a_liability_cap_and_without_limiting_are_not_unlimited() -> None:
+    cap = (
+        "Neither party's nor Microsoft's suppliers' aggregate liability for all claims arising from these TOU will "
+        "exceed the amount of fees paid by you to Microsoft."
+    )
+    scope = "In addition to and without limiting the scope of the section, you agree that we are not responsible."
+    assert not findings(cap, scope) & {"RM-UNLIMITED", "RM-C-UNLIMITED"}

@@ -415,7 +415,12 @@ def read_sentence(text: str) -> SentenceConcepts:
         else:
             del hits["FOREVER"]
     if "UNLIMITED" in hits:  # "including, without limitation" means "for example", not "with no limit"
-        kept = [(a, b) for a, b in hits["UNLIMITED"] if a == 0 or "including" not in tokens[a - 1].lemmas]
+        kept = [
+            (a, b)
+            for a, b in hits["UNLIMITED"]
+            if (a == 0 or "including" not in tokens[a - 1].lemmas)
+            and not text[tokens[b - 1].start :].startswith("limiting")
+        ]  # nor is "without limiting the scope of" a liability without limit
         if kept:
             hits["UNLIMITED"] = kept
         else:
@@ -467,6 +472,9 @@ class ConceptRule(RuleText):
     distinct: bool = False
     """Each slot is filled by other words than the slots before it: "the pre-approved output" is not an instruction
     *and* a verdict, "designated by" not a list hit *and* a sanctions list."""
+    disclosable: bool = False
+    """A use of personal data that a notice discloses: one severity lower when the firm tells the person of it
+    (see ``_disclosed``)."""
     near: int | None = None
     """The second slot within this many words of the first: the picture that "does not match the person we see"
     ten words after "an identity card" is not an identity left unverified."""
@@ -671,8 +679,26 @@ def _severity(rule: ConceptRule, sc: SentenceConcepts) -> int:
     factors = [c for c in rule.aggravate if sc.present(c) is not None]
     if rule.category in ("aml", "kyc_cdd") and _profile_gap(sc):
         factors.append("profile")
+    if rule.disclosable and not factors and _disclosed(sc):
+        return rule.severity - 1
     bump = (1 if factors else 0) + (1 if len(factors) >= 3 else 0)
     return min(5, rule.severity + bump)
+
+
+_WE = frozenset(["we", "our", "us"])
+_YOU = frozenset(["you", "your"])
+_TRADE = frozenset(["sell", "rent", "monetise", "monetize", "trade"])
+_MISSING = ("CONSENT_OK", "NOTICE", "INFORM", "SAFEGUARD")
+
+
+def _disclosed(sc: SentenceConcepts) -> bool:
+    """The firm tells the person a use of their data ("we may share your information with our service providers"):
+    a notice disclosing the practice, not a practice kept from them. Selling the data, or a missing consent, notice
+    or safeguard, is not disclosed away."""
+    words = frozenset().union(*(t.lemmas for t in sc.tokens))
+    if not (words & _WE and words & _YOU) or words & _TRADE:
+        return False
+    return all(sc.lacking(c) is None for c in _MISSING)
 
 
 def _plan(rules: tuple[ConceptRule, ...]) -> tuple[dict[str, list[int]], list[tuple[frozenset[str], ...]]]:

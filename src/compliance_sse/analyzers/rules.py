@@ -1059,7 +1059,25 @@ _FORBIDDING = re.compile(
     r"not (?:allowed|permitted|acceptable|tolerated))\b|\b(?:must|may|shall) not\b",
     re.I,
 )
-_LIST_MARK = re.compile(r"(?:[\u2022\u25aa\u25cf\u25e6*\-\u2013]|\d{1,2}[.)]|\(?[a-zA-Z0-9]{1,3}\))\s")
+_LIST_MARK = re.compile(r"(?:[\u2022\u25aa\u25cf\u25e6*\-\u2013]|\d{1,2}[.)]|[a-z]{1,4}\.|\(?[a-zA-Z0-9]{1,3}\))\s")
+_BARE_MARK = re.compile(
+    r"(?:[\u2022\u25aa\u25cf\u25e6*\-\u2013]\s*)?(?:\d{1,2}|[a-z]{1,4}|\(?[a-zA-Z0-9]{1,3}\))?[.)]?"
+)
+"""A list marker on its own ("* i."): the sentence after it is the item."""
+
+
+_PROHIBITIVE_HEAD = re.compile(
+    r"^\W*(?:\w{1,4}[.)]\s*)?\W*(?:do not|don['\u2019]t|never|you (?:must|may|shall|will) not|you agree not to)\b"
+    r"(?=[^.;]*\bwithout\b)",
+    re.I,
+)
+"""A rule forbidding an act done without something ("Don't collect data without the user's consent"): a control. An
+order not to do a control ("do not verify the customer's identity") has no "without" and is left to the rules."""
+_DEFINITION = re.compile(
+    r"^\W*(?:\w{1,4}[.)]\s*)?[\"\u201c][^\"\u201d]{2,80}[\"\u201d]\W*\s+(?:means|shall mean|refers to)\b"
+)
+"""A defined term ("\u201cBrazil Data Protection Requirements\u201d means ..."): it says what a word means, not what
+is done."""
 
 
 def _mark_forbidden_lists(units: list[_Unit], forbidding: bool) -> bool:
@@ -1068,10 +1086,15 @@ def _mark_forbidden_lists(units: list[_Unit], forbidding: bool) -> bool:
 
     An item's second sentence does not end the list; a heading or another lead-in does. ``forbidding``: the
     previous page ended inside such a list; returns whether this one does."""
+    marked = False
     for unit in units:
-        if forbidding and _LIST_MARK.match(unit.text):
+        if _PROHIBITIVE_HEAD.match(unit.text) or _DEFINITION.match(unit.text):
             unit.forbidden = True
             unit.read().hits.setdefault("POLICY", [(0, 1)])
+        if forbidding and (marked or _LIST_MARK.match(unit.text)):
+            unit.forbidden = True
+            unit.read().hits.setdefault("POLICY", [(0, 1)])
+            marked = _BARE_MARK.fullmatch(unit.text) is not None
         elif unit.text.endswith(":"):
             forbidding = _FORBIDDING.search(unit.text) is not None
         elif unit.text.startswith("#") or _HEADING.fullmatch(unit.text):

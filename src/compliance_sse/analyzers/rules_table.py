@@ -64,7 +64,7 @@ def _words(words: Sequence[str]) -> str:
 
 
 NEGATION_BEFORE = re.compile(
-    r"\b(?:no(?!\.?\s*\d)|not|never|neither|nor|none|cannot|can't|won't|don't|doesn't|didn't|isn't|aren't|wasn't"
+    r"\b(?:no(?!\.?\s*\d)|not|never|neither|nor|none|cannot|(?:ca|wo|do|does|did|is|are|was)n['\u2019]t"
     r"|prohibit\w*|forbid\w*|ban|bans|banned|refus\w*|reject\w*|declines?|declined|prevent\w*|free of|rather than"
     r"|instead of|against|avoid\w*|under no circumstances|zero[- ]tolerance)\b",
     _I,

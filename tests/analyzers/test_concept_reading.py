@@ -326,3 +326,12 @@ def test_a_liability_cap_and_without_limiting_are_not_unlimited() -> None:
     )
     scope = "In addition to and without limiting the scope of the section, you agree that we are not responsible."
     assert not findings(cap, scope) & {"RM-UNLIMITED", "RM-C-UNLIMITED"}
+
+
+def test_the_person_sharing_their_own_content_is_not_the_firm_selling_it() -> None:
+    public = (
+        "If your profile is public, anyone can see and interact with the content you share, on Third Party Services."
+    )
+    assert "DP-C-SELL" not in fired(public)
+    assert "DP-C-SELL" not in fired("Users can share their contact details with third-party apps.")
+    assert "DP-C-SELL" in fired("The bank shares customer data with third-party marketing firms.")

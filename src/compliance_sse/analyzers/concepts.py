@@ -602,6 +602,17 @@ def _bribe_in_deal(sc: SentenceConcepts) -> bool:
     return any(span not in topics for span in sc.hits.get("BRIBE_WORD", ())) or any(sc.has(c) for c in _DEAL)
 
 
+_PERSON = frozenset(["you", "user", "member"])
+
+
+def _firm_shares_personal_data(sc: SentenceConcepts) -> bool:
+    """Personal data that the firm passes on, not the person sharing their own content ("the content you share",
+    "you can share your posts on other platforms")."""
+    return _personal_data(sc) and any(
+        not any(sc.tokens[k].lemmas & _PERSON for k in range(max(0, a - 3), a)) for a, _ in sc.hits.get("SELL", ())
+    )
+
+
 def _liability_not_excluded(sc: SentenceConcepts) -> bool:
     """A liability that is there: "will not be liable for any indirect damages" excludes one."""
     return any(not sc.negated(a) for a, _ in sc.hits.get("LIABLE", ()))
@@ -624,6 +635,7 @@ _CHECKS: dict[str, Callable[[SentenceConcepts], bool]] = {
     "bribe_in_deal": _bribe_in_deal,
     "third_party_present": _third_party_present,
     "liability_not_excluded": _liability_not_excluded,
+    "firm_shares_personal_data": _firm_shares_personal_data,
     "large": _large,
     "profile_gap": _profile_gap,
     "near_threshold": _near_threshold,

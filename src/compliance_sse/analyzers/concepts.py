@@ -23,7 +23,7 @@ import bisect
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -409,22 +409,16 @@ def read_sentence(text: str) -> SentenceConcepts:
     if "SKIP" in hits:
         _aim_skips(sc)
     if "FOREVER" in hits:  # "permanently delete" is erasure, not keeping
-        kept = [(a, b) for a, b in hits["FOREVER"] if b >= size or not tokens[b].lemmas & _ERASE]
-        if kept:
-            hits["FOREVER"] = kept
-        else:
-            del hits["FOREVER"]
-    if "UNLIMITED" in hits:  # "including, without limitation" means "for example", not "with no limit"
-        kept = [
-            (a, b)
-            for a, b in hits["UNLIMITED"]
-            if (a == 0 or "including" not in tokens[a - 1].lemmas)
-            and not text[tokens[b - 1].start :].startswith("limiting")
-        ]  # nor is "without limiting the scope of" a liability without limit
-        if kept:
-            hits["UNLIMITED"] = kept
-        else:
-            del hits["UNLIMITED"]
+        _keep(hits, "FOREVER", lambda a, b: b >= size or not tokens[b].lemmas & _ERASE)
+    if "UNLIMITED" in hits:  # "including, without limitation" is "for example"; "without limiting the scope" no limit
+        _keep(
+            hits,
+            "UNLIMITED",
+            lambda a, b: (
+                (a == 0 or "including" not in tokens[a - 1].lemmas)
+                and not text.startswith("limiting", tokens[b - 1].start)
+            ),
+        )
     if "TECHNICAL" not in hits:
         at = _technical(text)
         if at is not None and at <= token_starts[-1]:
@@ -440,20 +434,27 @@ _CHECKING = ("IDENTIFY", "SHOW", "ID_DOC", "EDD")
 _ERASE = frozenset(["delete", "erase", "remove", "destroy", "purge", "anonymise", "anonymize"])
 
 
-def _aim_skips(sc: SentenceConcepts) -> None:
-    """ "No need to <verb>" skips what the verb does: a check ("no need to verify", "no need to show"), not "no need
-    to create a file"."""
-    starts = {a for concept in _CHECKING for a, _ in sc.hits.get(concept, ())}
-    size = len(sc.tokens)
-    kept = [
-        (a, b)
-        for a, b in sc.hits["SKIP"]
-        if not (b + 1 < size and "need" in sc.tokens[b - 1].lemmas and "to" in sc.tokens[b].lemmas) or b + 1 in starts
-    ]
+def _keep(hits: dict[str, list[tuple[int, int]]], concept: str, keep: Callable[[int, int], bool]) -> None:
+    """Keep only the spans of ``concept`` that ``keep`` accepts (the concept is gone when none is left)."""
+    kept = [(a, b) for a, b in hits[concept] if keep(a, b)]
     if kept:
-        sc.hits["SKIP"] = kept
+        hits[concept] = kept
     else:
-        del sc.hits["SKIP"]
+        del hits[concept]
+
+
+def _aim_skips(sc: SentenceConcepts) -> None:
+    """A skip of the form "no need to <verb>" skips what the verb does: a check ("no need to verify", "no need to
+    show"), not "no need to create a file"."""
+    starts = {a for concept in _CHECKING for a, _ in sc.hits.get(concept, ())}
+    tokens = sc.tokens
+    _keep(
+        sc.hits,
+        "SKIP",
+        lambda a, b: (
+            not (b + 1 < len(tokens) and "need" in tokens[b - 1].lemmas and "to" in tokens[b].lemmas) or b + 1 in starts
+        ),
+    )
 
 
 # --- rules -----------------------------------------------------------------------------------------------------
@@ -507,7 +508,7 @@ _AGGRAVATING = {
 }
 
 
-def _slot_span(sc: SentenceConcepts, slot: str, taken: list[tuple[int, int]] = []) -> tuple[int, int] | None:  # noqa: B006
+def _slot_span(sc: SentenceConcepts, slot: str, taken: Sequence[tuple[int, int]] = ()) -> tuple[int, int] | None:
     """Where ``slot`` is filled, by words none of ``taken`` holds."""
     for alt in slot.split("|"):
         span = sc.lacking(alt[1:], taken) if alt.startswith("!") else sc.present(alt, taken)
@@ -670,7 +671,7 @@ def _needed(rule: ConceptRule) -> tuple[frozenset[str], ...]:
 def _applies(rule: ConceptRule, sc: SentenceConcepts) -> list[tuple[int, int]] | None:
     spans: list[tuple[int, int]] = []
     for slot in rule.slots:
-        span = _slot_span(sc, slot, spans if rule.distinct else [])
+        span = _slot_span(sc, slot, spans if rule.distinct else ())
         if span is None:
             return None
         if rule.near is not None and len(spans) == 1 and abs(span[0] - spans[0][0]) > rule.near:

@@ -335,3 +335,13 @@ def test_the_person_sharing_their_own_content_is_not_the_firm_selling_it() -> No
     assert "DP-C-SELL" not in fired(public)
     assert "DP-C-SELL" not in fired("Users can share their contact details with third-party apps.")
     assert "DP-C-SELL" in fired("The bank shares customer data with third-party marketing firms.")
+
+
+def test_in_no_event_negates_its_clause_however_far_the_verb() -> None:
+    disclaimer = (
+        "* **7.1.** UNDER NO CIRCUMSTANCES, INCLUDING NEGLIGENCE, SHALL Crowdsignal OR Automattic, BE LIABLE TO YOU "
+        "OR ANYONE ELSE FOR ANY INDIRECT OR CONSEQUENTIAL DAMAGES OF ANY KIND WHATSOEVER."
+    )
+    assert findings(disclaimer) == set()
+    assert findings("In no event will the Supplier be liable for any damages of any kind whatsoever.") == set()
+    assert "RM-C-UNLIMITED" in findings("The Distributor is liable for all claims of any kind whatsoever.")

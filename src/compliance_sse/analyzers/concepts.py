@@ -210,6 +210,8 @@ class SentenceConcepts:
     hits: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     amounts: list[float] = field(default_factory=list)
     countries: list[tuple[str, int, int]] = field(default_factory=list)
+    negated_clause: int | None = None
+    """A clause negated as a whole by the sentence's opening ("In no event shall X be liable ...")."""
 
     def has(self, concept: str) -> bool:
         return concept in self.hits
@@ -217,6 +219,8 @@ class SentenceConcepts:
     def negated(self, i: int) -> bool:
         """Whether token ``i`` is under a negation before it (or just after it) within its clause."""
         clause = self.tokens[i].clause
+        if clause == self.negated_clause:
+            return True
         for k in range(max(0, i - _NEG_WINDOW), i):
             if self.tokens[k].clause == clause and self.tokens[k].lemmas & NEGATORS:
                 return True
@@ -230,6 +234,8 @@ class SentenceConcepts:
     def action_denied(self, i: int) -> bool:
         """An action is denied by a negation before it, or a prohibition anywhere in its clause."""
         clause = self.tokens[i].clause
+        if clause == self.negated_clause:
+            return True
         for k in range(max(0, i - _NEG_WINDOW), i):
             if self.tokens[k].clause == clause and self.tokens[k].lemmas & _ACTION_NEGATORS:
                 return True
@@ -383,6 +389,7 @@ def read_sentence(text: str) -> SentenceConcepts:
             starts.append((len(tokens), cands))
         tokens.append(_Tok(start, end, lem, clause))
     sc = SentenceConcepts(text, tokens)
+    sc.negated_clause = _opening_negation(tokens)
     if not tokens:
         return sc
     hits = sc.hits
@@ -428,6 +435,20 @@ def read_sentence(text: str) -> SentenceConcepts:
     if _UPPER.search(text, 1):
         sc.countries = [(p.country, p[2], p[3]) for p in find_places(text)]
     return sc
+
+
+_OPENINGS = (("in", "no", "event"), ("under", "no", "circumstance"), ("at", "no", "time"))
+
+
+def _opening_negation(tokens: list[_Tok]) -> int | None:
+    """The clause that "In no event", "Under no circumstances" or "At no time" opens (after a clause number), which it
+    negates as a whole however far its verb is."""
+    for start in range(min(3, len(tokens))):
+        words = tokens[start : start + 3]
+        for opening in _OPENINGS:
+            if len(words) == 3 and all(w in t.lemmas for w, t in zip(opening, words, strict=True)):
+                return words[0].clause
+    return None
 
 
 _CHECKING = ("IDENTIFY", "SHOW", "ID_DOC", "EDD")

@@ -188,13 +188,21 @@ def test_a_layer_that_is_a_noun_is_not_layering() -> None:
 
 
 def test_each_table_row_is_read_on_its_own() -> None:
-    table = (
-        "| Name of Subprocessor | Description of Processing | Location of Processing | Corporate Location |\n"
-        "|---|---|---|---|\n"
-        "| Anthropic PBC | AI Inference and AI Services | United States | United States |\n"
-        "| Cloudflare | Content delivery | United States | United States |\n"
+    rows = [
+        ("Acme Cloud Inc", "Cloud hosted infrastructure, data hosting"),
+        ("Beta Mail LLC", "Email delivery of customer messages"),
+        ("Gamma Support Co", "Customer support ticketing"),
+        ("Delta Analytics", "Product analytics"),
+    ]
+    table = "\n".join(
+        [
+            "We use the following subprocessors to process personal data.",
+            "| Name of Subprocessor | Description of Processing | Location of Processing | Corporate Location |",
+            "|---|---|---|---|",
+            *(f"| {name} | {what} | United States | United States |" for name, what in rows),
+        ]
     )
-    assert "XB-TRANSFER" not in findings(table)
+    assert "XB-TRANSFER" not in findings(table + "\n")
     assert "XB-TRANSFER" in findings("We transfer customer personal data to our processor in India.")
 
 
@@ -296,8 +304,10 @@ def test_a_use_the_firm_discloses_to_the_person_is_one_severity_lower() -> None:
 
 def test_a_bare_list_marker_passes_the_prohibition_to_its_item() -> None:
     terms = (
-        "**a. Prohibited Practices.** You will not perform any of the following prohibited practices:\n\n*\n"
-        "    i. Processing Platform Data to discriminate against people based on race, religion or health data.\n"
+        "**a. Prohibited Practices.** You will not perform, or facilitate or support others in performing, any of the "
+        "following prohibited practices:\n\n*\n    i. Processing Platform Data to discriminate in a manner that "
+        "disadvantages people based on race, ethnicity, religion, sexual orientation, disability, medical or genetic "
+        "condition.\n"
     )
     assert findings(terms) == set()
     assert "DP-SPECIAL" in findings("We process health data and religion data of our staff.")

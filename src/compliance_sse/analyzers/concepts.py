@@ -635,11 +635,6 @@ def _firm_shares_personal_data(sc: SentenceConcepts) -> bool:
     )
 
 
-def _liability_not_excluded(sc: SentenceConcepts) -> bool:
-    """A liability that is there: "will not be liable for any indirect damages" excludes one."""
-    return any(not sc.negated(a) for a, _ in sc.hits.get("LIABLE", ()))
-
-
 _SERVICE_NOUNS = frozenset(["processor", "provider", "vendor", "service", "supplier", "relayer"])
 
 
@@ -656,7 +651,6 @@ def _third_party_present(sc: SentenceConcepts) -> bool:
 _CHECKS: dict[str, Callable[[SentenceConcepts], bool]] = {
     "bribe_in_deal": _bribe_in_deal,
     "third_party_present": _third_party_present,
-    "liability_not_excluded": _liability_not_excluded,
     "firm_shares_personal_data": _firm_shares_personal_data,
     "large": _large,
     "profile_gap": _profile_gap,

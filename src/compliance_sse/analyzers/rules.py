@@ -1082,18 +1082,18 @@ is done."""
 
 def _mark_forbidden_lists(units: list[_Unit], forbidding: bool) -> bool:
     """The items of a list led in by a prohibition ("We do not allow content that:", "The following are
-    prohibited:") describe what is forbidden: each is read as policy, like "gifts to officials are prohibited".
+    prohibited:") describe what is forbidden: each is read as policy, like "gifts to officials are prohibited", and
+    so is a sentence forbidding an act done without something, or defining a term.
 
     An item's second sentence does not end the list; a heading or another lead-in does. ``forbidding``: the
     previous page ended inside such a list; returns whether this one does."""
     marked = False
     for unit in units:
-        if _PROHIBITIVE_HEAD.match(unit.text) or _DEFINITION.match(unit.text):
+        item = forbidding and (marked or _LIST_MARK.match(unit.text) is not None)
+        if item or _PROHIBITIVE_HEAD.match(unit.text) or _DEFINITION.match(unit.text):
             unit.forbidden = True
             unit.read().hits.setdefault("POLICY", [(0, 1)])
-        if forbidding and (marked or _LIST_MARK.match(unit.text)):
-            unit.forbidden = True
-            unit.read().hits.setdefault("POLICY", [(0, 1)])
+        if item:
             marked = _BARE_MARK.fullmatch(unit.text) is not None
         elif unit.text.endswith(":"):
             forbidding = _FORBIDDING.search(unit.text) is not None

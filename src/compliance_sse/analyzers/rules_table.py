@@ -95,6 +95,9 @@ POLICY_CONTEXT = re.compile(
 
 _CLAUSE_BREAK = re.compile(r"[;:]|\.\s|\b(?:but|however|whereas|although|except|unless|provided that)\b", _I)
 
+_NOT_INCLUDING = r"(?<!including )(?<!including, )"
+"""Not after "including": "including, without limitation" means "for example", not "with no limit"."""
+
 _PAY = (
     r"(?:pay\w*|paid|remit\w*|transfer\w*|wire[sd]?|wiring|deposit\w*|route[sd]?|routing|settle\w*|fund(?:s|ed|ing)?|"
     r"proceeds|invoice\w*|send|sent|moved?)"
@@ -1206,7 +1209,8 @@ def _static_rules() -> list[Rule]:
             "Negotiate a cap (e.g. fees paid in the prior 12 months), mutual indemnities limited to third-party "
             "claims, and exclusion of indirect loss.",
             _rx(
-                r"\bindemnif\w+\b[^.;]{0,120}\b(?:however (?:caused|arising)|(?<!including )(?<!including, )without "
+                # "including, without limitation" means "for example", not "with no limit".
+                r"\bindemnif\w+\b[^.;]{0,120}\b(?:however (?:caused|arising)|" + _NOT_INCLUDING + r"without "
                 r"(?:a |any )?(?:cap|limit\w*)|uncapped)\b",
                 r"\bliable\b[^.;]{0,20}\b(?:without (?:any )?limit\w*|unlimited|in full for all)\b",
                 r"\bunlimited (?:liability|indemnit\w+)\b",
@@ -1215,10 +1219,9 @@ def _static_rules() -> list[Rule]:
                 r"(?:be\s+)?(?:limited|capped)|without (?:any )?(?:limit|cap)\w*)\b",
                 r"\bno (?:cap|limit|limitation|ceiling) (?:on|of|to) (?:its |the |their )?(?:liability|indemnit\w+)\b",
                 r"\bindemnif\w+\b[^.;]{0,80}\b(?:any and all|all)\b[^.;]{0,40}\b(?:losses|claims|damages|liabilities)\b"
-                r"[^.;]{0,60}\b(?:howsoever|whatsoever|(?<!including )(?<!including, )without limit\w*|regardless of "
+                r"[^.;]{0,60}\b(?:howsoever|whatsoever|" + _NOT_INCLUDING + r"without limit\w*|regardless of "
                 r"(?:cause|fault|negligence)|whether or not caused by)\b",
             ),
-            # "including, without limitation" means "for example", not "with no limit".
             excludes=_rx(r"\b(?:fraud\w*|death|personal injury|gross negligence|wil+ful misconduct|wilful default)\b"),
             negatable=False,
         ),

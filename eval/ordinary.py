@@ -31,6 +31,11 @@ privacy policies and community guidelines of large platforms as Open Terms Archi
 An eighth part, ``fresh-6``, was added and counted before any flag of ``fresh-5`` was read: the terms and privacy
 policies of the services Open Terms Archive's contrib collection holds and the two above do not (``ota-contrib``)
 and a seventh seeded man-page sample.
+
+A ninth part, ``fresh-7``, was added and counted before any flag of ``fresh-6`` was read: a seeded 8 % of the
+terms of service and privacy policies ToS;DR collected (``tosdr/*.txt``; later parts take other shares of it), the
+terms of generative-AI and dating services as Open Terms Archive records them (``ota-genai``, ``ota-dating``) and an
+eighth seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -76,9 +81,16 @@ FRESH_SOURCES = {
     ),
     5: (("ota-pga", "**/*.md", "platform-terms"), ("ota-vlopses", "**/*.md", "platform-terms")),
     6: (("ota-contrib", "**/*.md", "service-terms"),),
+    7: (
+        ("tosdr", "*.txt", "tosdr-terms", (0, 8)),
+        ("ota-genai", "**/*.md", "genai-terms"),
+        ("ota-dating", "**/*.md", "dating-terms"),
+    ),
 }
-"""Per fresh generation: (folder of the fresh directory, files, source name)."""
-PARTS = ("look", "held-out", "fresh", *(f"fresh-{n}" for n in range(2, 7)))
+"""Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
+takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large
+folder without overlap."""
+PARTS = ("look", "held-out", "fresh", *(f"fresh-{n}" for n in range(2, 8)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +115,14 @@ def is_held_out(label: str) -> bool:
     return int.from_bytes(digest[:4], "big") % 100 < HELD_OUT_PERCENT
 
 
-def _sampled(label: str, percent: int) -> bool:
+def _bucket(label: str) -> int:
+    """A seeded hash of ``label`` in [0, 100)."""
     digest = hashlib.sha256(f"{SPLIT_SEED}:sample:{label}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % 100 < percent
+    return int.from_bytes(digest[:4], "big") % 100
+
+
+def _sampled(label: str, percent: int) -> bool:
+    return _bucket(label) < percent
 
 
 _TROFF_REQUEST = re.compile(r"^\.\s*(?:[A-Za-z]{1,2}\b)?\s*", re.M)
@@ -176,9 +193,11 @@ def _fresh_files(fresh_dir: Path | None, generation: int = 1) -> Iterator[tuple[
             yield "man-page", str(path), path
     if fresh_dir is None:
         return
-    for folder, pattern, source in FRESH_SOURCES[generation]:
+    for folder, pattern, source, *share in FRESH_SOURCES[generation]:
         for path in sorted((fresh_dir / folder).glob(pattern)):
-            yield source, f"fresh/{folder}/{path.relative_to(fresh_dir / folder)}", path
+            label = f"fresh/{folder}/{path.relative_to(fresh_dir / folder)}"
+            if not share or share[0][0] <= _bucket(label) < share[0][1]:
+                yield source, label, path
 
 
 def texts(fresh_dir: Path | None = None, fresh: bool = False) -> list[Text]:

@@ -36,6 +36,9 @@ A ninth part, ``fresh-7``, was added and counted before any flag of ``fresh-6`` 
 terms of service and privacy policies ToS;DR collected (``tosdr/*.txt``; later parts take other shares of it), the
 terms of generative-AI and dating services as Open Terms Archive records them (``ota-genai``, ``ota-dating``) and an
 eighth seeded man-page sample.
+
+A tenth part, ``fresh-8``, was added and counted before any flag of ``fresh-7`` was read: the next seeded 8 % of the
+ToS;DR texts and a ninth seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -86,11 +89,12 @@ FRESH_SOURCES = {
         ("ota-genai", "**/*.md", "genai-terms"),
         ("ota-dating", "**/*.md", "dating-terms"),
     ),
+    8: (("tosdr", "*.txt", "tosdr-terms", (8, 16)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large
 folder without overlap."""
-PARTS = ("look", "held-out", "fresh", *(f"fresh-{n}" for n in range(2, 8)))
+PARTS = ("look", "held-out", "fresh", *(f"fresh-{n}" for n in range(2, 9)))
 
 
 @dataclass(frozen=True, slots=True)

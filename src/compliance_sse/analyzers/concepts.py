@@ -36,11 +36,13 @@ from .gazetteer import ADEQUATE, find_places
 __all__ = [
     "CONCEPTS",
     "CONCEPT_RULES",
+    "STANDARD_FORM_SEVERITY",
     "ConceptHit",
     "ConceptRule",
     "SentenceConcepts",
     "lemmas",
     "match_rules",
+    "notice_clause",
     "read_sentence",
 ]
 
@@ -497,6 +499,9 @@ class ConceptRule(RuleText):
     disclosable: bool = False
     """A use of personal data that a notice discloses: one severity lower when the firm tells the person of it
     (see ``_disclosed``)."""
+    standard_form: bool = False
+    """A clause nearly every consumer terms or privacy notice holds (see ``notice_clause``): at most severity 2 in
+    such a document, unless aggravated or kept from the person."""
     near: int | None = None
     """The second slot within this many words of the first: the picture that "does not match the person we see"
     ten words after "an identity card" is not an identity left unverified."""
@@ -703,20 +708,36 @@ def _applies(rule: ConceptRule, sc: SentenceConcepts) -> list[tuple[int, int]] |
     return spans
 
 
-def _severity(rule: ConceptRule, sc: SentenceConcepts) -> int:
+def _severity(rule: ConceptRule, sc: SentenceConcepts, notice: bool = False) -> int:
     factors = [c for c in rule.aggravate if sc.present(c) is not None]
     if rule.category in ("aml", "kyc_cdd") and _profile_gap(sc):
         factors.append("profile")
+    if not factors and notice and rule.standard_form and notice_clause(sc, rule.category):
+        return min(rule.severity, STANDARD_FORM_SEVERITY)
     if rule.disclosable and not factors and _disclosed(sc):
         return rule.severity - 1
     bump = (1 if factors else 0) + (1 if len(factors) >= 3 else 0)
     return min(5, rule.severity + bump)
 
 
+STANDARD_FORM_SEVERITY = 2
+"""A standard-form clause of a notice to its reader is noted, not raised (docs/EVALUATION.md, "Round 6")."""
 _WE = frozenset(["we", "our", "us"])
 _YOU = frozenset(["you", "your"])
 _TRADE = frozenset(["sell", "rent", "monetise", "monetize", "trade"])
 _MISSING = ("CONSENT_OK", "NOTICE", "INFORM", "SAFEGUARD")
+_DATA_CATEGORIES = frozenset(["data_protection", "cross_border", "personal_data"])
+
+
+def notice_clause(sc: SentenceConcepts, category: str) -> bool:
+    """The clause states its practice openly: no sale or rental of data, and no consent, information or safeguard
+    said to be missing (for personal data, no notice either: "prices change without notice" is ordinary terms,
+    "your data is shared without notice" is not)."""
+    words = frozenset().union(*(t.lemmas for t in sc.tokens))
+    if words & _TRADE:
+        return False
+    missing = _MISSING if category in _DATA_CATEGORIES else tuple(c for c in _MISSING if c != "NOTICE")
+    return all(sc.lacking(c) is None for c in missing)
 
 
 def _disclosed(sc: SentenceConcepts) -> bool:
@@ -724,9 +745,7 @@ def _disclosed(sc: SentenceConcepts) -> bool:
     a notice disclosing the practice, not a practice kept from them. Selling the data, or a missing consent, notice
     or safeguard, is not disclosed away."""
     words = frozenset().union(*(t.lemmas for t in sc.tokens))
-    if not (words & _WE and words & _YOU) or words & _TRADE:
-        return False
-    return all(sc.lacking(c) is None for c in _MISSING)
+    return bool(words & _WE and words & _YOU) and notice_clause(sc, "data_protection")
 
 
 def _plan(rules: tuple[ConceptRule, ...]) -> tuple[dict[str, list[int]], list[tuple[frozenset[str], ...]]]:
@@ -756,11 +775,13 @@ def match_rules(
     rules: Iterable[ConceptRule] = CONCEPT_RULES,
     sanctioned: bool = False,
     designated: bool = False,
+    notice: bool = False,
 ) -> list[ConceptHit]:
     """The concept rules that fire on a sentence, one hit per rule.
 
     ``sanctioned``: the sentence names a sanctioned place; ``designated``: a designated organisation (both found
-    by the caller, from the data files).
+    by the caller, from the data files); ``notice``: the document is a notice to its reader (a privacy policy,
+    terms of service), where standard-form clauses are noted at severity 2.
     """
     if sanctioned and sc.tokens:
         sc.hits.setdefault("SANCTIONED", [(0, 1)])
@@ -781,17 +802,20 @@ def match_rules(
             continue
         start, end = sc.char_span(spans[0])
         if rule.category == "cross_border":
-            transfer = _transfer_hit(rule, sc, start, end)
+            transfer = _transfer_hit(rule, sc, start, end, notice)
             if transfer is not None:
                 out.append(transfer)
             continue
         key = " ".join(sorted({min(sc.tokens[a].lemmas, key=lambda w: (len(w), w)) for a, _ in spans}))
-        out.append(ConceptHit(rule, _severity(rule, sc), start, end, key))
+        out.append(ConceptHit(rule, _severity(rule, sc, notice), start, end, key))
     return out
 
 
-def _transfer_hit(rule: ConceptRule, sc: SentenceConcepts, start: int, end: int) -> ConceptHit | None:
-    """A transfer abroad: where to, and whether its safeguard is missing, stated, or not mentioned at all."""
+def _transfer_hit(
+    rule: ConceptRule, sc: SentenceConcepts, start: int, end: int, notice: bool = False
+) -> ConceptHit | None:
+    """A transfer abroad: where to, and whether its safeguard is missing, stated, or not mentioned at all. A notice
+    telling its reader of a transfer it does not say is unprotected is a standard-form clause."""
     abroad = sc.present("ABROAD") is not None
     if not sc.countries and not abroad:
         return None
@@ -805,4 +829,6 @@ def _transfer_hit(rule: ConceptRule, sc: SentenceConcepts, start: int, end: int)
         return None
     special = sc.present("SPECIAL") is not None or (sc.present("PERSONAL") is not None and sc.has("SPECIAL"))
     severity = rule.severity + (1 if lacking is not None or special else 0)
+    if notice and rule.standard_form and severity == rule.severity and notice_clause(sc, rule.category):
+        severity = min(severity, STANDARD_FORM_SEVERITY)
     return ConceptHit(rule, severity, start, end, " ".join(countries), countries, deferred=lacking is None)

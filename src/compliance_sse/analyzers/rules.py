@@ -36,7 +36,15 @@ from typing import Any
 
 from ..pipeline.models import AnalysisResult, Evidence, ExtractedPage, Finding
 from .base import AnalysisContext, Analyzer
-from .concepts import ConceptHit, ConceptRule, SentenceConcepts, match_rules, read_sentence
+from .concepts import (
+    STANDARD_FORM_SEVERITY,
+    ConceptHit,
+    ConceptRule,
+    SentenceConcepts,
+    match_rules,
+    notice_clause,
+    read_sentence,
+)
 from .recognizers import IdentifierMatch, find_identifiers, fold_case, mask
 from .rules_table import (
     IDENTIFIER_RULES,
@@ -134,6 +142,16 @@ _LINE_ITEM = re.compile(
 )
 _HEADING = re.compile(r"(?:\d{1,2}(?:\.\d{1,2})*\.?\s+)?[A-Z][A-Z0-9 &/,'()-]{2,60}")
 _TERMINATED = re.compile(r"[.!?:;][\"'\u201d\u2019)\]]*$")
+_NOTICE_TITLE = re.compile(
+    r"\b(?:privacy|cookies?|data protection|data privacy) (?:policy|notice|statement)\b|\bterms (?:of (?:service|"
+    r"use|sale)|and conditions|& conditions)\b|\b(?:user|subscriber|customer|member(?:ship)?) agreement\b|"
+    r"\bend[- ]user licen[cs]e agreement\b|\bcommunity (?:guidelines|standards|rules)\b|\b(?:acceptable|fair) use "
+    r"policy\b",
+    re.IGNORECASE,
+)
+_READER = re.compile(r"\byou(?:rs?|rself|rselves)?\b", re.IGNORECASE)
+NOTICE_READER_WORDS = 3
+"""A notice to its reader names itself (a privacy policy, terms of service) and speaks to "you" on its first page."""
 _PAGE_NUMBER = re.compile(r"(?:page\s*)?[-\u2013]?\s*\d{1,4}\s*[-\u2013]?(?:\s*(?:of|/)\s*\d{1,4})?", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(
     r"[;:]|\.\s|,\s+(?:but|however|whereas|although)\b|\b(?:but|however|whereas|although|except|unless)\b", re.I
@@ -283,6 +301,12 @@ class _Unit:
         if self.concepts is None:
             self.concepts = read_sentence(self.text)
         return self.concepts
+
+
+def is_notice(text: str) -> bool:
+    """A privacy policy, terms of service or the like, speaking to its reader: it names itself so on this page (its
+    first with text) and says "you" at least ``NOTICE_READER_WORDS`` times."""
+    return _NOTICE_TITLE.search(text) is not None and len(_READER.findall(text)) >= NOTICE_READER_WORDS
 
 
 def _digest(*parts: str) -> str:
@@ -525,6 +549,9 @@ class DocumentAnalysis:
     injection: bool = False
     forbidding: bool = False
     """The last page ended inside a list of what is not allowed (see ``_mark_forbidden_lists``)."""
+    notice: bool | None = None
+    """The document is a notice to its reader (see ``is_notice``), decided on its first page with text: there its
+    standard-form clauses are noted at severity 2, not raised."""
     transfers_pending: list[tuple[Finding, tuple[str, ...]]] = field(default_factory=list)
     transfers_safe: set[str] = field(default_factory=set)
     """Destinations (ISO codes) for which some sentence of the document states a safeguard."""
@@ -559,6 +586,8 @@ class DocumentAnalysis:
             self._garbled_finding(page.number, norm, reason, new)
             self._flush_tail(new)
             return new
+        if self.notice is None:
+            self.notice = is_notice(page.text)
         spans = _split(norm, breaks)
         units = [_Unit(norm[a:b], [_Part(page.number, a, b)], [0]) for a, b in spans]
         # Drop trailing page numbers so that a clause cut by the page break can join the next page.
@@ -687,7 +716,10 @@ class DocumentAnalysis:
                 if not self._fires(rule, unit.text, m):
                     continue
                 key = rule.key(m) if rule.key else " ".join(m.group().lower().split())
-                self._record(rule, key, unit, m.start(), m.end(), new)
+                severity = rule.severity
+                if self.notice and rule.standard_form and notice_clause(unit.read(), rule.category):
+                    severity = min(severity, STANDARD_FORM_SEVERITY)
+                self._record(rule, key, unit, m.start(), m.end(), new, severity=severity)
                 return  # one hit per rule and sentence
 
     def _fires(self, rule: Rule, text: str, m: re.Match[str]) -> bool:
@@ -740,6 +772,7 @@ class DocumentAnalysis:
             sc,
             sanctioned=self.sanctioned.search(unit.text) is not None,
             designated=self.designated.found(unit.text),
+            notice=bool(self.notice),
         )
         if any(h.rule.category == "document_integrity" for h in hits):
             hit = next(h for h in hits if h.rule.category == "document_integrity")
@@ -940,6 +973,7 @@ class DocumentAnalysis:
         end: int,
         new: list[Finding],
         sensitive: list[tuple[int, int]] | None = None,
+        severity: int | None = None,
     ) -> None:
         evidence = _evidence(unit, start, end, sensitive if sensitive is not None else _sensitive_spans(unit.text))
         fid = rule_key(rule, key)
@@ -949,8 +983,9 @@ class DocumentAnalysis:
             for ev in evidence:
                 if ev not in existing.evidence and len(existing.evidence) < MAX_EVIDENCE:
                     existing.evidence.append(ev)
+            existing.severity = max(existing.severity, rule.severity if severity is None else severity)
             return
-        finding = rule.finding(fid, evidence)
+        finding = rule.finding(fid, evidence, severity)
         if rule.safeguards:
             self.deferred[fid] = finding
             return

@@ -119,6 +119,9 @@ class Rule(RuleText):
     """Extra predicate on (sentence, trigger match); the rule fires only if it returns True."""
     key: Callable[[re.Match[str]], str] | None = field(default=None, compare=False)
     """Merging key of a hit (default: the trigger text, lower-cased); same rule and key are one finding."""
+    standard_form: bool = False
+    """A clause nearly every consumer terms or privacy notice holds: at most severity 2 in such a document
+    (``concepts.notice_clause``)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.severity <= 5:
@@ -992,6 +995,7 @@ def _static_rules() -> list[Rule]:
                 r"\b(?:processors?|service providers?)\b[^.;]{0,60}\b(?:under|bound by|subject to) (?:a )?"
                 r"(?:written )?(?:contract|agreement|data processing agreement|confidentiality)\b"
             ),
+            standard_form=True,
         ),
         Rule(
             "DP-RETENTION",
@@ -1076,6 +1080,7 @@ def _static_rules() -> list[Rule]:
                 r"basis)\b|"
                 r"\bdata protection impact assessment\b|\bDPIA\b"
             ),
+            standard_form=True,
         ),
         Rule(
             "DP-PROCESSOR",
@@ -1297,6 +1302,7 @@ def _static_rules() -> list[Rule]:
                 r"discounts?|deliver\w*|products?|supplier|provider|vendor|licensor|seller|customer|client|order)\b"
             ),
             negatable=False,
+            standard_form=True,
         ),
         Rule(
             "RM-AUTORENEW",

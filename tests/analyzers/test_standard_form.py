@@ -1,0 +1,76 @@
+"""Standard-form clauses of a notice to its reader (a privacy policy, terms of service) are noted at severity 2.
+
+The clauses nearly every such notice holds (sharing with service providers, a transfer abroad it announces, terms
+that may change, the user's indemnity) are what the notice is for; the same clause in a contract between two firms,
+or one that sells data or says a consent, safeguard or notice is missing, stays a risk (docs/EVALUATION.md, round 6).
+"""
+
+from __future__ import annotations
+
+from compliance_sse.analyzers.rules import analyze_pages, is_notice
+
+POLICY = (
+    "Privacy Policy of Brightline Apps. This policy explains how we handle your information when you use our apps, "
+    "and the choices you have about it."
+)
+TERMS = (
+    "Terms of Service. These terms govern your use of the Brightline app; by creating an account you accept them "
+    "and you agree to follow them."
+)
+MEMO = "Vendor onboarding memo. The supplier contract for the Lisbon warehouse was reviewed by the legal team."
+
+
+def severities(*pages: str) -> dict[str, int]:
+    return {f.rule_id or f.category: f.severity for f in analyze_pages(list(pages)).findings}
+
+
+def test_a_notice_names_itself_and_speaks_to_its_reader() -> None:
+    assert is_notice(POLICY)
+    assert is_notice(TERMS)
+    assert not is_notice(MEMO)
+    assert not is_notice("The Terms of Service of the platform were amended by the board in March.")
+    assert not is_notice("Please send the signed privacy notice back to you-know-who.")
+
+
+def test_a_disclosed_sharing_is_noted_in_a_notice_and_a_risk_elsewhere() -> None:
+    clause = "We may share personal information with third parties such as our payment and hosting providers."
+    assert severities(f"{POLICY} {clause}") == {"DP-SALE": 2}
+    assert severities(f"{MEMO} {clause}")["DP-SALE"] >= 3
+
+
+def test_selling_or_sharing_without_consent_stays_a_risk_in_a_notice() -> None:
+    sale = "We may sell your personal data to data brokers and other companies."
+    assert max(severities(f"{POLICY} {sale}").values()) >= 3
+    covert = "We share your personal information with advertisers without your consent."
+    assert max(severities(f"{POLICY} {covert}").values()) >= 3
+
+
+def test_a_change_of_terms_is_standard_in_consumer_terms_not_in_a_supply_contract() -> None:
+    change = "We may change these terms and our prices at any time without notice."
+    assert severities(f"{TERMS} {change}") == {"RM-UNILATERAL": 2}
+    supplier = "The Supplier may change the prices at any time without notice."
+    assert severities(f"{MEMO} {supplier}")["RM-UNILATERAL"] >= 3
+
+
+def test_an_announced_transfer_is_noted_and_an_unprotected_one_raised() -> None:
+    announced = "Your personal data may be transferred to and stored on servers in India."
+    assert severities(f"{POLICY} {announced}") == {"XB-TRANSFER": 2}
+    assert severities(f"{MEMO} {announced}")["XB-TRANSFER"] >= 3
+    bare = "Your personal data is transferred to servers in India without any safeguards."
+    assert severities(f"{POLICY} {bare}")["XB-TRANSFER"] >= 3
+
+
+def test_an_aggravated_clause_stays_a_risk_in_a_notice() -> None:
+    noted = "We may share your personal data with third parties such as advertisers."
+    cash = "We may share your personal data with third parties such as advertisers in the Cayman Islands for cash."
+    result = analyze_pages([f"{POLICY} {noted}", cash])
+    assert {f.rule_id: f.severity for f in result.findings}["DP-SALE"] == 2
+    raised = [f for f in result.findings if f.severity >= 3]
+    assert raised and all(ev.page == 2 for f in raised for ev in f.evidence)
+
+
+def test_the_first_page_decides_whether_a_document_is_a_notice() -> None:
+    change = "The Provider may change the fees at any time without notice."
+    contract = f"{MEMO} {change}"
+    later = f"{POLICY} The privacy policy of the Provider is attached for your information."
+    assert severities(contract, later)["RM-UNILATERAL"] >= 3

@@ -74,3 +74,24 @@ def test_the_first_page_decides_whether_a_document_is_a_notice() -> None:
     contract = f"{MEMO} {change}"
     later = f"{POLICY} The privacy policy of the Provider is attached for your information."
     assert severities(contract, later)["RM-UNILATERAL"] >= 3
+
+
+def test_a_conduct_list_of_a_notice_is_a_rule_for_its_reader_not_a_practice() -> None:
+    conduct = (
+        "Examples of misuse of the service include:\n"
+        "- collecting e-mail addresses or other personal data of other users without their consent\n"
+        "- transferring personal data of members to servers in Russia without safeguards"
+    )
+    assert severities(f"{TERMS}\n{conduct}") == {}
+    assert {"DP-CONSENT", "XB-TRANSFER"} <= set(severities(f"{MEMO}\n{conduct}"))
+
+
+def test_a_list_of_what_the_firm_does_stays_a_risk_to_its_last_item() -> None:
+    practices = (
+        "We may:\n"
+        "- share your personal data with advertisers without your consent\n"
+        "- transfer your data to servers in Russia without safeguards"
+    )
+    found = severities(f"{TERMS}\n{practices}")
+    assert found.get("DP-SALE", 0) >= 3
+    assert found.get("XB-TRANSFER", 0) >= 3

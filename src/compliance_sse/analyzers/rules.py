@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lemminflect import getAllLemmas
+
 from ..pipeline.models import AnalysisResult, Evidence, ExtractedPage, Finding
 from .base import AnalysisContext, Analyzer
 from .concepts import (
@@ -547,8 +549,9 @@ class DocumentAnalysis:
     near_threshold: list[tuple[_Unit, int, int]] = field(default_factory=list)
     near_threshold_strong: bool = False
     injection: bool = False
-    forbidding: bool = False
-    """The last page ended inside a list of what is not allowed (see ``_mark_forbidden_lists``)."""
+    list_lead: str = ""
+    """The last page ended inside a list led in by a prohibition (``"forbidding"``) or by what the firm does
+    (``"firm"``); see ``_mark_forbidden_lists``."""
     notice: bool | None = None
     """The document is a notice to its reader (see ``is_notice``), decided on its first page with text: there its
     standard-form clauses are noted at severity 2, not raised."""
@@ -680,7 +683,7 @@ class DocumentAnalysis:
         assert self.index is not None  # set by __post_init__
         plan = _TriggerPlan(self.index, [u for u in units if on_page(u)], folded)
         _mark_technical(units)
-        self.forbidding = _mark_forbidden_lists(units, self.forbidding)
+        self.list_lead = _mark_forbidden_lists(units, self.list_lead, bool(self.notice))
         injection = self.index.position["DI-INJECTION"]
         self._injection(plan.sentences(injection, [u for u in units if not on_page(u)]), new)
         for unit in units:
@@ -1091,7 +1094,8 @@ def _mark_technical(units: list[_Unit]) -> None:
 _FORBIDDING = re.compile(
     r"\b(?:(?:do|does|will|shall|may|must|can)\s*(?:not|n't)|cannot|never)\s+(?:be\s+)?(?:allow|permit|accept|"
     r"tolerate|engage|make|offer|give|pay|use|host|post|upload|submit|share|send)\w*|\b(?:prohibit\w*|forbid\w*|"
-    r"not (?:allowed|permitted|acceptable|tolerated))\b|\b(?:must|may|shall) not\b",
+    r"not (?:allowed|permitted|acceptable|tolerated))\b|\b(?:must|may|shall) not\b|\bagree\w* not to\b|"
+    r"\brefrain from\b",
     re.I,
 )
 _LIST_MARK = re.compile(r"(?:[\u2022\u25aa\u25cf\u25e6*\-\u2013]|\d{1,2}[.)]|[a-z]{1,4}\.|\(?[a-zA-Z0-9]{1,3}\))\s")
@@ -1115,26 +1119,48 @@ _DEFINITION = re.compile(
 is done."""
 
 
-def _mark_forbidden_lists(units: list[_Unit], forbidding: bool) -> bool:
+def _conduct_item(text: str) -> bool:
+    """A list item of a notice that names a conduct done without something ("* harvest information about users
+    without their consent", "* Using brand logos without permission"): it opens with a verb, so it is a rule for the
+    reader, not a practice of the firm (which would open with "we" or name the data)."""
+    m = _LIST_MARK.match(text)
+    if m is None or _WITHOUT.search(text) is None:
+        return False
+    word = _FIRST_WORD.match(text, m.end())
+    if word is None:
+        return False
+    forms = getAllLemmas(word.group(1).lower())
+    return "VERB" in forms and "ADJ" not in forms
+
+
+_WITHOUT = re.compile(r"\bwithout\b", re.I)
+_FIRST_WORD = re.compile(r"\W*(?:(?:directly|knowingly|intentionally|otherwise)\s+)?([A-Za-z]+)\b", re.I)
+_WE_LEAD = re.compile(r"\b(?:we|our|us)\b", re.I)
+
+
+def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -> str:
     """The items of a list led in by a prohibition ("We do not allow content that:", "The following are
     prohibited:") describe what is forbidden: each is read as policy, like "gifts to officials are prohibited", and
-    so is a sentence forbidding an act done without something, or defining a term.
+    so is a sentence forbidding an act done without something, or defining a term. In a notice to its reader, a
+    list item naming a conduct done without something is one too (``_conduct_item``), unless the list was led in
+    by what the firm does ("We may:", "How we use data:").
 
-    An item's second sentence does not end the list; a heading or another lead-in does. ``forbidding``: the
-    previous page ended inside such a list; returns whether this one does."""
+    An item's second sentence does not end the list; a heading or another lead-in does. ``lead``: the lead-in of
+    the list the previous units ended inside (``"forbidding"``, ``"firm"`` or ``""``); returns this one's."""
     marked = False
     for unit in units:
-        item = forbidding and (marked or _LIST_MARK.match(unit.text) is not None)
-        if item or _PROHIBITIVE_HEAD.match(unit.text) or _DEFINITION.match(unit.text):
+        item = lead == "forbidding" and (marked or _LIST_MARK.match(unit.text) is not None)
+        conduct = notice and lead != "firm" and _conduct_item(unit.text)
+        if item or conduct or _PROHIBITIVE_HEAD.match(unit.text) or _DEFINITION.match(unit.text):
             unit.forbidden = True
             unit.read().hits.setdefault("POLICY", [(0, 1)])
         if item:
             marked = _BARE_MARK.fullmatch(unit.text) is not None
         elif unit.text.endswith(":"):
-            forbidding = _FORBIDDING.search(unit.text) is not None
+            lead = "forbidding" if _FORBIDDING.search(unit.text) else "firm" if _WE_LEAD.search(unit.text) else ""
         elif unit.text.startswith("#") or _HEADING.fullmatch(unit.text):
-            forbidding = False
-    return forbidding
+            lead = ""
+    return lead
 
 
 _QUOTES = re.compile("[\"\u201c\u201d\u00ab\u00bb\u2018]|(?<!\\w)'")

@@ -46,10 +46,34 @@ def test_selling_or_sharing_without_consent_stays_a_risk_in_a_notice() -> None:
 
 
 def test_a_change_of_terms_is_standard_in_consumer_terms_not_in_a_supply_contract() -> None:
-    change = "We may change these terms and our prices at any time without notice."
+    change = "We may change these terms and our prices at any time."
     assert severities(f"{TERMS} {change}") == {"RM-UNILATERAL": 2}
     supplier = "The Supplier may change the prices at any time without notice."
     assert severities(f"{MEMO} {supplier}")["RM-UNILATERAL"] >= 3
+
+
+def test_a_change_without_notice_or_warning_stays_a_risk_in_consumer_terms() -> None:
+    for unannounced in (
+        "We may change these terms and our prices at any time without notice.",
+        "We reserve the right to modify these terms at any time, without warning.",
+    ):
+        assert max(severities(f"{TERMS} {unannounced}").values()) >= 3, unannounced
+
+
+def test_passing_data_on_for_others_marketing_stays_a_risk_in_a_notice() -> None:
+    disclosed = "We may share your personal information with third parties such as our hosting providers."
+    assert max(severities(f"{POLICY} {disclosed}").values()) == 2
+    for resale in (
+        "We may share your personal information with third parties for their own direct marketing purposes.",
+        "We may share your personal information with third party advertisers and ad networks.",
+    ):
+        assert max(severities(f"{POLICY} {resale}").values()) >= 3, resale
+
+
+def test_describing_the_readers_opt_out_is_standard_in_a_notice() -> None:
+    choice = "If you opt out of marketing, we may still send you e-mails about your account and your orders."
+    assert max(severities(f"{POLICY} {choice}").values(), default=0) <= 2
+    assert severities(f"{MEMO} {choice}").get("DP-C-OPT-OUT", 0) >= 3
 
 
 def test_an_announced_transfer_is_noted_and_an_unprotected_one_raised() -> None:

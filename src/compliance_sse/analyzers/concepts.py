@@ -712,7 +712,7 @@ def _severity(rule: ConceptRule, sc: SentenceConcepts, notice: bool = False) -> 
     factors = [c for c in rule.aggravate if sc.present(c) is not None]
     if rule.category in ("aml", "kyc_cdd") and _profile_gap(sc):
         factors.append("profile")
-    if not factors and notice and rule.standard_form and notice_clause(sc, rule.category):
+    if not factors and notice and rule.standard_form and notice_clause(sc):
         return min(rule.severity, STANDARD_FORM_SEVERITY)
     if rule.disclosable and not factors and _disclosed(sc):
         return rule.severity - 1
@@ -725,19 +725,24 @@ STANDARD_FORM_SEVERITY = 2
 _WE = frozenset(["we", "our", "us"])
 _YOU = frozenset(["you", "your"])
 _TRADE = frozenset(["sell", "rent", "monetise", "monetize", "trade"])
+_THEIR_MARKETING = re.compile(
+    r"\bfor (?:their|its) (?:own )?(?:direct )?marketing\b|\bthird[- ]part(?:y|ies)'? advertisers\b|\bsponsors\b|"
+    r"\bad(?:vertising)? networks\b|\bdata (?:brokers?|aggregat\w+)|\blead buyers?\b",
+    re.I,
+)
+"""Data passed on for others' own marketing: a sale in all but name (California's "sharing"), not a disclosed
+use."""
 _MISSING = ("CONSENT_OK", "NOTICE", "INFORM", "SAFEGUARD")
-_DATA_CATEGORIES = frozenset(["data_protection", "cross_border", "personal_data"])
 
 
-def notice_clause(sc: SentenceConcepts, category: str) -> bool:
-    """The clause states its practice openly: no sale or rental of data, and no consent, information or safeguard
-    said to be missing (for personal data, no notice either: "prices change without notice" is ordinary terms,
-    "your data is shared without notice" is not)."""
+def notice_clause(sc: SentenceConcepts) -> bool:
+    """The clause states its practice openly: no sale or rental of data, no passing it on for others' marketing,
+    and no consent, notice, information or safeguard said to be missing ("we may change these terms at any time" is
+    ordinary terms; "... at any time without notice" is what consumer groups flag)."""
     words = frozenset().union(*(t.lemmas for t in sc.tokens))
-    if words & _TRADE:
+    if words & _TRADE or _THEIR_MARKETING.search(sc.text):
         return False
-    missing = _MISSING if category in _DATA_CATEGORIES else tuple(c for c in _MISSING if c != "NOTICE")
-    return all(sc.lacking(c) is None for c in missing)
+    return all(sc.lacking(c) is None for c in _MISSING)
 
 
 def _disclosed(sc: SentenceConcepts) -> bool:
@@ -745,7 +750,7 @@ def _disclosed(sc: SentenceConcepts) -> bool:
     a notice disclosing the practice, not a practice kept from them. Selling the data, or a missing consent, notice
     or safeguard, is not disclosed away."""
     words = frozenset().union(*(t.lemmas for t in sc.tokens))
-    return bool(words & _WE and words & _YOU) and notice_clause(sc, "data_protection")
+    return bool(words & _WE and words & _YOU) and notice_clause(sc)
 
 
 def _plan(rules: tuple[ConceptRule, ...]) -> tuple[dict[str, list[int]], list[tuple[frozenset[str], ...]]]:
@@ -829,6 +834,6 @@ def _transfer_hit(
         return None
     special = sc.present("SPECIAL") is not None or (sc.present("PERSONAL") is not None and sc.has("SPECIAL"))
     severity = rule.severity + (1 if lacking is not None or special else 0)
-    if notice and rule.standard_form and severity == rule.severity and notice_clause(sc, rule.category):
+    if notice and rule.standard_form and severity == rule.severity and notice_clause(sc):
         severity = min(severity, STANDARD_FORM_SEVERITY)
     return ConceptHit(rule, severity, start, end, " ".join(countries), countries, deferred=lacking is None)

@@ -94,6 +94,22 @@ def test_a_label_is_a_quoted_name_given_by_the_labelling_word() -> None:
     )
     assert "AML-C-MISLABEL" not in fired(pep)
     assert "AML-C-MISLABEL" in fired("The payment is described as 'consulting fees' but it pays for the goods.")
+    assert "ABC-C-DISGUISED" in fired(
+        "A further EUR 40,000 marked 'logistics support' will be paid in cash to the agent."
+    )
+
+
+def test_a_quote_further_on_or_before_the_payment_is_no_label() -> None:
+    mbr = (
+        'However, partition numbers 1-4 are given to the four partitions described in the MBR (the "primary" '
+        "partitions), regardless of whether they are unused or extended."
+    )
+    git = (
+        'Eventually the client says "have d" and the server sends "ACK d continue" to let the client know to stop '
+        "walking down that line, but it's not done yet."
+    )
+    assert "AML-C-MISLABEL" not in fired(mbr)
+    assert "AML-C-MISLABEL" not in fired(git)
 
 
 def test_the_users_of_data_are_not_whose_data_it_is() -> None:

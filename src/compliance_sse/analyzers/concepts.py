@@ -582,9 +582,21 @@ def _user_of(sc: SentenceConcepts, end: int) -> bool:
 
 
 def _quoted_label(sc: SentenceConcepts) -> bool:
-    """A quoted name given by the labelling word, within a few words after it ("described as 'consulting'")."""
+    """A quoted name given by the labelling word to a payment or amount named before it ("the payment is described
+    as 'consulting'", "EUR 40,000 marked 'logistics'"); not a quote further on ("partitions described in the MBR (the
+    'primary' partitions)") or one the payment comes after ("the client says 'have d' and the server sends ...")."""
     labels = [sc.tokens[b - 1].end for _, b in sc.hits.get("LABEL", ())]
-    return any(0 <= m.start() - end <= 30 for m in _QUOTED.finditer(sc.text) for end in labels)
+    paid = [sc.tokens[a].start for c in ("PAY", "PRICE", "GOODS", "BENEFIT") for a, _ in sc.hits.get(c, ())]
+    return any(
+        _LABEL_GAP.fullmatch(sc.text, end, m.start())
+        and (any(at < m.start() for at in paid) or _AMOUNT.search(sc.text, 0, m.start()) is not None)
+        for m in _QUOTED.finditer(sc.text)
+        for end in labels
+        if end <= m.start()
+    )
+
+
+_LABEL_GAP = re.compile(r"\s*(?:(?:it|them|this|these|that|those|the \w+)\s+)?(?:as|to be)?\s*:?\s*", re.I)
 
 
 def _not_personal_data(sc: SentenceConcepts) -> bool:

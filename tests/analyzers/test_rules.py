@@ -170,6 +170,7 @@ DECOYS = [
     "Preferably both; this is a PEP, it should contain all the reasons for rejection.",
     "Internal API can change at any time.",
     "A value of zero indicates that the user may change their password at any time.",
+    "The owning client may update or remove them at any time.",
 ]
 
 

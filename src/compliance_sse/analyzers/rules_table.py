@@ -1295,11 +1295,12 @@ def _static_rules() -> list[Rule]:
                 r")?notice\b|"
                 r"\bmutual(?:ly)?\b|\bboth parties\b|\bright to terminate\b|\bsigned by (?:both|each|the) part"
             ),
-            # What changes must be a term of the deal, not an API, a password or a board's size.
+            # What changes must be a term of the deal, not an API, a password or a board's size (nor "them" that
+            # "the owning client may update").
             requires_any=_rx(
                 r"\b(?:prices?|pricing|fees?|charges?|terms?|rates?|tariffs?|agreement|contract|services?|scope|"
                 r"specifications?|conditions|polic(?:y|ies)|plans?|subscriptions?|commissions?|interest|payments?|"
-                r"discounts?|deliver\w*|products?|supplier|provider|vendor|licensor|seller|customer|client|order)\b"
+                r"discounts?|deliver\w*|products?|order)\b"
             ),
             negatable=False,
             standard_form=True,

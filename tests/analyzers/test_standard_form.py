@@ -7,7 +7,9 @@ or one that sells data or says a consent, safeguard or notice is missing, stays 
 
 from __future__ import annotations
 
-from compliance_sse.analyzers.rules import analyze_pages, is_notice
+import json
+
+from compliance_sse.analyzers.rules import RulesAnalyzer, analyze_pages, is_notice
 
 POLICY = (
     "Privacy Policy of Brightline Apps. This policy explains how we handle your information when you use our apps, "
@@ -119,3 +121,19 @@ def test_a_list_of_what_the_firm_does_stays_a_risk_to_its_last_item() -> None:
     found = severities(f"{TERMS}\n{practices}")
     assert found.get("DP-SALE", 0) >= 3
     assert found.get("XB-TRANSFER", 0) >= 3
+
+
+def test_the_labelled_notice_flags_are_whole_and_read_like_a_contract_when_asked() -> None:
+    from eval.notices import LABELS, findings
+    from eval.ordinary import Text
+
+    for path in LABELS.glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            assert row.keys() == {"doc", "rule", "quote_sha1", "group", "label"}, path
+            assert row["group"] in ("lowered", "kept") and row["label"] in ("keep", "standard", "misread"), row
+    text = Text("test", "notice", f"{TERMS} We may change these terms and our prices at any time.")
+    as_notice = {rule: f.severity for (rule, _), f in findings(text, RulesAnalyzer()).items()}
+    as_contract = {rule: f.severity for (rule, _), f in findings(text, RulesAnalyzer(), as_notice=False).items()}
+    assert as_notice == {"RM-UNILATERAL": 2}
+    assert as_contract["RM-UNILATERAL"] >= 3

@@ -1,0 +1,139 @@
+"""Flags on real notices (terms of service, privacy policies), labelled by a reader as keep, standard or misread.
+
+``python -m eval.notices sample PART OUT`` draws a seeded sample of the flags of severity 3 or more that the
+analyzer raises on the legal texts of a fresh part of ``eval.ordinary`` when a notice is read like a contract
+(``DocumentAnalysis.notice`` forced off): ``lowered`` are the flags the notice calibration takes below 3 (or
+away), ``kept`` the ones it leaves at 3 or more. ``OUT`` gets the sample to label (rule, quote, context, never the
+group) and ``OUT``'s ``.key`` twin the group of each line; the labels follow ``eval/notices/RUBRIC.md``.
+
+``python -m eval.notices score`` re-runs the analyzer on the documents of the labelled files under
+``eval/notices/`` (doc, rule, quote hash, group when drawn, label) and prints, per file, group and label, how many
+of the labelled flags it raises at severity 3 or more now: a keep there is a risk still raised, a standard or a
+misread is a false alarm. The texts come from ``--fresh-dir`` (docs/EVALUATION.md, round 6, says how to fill it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from compliance_sse.analyzers.rules import RulesAnalyzer
+from compliance_sse.pipeline.models import ExtractedPage, Finding
+
+from .ordinary import FRESH_ENV, SEVERE, Text, pages, part, texts
+
+__all__ = ["LABELS", "findings", "main"]
+
+LABELS = Path(__file__).with_name("notices")
+SEED = 7
+CONTEXT = 400
+"""Characters of the text shown on each side of a quote."""
+
+
+def findings(text: Text, analyzer: RulesAnalyzer, as_notice: bool = True) -> dict[tuple[str, str], Finding]:
+    """The findings on ``text`` by rule and quote hash; ``as_notice=False`` reads a notice like a contract."""
+    doc = analyzer.new_document()
+    if not as_notice:
+        doc.notice = False
+    for number, page in enumerate(pages(text.body), start=1):
+        doc.feed(ExtractedPage(number, page))
+    doc.finish()
+    return {(f.rule_id or f.category, _digest(ev.quote)): f for f in doc.result().findings for ev in f.evidence}
+
+
+def _digest(quote: str) -> str:
+    return hashlib.sha1(quote.encode()).hexdigest()[:12]
+
+
+def _legal(fresh_dir: Path, where: str) -> Iterator[Text]:
+    return (t for t in texts(fresh_dir, fresh=True) if part(t) == where and t.source != "man-page")
+
+
+def sample(fresh_dir: Path, where: str, out: Path, per_group: int) -> tuple[int, int]:
+    analyzer = RulesAnalyzer()
+    groups: dict[str, list[dict[str, str]]] = {"lowered": [], "kept": []}
+    for text in _legal(fresh_dir, where):
+        plain = {k: f for k, f in findings(text, analyzer, as_notice=False).items() if f.severity >= SEVERE}
+        if not plain:
+            continue
+        calibrated = findings(text, analyzer)
+        for (rule, digest), f in plain.items():
+            now = calibrated.get((rule, digest))
+            group = "kept" if now is not None and now.severity >= SEVERE else "lowered"
+            quote = next(ev.quote for ev in f.evidence if _digest(ev.quote) == digest)
+            at = text.body.find(quote[:60])
+            context = text.body[max(0, at - CONTEXT) : at + len(quote) + CONTEXT] if at >= 0 else quote
+            line = {"doc": text.label, "title": text.body[:160], "rule": rule, "category": f.category}
+            groups[group].append({**line, "quote": quote, "quote_sha1": digest, "context": context, "group": group})
+    rng = random.Random(SEED)
+    drawn = [x for g in groups.values() for x in rng.sample(g, min(per_group, len(g)))]
+    rng.shuffle(drawn)
+    with out.open("w") as lines, out.with_suffix(".key").open("w") as key:
+        for n, x in enumerate(drawn):
+            ident = hashlib.sha1(f"{n}{x['doc']}{x['rule']}".encode()).hexdigest()[:8]
+            group = x.pop("group")
+            lines.write(json.dumps({"id": ident, **x}) + "\n")
+            key.write(json.dumps({"id": ident, "group": group}) + "\n")
+    return len(groups["lowered"]), len(groups["kept"])
+
+
+def score(fresh_dir: Path, labels: Path = LABELS) -> str:
+    analyzer = RulesAnalyzer()
+    rows = []
+    for path in sorted(labels.glob("*.jsonl")):
+        labelled = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        wanted = {x["doc"] for x in labelled}
+        now = {t.label: findings(t, analyzer) for t in _legal(fresh_dir, path.stem) if t.label in wanted}
+        total: Counter[tuple[str, str]] = Counter()
+        raised: Counter[tuple[str, str]] = Counter()
+        missing = 0
+        for x in labelled:
+            if x["doc"] not in now:
+                missing += 1
+                continue
+            f = now[x["doc"]].get((x["rule"], x["quote_sha1"]))
+            total[x["group"], x["label"]] += 1
+            raised[x["group"], x["label"]] += f is not None and f.severity >= SEVERE
+        cells = [
+            f"{g} {lab} {raised[g, lab]}/{total[g, lab]}"
+            for g in ("lowered", "kept")
+            for lab in ("keep", "standard", "misread")
+            if total[g, lab]
+        ]
+        gone = f"; {missing} documents not in --fresh-dir" if missing else ""
+        rows.append(
+            f"{path.stem}: at severity >= {SEVERE} now, by group when drawn and label: {', '.join(cells)}{gone}"
+        )
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--fresh-dir", type=Path, default=os.environ.get(FRESH_ENV) or None)
+    sub = parser.add_subparsers(dest="command", required=True)
+    draw = sub.add_parser("sample", help="draw flags of a fresh part to label")
+    draw.add_argument("part", help="a fresh part of eval.ordinary, such as fresh-8")
+    draw.add_argument("out", type=Path)
+    draw.add_argument("--per-group", type=int, default=120)
+    sub.add_parser("score", help="how the labelled flags come out now")
+    args = parser.parse_args(argv)
+    if args.fresh_dir is None or not args.fresh_dir.is_dir():
+        print(f"eval.notices: give --fresh-dir (or ${FRESH_ENV}) holding the fresh parts' folders", file=sys.stderr)
+        return 2
+    if args.command == "sample":
+        lowered, kept = sample(args.fresh_dir, args.part, args.out, args.per_group)
+        print(f"{args.part}: {lowered} flags lowered, {kept} kept; sample in {args.out}")
+    else:
+        print(score(args.fresh_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

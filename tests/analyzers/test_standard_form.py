@@ -34,6 +34,26 @@ def test_a_notice_names_itself_and_speaks_to_its_reader() -> None:
     assert not is_notice("Please send the signed privacy notice back to you-know-who.")
 
 
+def test_a_notice_titled_at_its_head_may_speak_of_users_and_a_contract_citing_one_is_none() -> None:
+    third_person = (
+        "Privacy Policy of Lifehack. This Website collects some Personal Data from its Users. Users may visit the "
+        "Website without giving their name; visitors who subscribe give an e-mail address."
+    )
+    assert is_notice(third_person)
+    assert is_notice(
+        "Terms of Services. By using the service you accept these terms, and you agree to them in your use."
+    )
+    contract = (
+        "Master Services Agreement between Brightline Ltd (the Customer) and Hosting Co (the Supplier). The Supplier "
+        "hosts the Customer's application for its users and reports on service levels every month, and the "
+        "Supplier's staff follow the Customer's instructions on security and backups for all users. The fees are "
+        "invoiced monthly in arrears and payable within thirty days of the invoice date, and either party may end "
+        "this agreement on ninety days' written notice. "
+        "The Supplier shall treat the data of users as the Customer's privacy policy says."
+    )
+    assert not is_notice(contract)
+
+
 def test_a_disclosed_sharing_is_noted_in_a_notice_and_a_risk_elsewhere() -> None:
     clause = "We may share personal information with third parties such as our payment and hosting providers."
     assert severities(f"{POLICY} {clause}") == {"DP-SALE": 2}

@@ -148,12 +148,15 @@ _NOTICE_TITLE = re.compile(
     r"\b(?:privacy|cookies?|data protection|data privacy) (?:policy|notice|statement)\b|\bterms (?:of (?:service|"
     r"use|sale)|and conditions|& conditions)\b|\b(?:user|subscriber|customer|member(?:ship)?) agreement\b|"
     r"\bend[- ]user licen[cs]e agreement\b|\bcommunity (?:guidelines|standards|rules)\b|\b(?:acceptable|fair) use "
-    r"policy\b",
+    r"policy\b|\bterms of services\b|\bnotice of privacy practices\b",
     re.IGNORECASE,
 )
 _READER = re.compile(r"\byou(?:rs?|rself|rselves)?\b", re.IGNORECASE)
+_USERS = re.compile(r"\b(?:users?|visitors?)\b", re.IGNORECASE)
 NOTICE_READER_WORDS = 3
 """A notice to its reader names itself (a privacy policy, terms of service) and speaks to "you" on its first page."""
+NOTICE_HEAD_CHARS = 400
+"""A notice whose title opens the page may speak of its reader as "the User" or "visitors" instead."""
 _PAGE_NUMBER = re.compile(r"(?:page\s*)?[-\u2013]?\s*\d{1,4}\s*[-\u2013]?(?:\s*(?:of|/)\s*\d{1,4})?", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(
     r"[;:]|\.\s|,\s+(?:but|however|whereas|although)\b|\b(?:but|however|whereas|although|except|unless)\b", re.I
@@ -307,8 +310,16 @@ class _Unit:
 
 def is_notice(text: str) -> bool:
     """A privacy policy, terms of service or the like, speaking to its reader: it names itself so on this page (its
-    first with text) and says "you" at least ``NOTICE_READER_WORDS`` times."""
-    return _NOTICE_TITLE.search(text) is not None and len(_READER.findall(text)) >= NOTICE_READER_WORDS
+    first with text) and says "you" at least ``NOTICE_READER_WORDS`` times, or, when the title opens the page
+    (``NOTICE_HEAD_CHARS``), says "you", "users" or "visitors" that often. A contract that only refers to a privacy
+    policy further down, and speaks of its parties, is none."""
+    title = _NOTICE_TITLE.search(text)
+    if title is None:
+        return False
+    readers = len(_READER.findall(text))
+    if title.start() < NOTICE_HEAD_CHARS:
+        readers += len(_USERS.findall(text))
+    return readers >= NOTICE_READER_WORDS
 
 
 def _digest(*parts: str) -> str:

@@ -157,3 +157,10 @@ def test_the_labelled_notice_flags_are_whole_and_read_like_a_contract_when_asked
     as_contract = {rule: f.severity for (rule, _), f in findings(text, RulesAnalyzer(), as_notice=False).items()}
     assert as_notice == {"RM-UNILATERAL": 2}
     assert as_contract["RM-UNILATERAL"] >= 3
+
+
+def test_a_service_may_change_without_notice_in_consumer_terms_but_not_its_fees() -> None:
+    service = "We may, without prior notice, modify, suspend or discontinue the Service or any part of it."
+    assert max(severities(f"{TERMS} {service}").values()) == 2
+    fees = "We may change the fees for premium features at any time without advance notice."
+    assert max(severities(f"{TERMS} {fees}").values()) >= 3

@@ -724,7 +724,7 @@ def _severity(rule: ConceptRule, sc: SentenceConcepts, notice: bool = False) -> 
     factors = [c for c in rule.aggravate if sc.present(c) is not None]
     if rule.category in ("aml", "kyc_cdd") and _profile_gap(sc):
         factors.append("profile")
-    if not factors and notice and rule.standard_form and notice_clause(sc):
+    if not factors and notice and rule.standard_form and notice_clause(sc, rule.category):
         return min(rule.severity, STANDARD_FORM_SEVERITY)
     if rule.disclosable and not factors and _disclosed(sc):
         return rule.severity - 1
@@ -745,15 +745,24 @@ _THEIR_MARKETING = re.compile(
 """Data passed on for others' own marketing: a sale in all but name (California's "sharing"), not a disclosed
 use."""
 _MISSING = ("CONSENT_OK", "NOTICE", "INFORM", "SAFEGUARD")
+_DEAL_TERM = re.compile(
+    r"\b(?:terms?|agreements?|contracts?|fees?|prices?|pricing|rates?|tariffs?|charges?|conditions|polic(?:y|ies)|"
+    r"subscriptions?|payments?)\b",
+    re.I,
+)
 
 
-def notice_clause(sc: SentenceConcepts) -> bool:
+def notice_clause(sc: SentenceConcepts, category: str) -> bool:
     """The clause states its practice openly: no sale or rental of data, no passing it on for others' marketing,
     and no consent, notice, information or safeguard said to be missing ("we may change these terms at any time" is
-    ordinary terms; "... at any time without notice" is what consumer groups flag)."""
+    ordinary terms; "... at any time without notice" is what consumer groups flag). A service that may change
+    without notice is still ordinary: for a change, only one of a term of the deal (terms, fees, prices, the
+    agreement) without notice is a risk."""
     words = frozenset().union(*(t.lemmas for t in sc.tokens))
     if words & _TRADE or _THEIR_MARKETING.search(sc.text):
         return False
+    if category == "risk_management" and _DEAL_TERM.search(sc.text) is None:
+        return all(sc.lacking(c) is None for c in _MISSING if c != "NOTICE")
     return all(sc.lacking(c) is None for c in _MISSING)
 
 
@@ -762,7 +771,7 @@ def _disclosed(sc: SentenceConcepts) -> bool:
     a notice disclosing the practice, not a practice kept from them. Selling the data, or a missing consent, notice
     or safeguard, is not disclosed away."""
     words = frozenset().union(*(t.lemmas for t in sc.tokens))
-    return bool(words & _WE and words & _YOU) and notice_clause(sc)
+    return bool(words & _WE and words & _YOU) and notice_clause(sc, "data_protection")
 
 
 def _plan(rules: tuple[ConceptRule, ...]) -> tuple[dict[str, list[int]], list[tuple[frozenset[str], ...]]]:
@@ -846,6 +855,6 @@ def _transfer_hit(
         return None
     special = sc.present("SPECIAL") is not None or (sc.present("PERSONAL") is not None and sc.has("SPECIAL"))
     severity = rule.severity + (1 if lacking is not None or special else 0)
-    if notice and rule.standard_form and severity == rule.severity and notice_clause(sc):
+    if notice and rule.standard_form and severity == rule.severity and notice_clause(sc, rule.category):
         severity = min(severity, STANDARD_FORM_SEVERITY)
     return ConceptHit(rule, severity, start, end, " ".join(countries), countries, deferred=lacking is None)

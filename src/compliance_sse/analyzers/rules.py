@@ -731,7 +731,7 @@ class DocumentAnalysis:
                     continue
                 key = rule.key(m) if rule.key else " ".join(m.group().lower().split())
                 severity = rule.severity
-                if self.notice and rule.standard_form and notice_clause(unit.read()):
+                if self.notice and rule.standard_form and notice_clause(unit.read(), rule.category):
                     severity = min(severity, STANDARD_FORM_SEVERITY)
                 self._record(rule, key, unit, m.start(), m.end(), new, severity=severity)
                 return  # one hit per rule and sentence

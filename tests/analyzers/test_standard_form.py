@@ -164,3 +164,34 @@ def test_a_service_may_change_without_notice_in_consumer_terms_but_not_its_fees(
     assert max(severities(f"{TERMS} {service}").values()) == 2
     fees = "We may change the fees for premium features at any time without advance notice."
     assert max(severities(f"{TERMS} {fees}").values()) >= 3
+
+
+def test_a_practice_the_notice_denies_or_remedies_or_forbids_its_reader_is_no_risk() -> None:
+    for control in (
+        'We do not process any "special categories of personal data" about you (this includes details about your '
+        "race or ethnicity, religious beliefs, sex life, sexual orientation, health and biometric data).",
+        "We don't collect personally identifiable information without consent.",
+        "Sharing Information with Affiliates We do not sell, rent, or otherwise provide your personal information "
+        "to third parties for marketing purposes.",
+        "If we learn that we have collected personal information of a child without the consent of the child's "
+        "parent, we will delete it.",
+        "Harvest or otherwise collect information about others, including e-mail addresses, without their consent.",
+    ):
+        assert max(severities(f"{POLICY}\n\n{control}").values(), default=0) <= 2, control
+
+
+def test_a_denial_with_an_exception_or_of_a_control_stays_a_risk() -> None:
+    for risk in (
+        "We do not ask for your consent before we share your personal data with advertisers.",
+        "We do not verify the identity of customers before opening accounts.",
+        "If we find out that your data was shared without consent, we may keep it anyway.",
+    ):
+        assert max(severities(f"{POLICY}\n\n{risk}").values(), default=0) >= 3, risk
+
+
+def test_a_heading_that_opens_with_a_verb_is_no_order_to_the_reader() -> None:
+    for change in (
+        "Updates to these Terms We may modify these Terms, with or without notice, at any time.",
+        "Site Terms of Use Modifications Parrot may revise these Terms of Use at any time without prior notice.",
+    ):
+        assert max(severities(f"{TERMS}\n\n{change}").values()) >= 3, change

@@ -1131,37 +1131,64 @@ is done."""
 
 
 def _conduct_item(text: str) -> bool:
-    """A list item of a notice that names a conduct done without something ("* harvest information about users
-    without their consent", "* Using brand logos without permission"): it opens with a verb, so it is a rule for the
-    reader, not a practice of the firm (which would open with "we" or name the data)."""
-    m = _LIST_MARK.match(text)
-    if m is None or _WITHOUT.search(text) is None:
+    """A rule of a notice for its reader naming a conduct done without something ("* harvest information about
+    users without their consent", "Monitoring of data or traffic on a System without permission"): it opens, after
+    an optional list marker, with a verb or its "-ing" form, so it is a rule for the reader, not a practice of the
+    firm (which would open with "we" or name the data)."""
+    if _WITHOUT.search(text) is None:
         return False
-    word = _FIRST_WORD.match(text, m.end())
+    m = _LIST_MARK.match(text)
+    word = _FIRST_WORD.match(text, m.end() if m else 0)
     if word is None:
         return False
-    forms = getAllLemmas(word.group(1).lower())
+    verb = word.group(1).lower()
+    forms = getAllLemmas(verb)
+    if m is None:
+        # No list marker: an order in the base form followed by lower-case words ("Harvest or otherwise collect
+        # ..."), not a heading that opens with a word that can be a verb ("Site Terms of Use Modifications ...").
+        after = text[word.end() : word.end() + 2].strip()
+        return verb in forms.get("VERB", ()) and "ADJ" not in forms and after[:1].islower()
     return "VERB" in forms and "ADJ" not in forms
 
 
 _WITHOUT = re.compile(r"\bwithout\b", re.I)
-_FIRST_WORD = re.compile(r"\W*(?:(?:directly|knowingly|intentionally|otherwise)\s+)?([A-Za-z]+)\b", re.I)
+_FIRST_WORD = re.compile(r"\W*(?:(?:directly|knowingly|intentionally|otherwise|fraudulently)\s+)?([A-Za-z]+)\b", re.I)
 _WE_LEAD = re.compile(r"\b(?:we|our|us)\b", re.I)
+_DENIAL = re.compile(
+    r"^(?:[A-Z][\w&.,'-]*\s+|(?:of|and|with|to|the|for|our|your|&)\s+)*?(?:we|it|[A-Z][\w&.-]*(?:\s+data)?|"
+    r"(?:your|customer|personal) (?:data|information))\s+(?:(?:do|does|did|will|shall|would)\s*(?:not|n't)|won't|"
+    r"never|(?:is|are|will be) (?:never|not))(?:\s+(?:\w+ly|ever))?\s+(?:sell|rent|share|disclose|collect|process|"
+    r"transfer|trade|monetis|monetiz|provide|receive|create|sold|rented|shared|disclosed|transferred|traded)\w*\b"
+    r"(?![^.;]*\b(?:but|however|except|unless)\b)",
+)
+"""The firm denies a practice at the head of a sentence, perhaps after a heading ("We do not sell, rent or ...",
+"Customer data is never sold", "Foot Locker does not collect ..."), with no exception after it: a promise, not a
+practice. A denied control ("we do not verify ...") is not among the verbs."""
+_REMEDY = re.compile(
+    r"^\W*if\b[^.;]{0,40}\b(?:learn|discover|become aware|are made aware|find out|notice)\w*\b[^.]{0,200}\b(?:delete|"
+    r"remove|erase|destroy|purge)\w*",
+    re.I,
+)
+"""A remedy ("If we learn that we have collected data of a child without parental consent, we will delete it"): a
+control, whatever the condition names."""
 
 
 def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -> str:
     """The items of a list led in by a prohibition ("We do not allow content that:", "The following are
     prohibited:") describe what is forbidden: each is read as policy, like "gifts to officials are prohibited", and
     so is a sentence forbidding an act done without something, or defining a term. In a notice to its reader, a
-    list item naming a conduct done without something is one too (``_conduct_item``), unless the list was led in
-    by what the firm does ("We may:", "How we use data:").
+    rule naming a conduct done without something is one too (``_conduct_item``), unless it is an item of a list
+    led in by what the firm does ("We may:", "How we use data:"), and so are a practice the firm denies
+    (``_DENIAL``) and a remedy (``_REMEDY``).
 
     An item's second sentence does not end the list; a heading or another lead-in does. ``lead``: the lead-in of
     the list the previous units ended inside (``"forbidding"``, ``"firm"`` or ``""``); returns this one's."""
     marked = False
     for unit in units:
         item = lead == "forbidding" and (marked or _LIST_MARK.match(unit.text) is not None)
-        conduct = notice and lead != "firm" and _conduct_item(unit.text)
+        conduct = notice and (
+            (lead != "firm" and _conduct_item(unit.text)) or _DENIAL.match(unit.text) or _REMEDY.match(unit.text)
+        )
         if item or conduct or _PROHIBITIVE_HEAD.match(unit.text) or _DEFINITION.match(unit.text):
             unit.forbidden = True
             unit.read().hits.setdefault("POLICY", [(0, 1)])

@@ -371,3 +371,13 @@ def test_in_no_event_negates_its_clause_however_far_the_verb() -> None:
     assert findings(disclaimer) == set()
     assert findings("In no event will the Supplier be liable for any damages of any kind whatsoever.") == set()
     assert "RM-C-UNLIMITED" in findings("The Distributor is liable for all claims of any kind whatsoever.")
+
+
+def test_consent_assumed_from_a_visit_is_said_so_and_an_instruction_to_visit_is_none() -> None:
+    assert "DP-C-DEFAULT-CONSENT" not in fired(
+        "You can control what personal information we use to show you ads by visiting your ad settings."
+    )
+    assert "DP-C-DEFAULT-CONSENT" in fired(
+        "By visiting our website you consent to the collection of your personal data by our partners."
+    )
+    assert "DP-C-DEFAULT-CONSENT" in fired("The box allowing us to share your personal data is pre-ticked.")

@@ -599,6 +599,18 @@ def _quoted_label(sc: SentenceConcepts) -> bool:
 _LABEL_GAP = re.compile(r"\s*(?:(?:it|them|this|these|that|those|the \w+)\s+)?(?:as|to be)?\s*:?\s*", re.I)
 
 
+_ASSENT = frozenset(["consent", "agree", "accept", "acceptance", "acknowledge", "deem", "authorise", "authorize"])
+
+
+def _deemed_consent(sc: SentenceConcepts) -> bool:
+    """Consent assumed from a visit or continued use is said so ("by visiting the site you consent to ...",
+    "continued use means you accept"); "you can check your usage by visiting my account" is an instruction. A box
+    ticked by default needs no such word."""
+    if not _personal_data(sc):
+        return False
+    return "tick" in sc.text.lower() or any(t.lemmas & _ASSENT for t in sc.tokens)
+
+
 def _not_personal_data(sc: SentenceConcepts) -> bool:
     return not _personal_data(sc)
 
@@ -675,6 +687,7 @@ _CHECKS: dict[str, Callable[[SentenceConcepts], bool]] = {
     "risky_destination": _risky_destination,
     "any_destination": _any_destination,
     "personal_data": _personal_data,
+    "deemed_consent": _deemed_consent,
     "not_personal_data": _not_personal_data,
     "quoted_label": _quoted_label,
     "amount_or_deposit": _amount_or_deposit,

@@ -195,3 +195,11 @@ def test_a_heading_that_opens_with_a_verb_is_no_order_to_the_reader() -> None:
         "Site Terms of Use Modifications Parrot may revise these Terms of Use at any time without prior notice.",
     ):
         assert max(severities(f"{TERMS}\n\n{change}").values()) >= 3, change
+
+
+def test_a_denied_practice_or_a_remedy_is_a_control_in_a_contract_too() -> None:
+    for control in (
+        "The Supplier does not sell, rent or otherwise provide personal data of the Customer's staff to anyone.",
+        "If the Supplier learns that it has collected personal data without consent, it will delete it at once.",
+    ):
+        assert max(severities(f"{MEMO}\n\n{control}").values(), default=0) <= 2, control

@@ -1178,18 +1178,17 @@ def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -
     prohibited:") describe what is forbidden: each is read as policy, like "gifts to officials are prohibited", and
     so is a sentence forbidding an act done without something, or defining a term. In a notice to its reader, a
     rule naming a conduct done without something is one too (``_conduct_item``), unless it is an item of a list
-    led in by what the firm does ("We may:", "How we use data:"), and so are a practice the firm denies
-    (``_DENIAL``) and a remedy (``_REMEDY``).
+    led in by what the firm does ("We may:", "How we use data:"). In any document, a practice the firm denies
+    (``_DENIAL``) and a remedy (``_REMEDY``) are policy too.
 
     An item's second sentence does not end the list; a heading or another lead-in does. ``lead``: the lead-in of
     the list the previous units ended inside (``"forbidding"``, ``"firm"`` or ``""``); returns this one's."""
     marked = False
     for unit in units:
         item = lead == "forbidding" and (marked or _LIST_MARK.match(unit.text) is not None)
-        conduct = notice and (
-            (lead != "firm" and _conduct_item(unit.text)) or _DENIAL.match(unit.text) or _REMEDY.match(unit.text)
-        )
-        if item or conduct or _PROHIBITIVE_HEAD.match(unit.text) or _DEFINITION.match(unit.text):
+        conduct = notice and lead != "firm" and _conduct_item(unit.text)
+        control = _DENIAL.match(unit.text) or _REMEDY.match(unit.text)
+        if item or conduct or control or _PROHIBITIVE_HEAD.match(unit.text) or _DEFINITION.match(unit.text):
             unit.forbidden = True
             unit.read().hits.setdefault("POLICY", [(0, 1)])
         if item:

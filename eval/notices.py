@@ -75,6 +75,7 @@ def sample(fresh_dir: Path, where: str, out: Path, per_group: int) -> tuple[int,
     rng = random.Random(SEED)
     drawn = [x for g in groups.values() for x in rng.sample(g, min(per_group, len(g)))]
     rng.shuffle(drawn)
+    out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w") as lines, out.with_suffix(".key").open("w") as key:
         for n, x in enumerate(drawn):
             ident = hashlib.sha1(f"{n}{x['doc']}{x['rule']}".encode()).hexdigest()[:8]

@@ -203,3 +203,8 @@ def test_a_denied_practice_or_a_remedy_is_a_control_in_a_contract_too() -> None:
         "If the Supplier learns that it has collected personal data without consent, it will delete it at once.",
     ):
         assert max(severities(f"{MEMO}\n\n{control}").values(), default=0) <= 2, control
+
+
+def test_special_category_data_stays_a_risk_in_a_notice() -> None:
+    biometric = "If you opt into Face ID, we might also collect information about your faceprint and fingerprints."
+    assert max(severities(f"{POLICY} {biometric}").values()) >= 3

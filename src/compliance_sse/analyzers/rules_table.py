@@ -1080,7 +1080,6 @@ def _static_rules() -> list[Rule]:
                 r"basis)\b|"
                 r"\bdata protection impact assessment\b|\bDPIA\b"
             ),
-            standard_form=True,
         ),
         Rule(
             "DP-PROCESSOR",

@@ -608,7 +608,10 @@ def _deemed_consent(sc: SentenceConcepts) -> bool:
     ticked by default needs no such word."""
     if not _personal_data(sc):
         return False
-    return "tick" in sc.text.lower() or any(t.lemmas & _ASSENT for t in sc.tokens)
+    return _TICKED.search(sc.text) is not None or any(t.lemmas & _ASSENT for t in sc.tokens)
+
+
+_TICKED = re.compile(r"ticked\b", re.I)
 
 
 def _not_personal_data(sc: SentenceConcepts) -> bool:

@@ -1132,9 +1132,9 @@ is done."""
 
 def _conduct_item(text: str) -> bool:
     """A rule of a notice for its reader naming a conduct done without something ("* harvest information about
-    users without their consent", "Monitoring of data or traffic on a System without permission"): it opens, after
-    an optional list marker, with a verb or its "-ing" form, so it is a rule for the reader, not a practice of the
-    firm (which would open with "we" or name the data)."""
+    users without their consent", "- using brand logos without permission", and with no list marker "Harvest or
+    otherwise collect information about others without their consent"): it opens with a verb, so it is a rule for
+    the reader, not a practice of the firm (which would open with "we" or name the data)."""
     if _WITHOUT.search(text) is None:
         return False
     m = _LIST_MARK.match(text)

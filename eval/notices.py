@@ -52,14 +52,15 @@ def _digest(quote: str) -> str:
     return hashlib.sha1(quote.encode()).hexdigest()[:12]
 
 
-def _legal(fresh_dir: Path, where: str) -> Iterator[Text]:
-    return (t for t in texts(fresh_dir, fresh=True) if part(t) == where and t.source != "man-page")
+def _legal(fresh_dir: Path, parts: set[str]) -> Iterator[Text]:
+    """The legal texts (not the man pages) of the fresh ``parts``."""
+    return (t for t in texts(fresh_dir, fresh=True) if part(t) in parts and t.source != "man-page")
 
 
 def sample(fresh_dir: Path, where: str, out: Path, per_group: int) -> tuple[int, int]:
     analyzer = RulesAnalyzer()
     groups: dict[str, list[dict[str, str]]] = {"lowered": [], "kept": []}
-    for text in _legal(fresh_dir, where):
+    for text in _legal(fresh_dir, {where}):
         plain = {k: f for k, f in findings(text, analyzer, as_notice=False).items() if f.severity >= SEVERE}
         if not plain:
             continue
@@ -87,31 +88,32 @@ def sample(fresh_dir: Path, where: str, out: Path, per_group: int) -> tuple[int,
 
 def score(fresh_dir: Path, labels: Path = LABELS) -> str:
     analyzer = RulesAnalyzer()
+    files = {path.stem: path for path in sorted(labels.glob("*.jsonl"))}
     rows = []
-    for path in sorted(labels.glob("*.jsonl")):
+    by_part: dict[str, dict[str, Text]] = {name: {} for name in files}
+    for text in _legal(fresh_dir, set(files)):
+        by_part[part(text)][text.label] = text
+    for name, path in files.items():
         labelled = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        wanted = {x["doc"] for x in labelled}
-        now = {t.label: findings(t, analyzer) for t in _legal(fresh_dir, path.stem) if t.label in wanted}
+        now = {
+            doc: findings(by_part[name][doc], analyzer) for doc in {x["doc"] for x in labelled} & by_part[name].keys()
+        }
         total: Counter[tuple[str, str]] = Counter()
         raised: Counter[tuple[str, str]] = Counter()
-        missing = 0
         for x in labelled:
-            if x["doc"] not in now:
-                missing += 1
-                continue
-            f = now[x["doc"]].get((x["rule"], x["quote_sha1"]))
-            total[x["group"], x["label"]] += 1
-            raised[x["group"], x["label"]] += f is not None and f.severity >= SEVERE
+            if x["doc"] in now:
+                f = now[x["doc"]].get((x["rule"], x["quote_sha1"]))
+                total[x["group"], x["label"]] += 1
+                raised[x["group"], x["label"]] += f is not None and f.severity >= SEVERE
         cells = [
             f"{g} {lab} {raised[g, lab]}/{total[g, lab]}"
             for g in ("lowered", "kept")
             for lab in ("keep", "standard", "misread")
             if total[g, lab]
         ]
+        missing = len({x["doc"] for x in labelled} - now.keys())
         gone = f"; {missing} documents not in --fresh-dir" if missing else ""
-        rows.append(
-            f"{path.stem}: at severity >= {SEVERE} now, by group when drawn and label: {', '.join(cells)}{gone}"
-        )
+        rows.append(f"{name}: at severity >= {SEVERE} now, by group when drawn and label: {', '.join(cells)}{gone}")
     return "\n".join(rows)
 
 

@@ -26,6 +26,11 @@ def severities(*pages: str) -> dict[str, int]:
     return {f.rule_id or f.category: f.severity for f in analyze_pages(list(pages)).findings}
 
 
+def top(*pages: str) -> int:
+    """The highest severity found on ``pages`` (0 for none)."""
+    return max(severities(*pages).values(), default=0)
+
+
 def test_a_notice_names_itself_and_speaks_to_its_reader() -> None:
     assert is_notice(POLICY)
     assert is_notice(TERMS)
@@ -62,9 +67,9 @@ def test_a_disclosed_sharing_is_noted_in_a_notice_and_a_risk_elsewhere() -> None
 
 def test_selling_or_sharing_without_consent_stays_a_risk_in_a_notice() -> None:
     sale = "We may sell your personal data to data brokers and other companies."
-    assert max(severities(f"{POLICY} {sale}").values()) >= 3
+    assert top(f"{POLICY} {sale}") >= 3
     covert = "We share your personal information with advertisers without your consent."
-    assert max(severities(f"{POLICY} {covert}").values()) >= 3
+    assert top(f"{POLICY} {covert}") >= 3
 
 
 def test_a_change_of_terms_is_standard_in_consumer_terms_not_in_a_supply_contract() -> None:
@@ -79,22 +84,22 @@ def test_a_change_without_notice_or_warning_stays_a_risk_in_consumer_terms() -> 
         "We may change these terms and our prices at any time without notice.",
         "We reserve the right to modify these terms at any time, without warning.",
     ):
-        assert max(severities(f"{TERMS} {unannounced}").values()) >= 3, unannounced
+        assert top(f"{TERMS} {unannounced}") >= 3, unannounced
 
 
 def test_passing_data_on_for_others_marketing_stays_a_risk_in_a_notice() -> None:
     disclosed = "We may share your personal information with third parties such as our hosting providers."
-    assert max(severities(f"{POLICY} {disclosed}").values()) == 2
+    assert top(f"{POLICY} {disclosed}") == 2
     for resale in (
         "We may share your personal information with third parties for their own direct marketing purposes.",
         "We may share your personal information with third party advertisers and ad networks.",
     ):
-        assert max(severities(f"{POLICY} {resale}").values()) >= 3, resale
+        assert top(f"{POLICY} {resale}") >= 3, resale
 
 
 def test_describing_the_readers_opt_out_is_standard_in_a_notice() -> None:
     choice = "If you opt out of marketing, we may still send you e-mails about your account and your orders."
-    assert max(severities(f"{POLICY} {choice}").values(), default=0) <= 2
+    assert top(f"{POLICY} {choice}") <= 2
     assert severities(f"{MEMO} {choice}").get("DP-C-OPT-OUT", 0) >= 3
 
 
@@ -161,9 +166,9 @@ def test_the_labelled_notice_flags_are_whole_and_read_like_a_contract_when_asked
 
 def test_a_service_may_change_without_notice_in_consumer_terms_but_not_its_fees() -> None:
     service = "We may, without prior notice, modify, suspend or discontinue the Service or any part of it."
-    assert max(severities(f"{TERMS} {service}").values()) == 2
+    assert top(f"{TERMS} {service}") == 2
     fees = "We may change the fees for premium features at any time without advance notice."
-    assert max(severities(f"{TERMS} {fees}").values()) >= 3
+    assert top(f"{TERMS} {fees}") >= 3
 
 
 def test_a_practice_the_notice_denies_or_remedies_or_forbids_its_reader_is_no_risk() -> None:
@@ -177,7 +182,7 @@ def test_a_practice_the_notice_denies_or_remedies_or_forbids_its_reader_is_no_ri
         "parent, we will delete it.",
         "Harvest or otherwise collect information about others, including e-mail addresses, without their consent.",
     ):
-        assert max(severities(f"{POLICY}\n\n{control}").values(), default=0) <= 2, control
+        assert top(f"{POLICY}\n\n{control}") <= 2, control
 
 
 def test_a_denial_with_an_exception_or_of_a_control_stays_a_risk() -> None:
@@ -186,7 +191,7 @@ def test_a_denial_with_an_exception_or_of_a_control_stays_a_risk() -> None:
         "We do not verify the identity of customers before opening accounts.",
         "If we find out that your data was shared without consent, we may keep it anyway.",
     ):
-        assert max(severities(f"{POLICY}\n\n{risk}").values(), default=0) >= 3, risk
+        assert top(f"{POLICY}\n\n{risk}") >= 3, risk
 
 
 def test_a_heading_that_opens_with_a_verb_is_no_order_to_the_reader() -> None:
@@ -194,7 +199,7 @@ def test_a_heading_that_opens_with_a_verb_is_no_order_to_the_reader() -> None:
         "Updates to these Terms We may modify these Terms, with or without notice, at any time.",
         "Site Terms of Use Modifications Parrot may revise these Terms of Use at any time without prior notice.",
     ):
-        assert max(severities(f"{TERMS}\n\n{change}").values()) >= 3, change
+        assert top(f"{TERMS}\n\n{change}") >= 3, change
 
 
 def test_a_denied_practice_or_a_remedy_is_a_control_in_a_contract_too() -> None:
@@ -202,9 +207,9 @@ def test_a_denied_practice_or_a_remedy_is_a_control_in_a_contract_too() -> None:
         "The Supplier does not sell, rent or otherwise provide personal data of the Customer's staff to anyone.",
         "If the Supplier learns that it has collected personal data without consent, it will delete it at once.",
     ):
-        assert max(severities(f"{MEMO}\n\n{control}").values(), default=0) <= 2, control
+        assert top(f"{MEMO}\n\n{control}") <= 2, control
 
 
 def test_special_category_data_stays_a_risk_in_a_notice() -> None:
     biometric = "If you opt into Face ID, we might also collect information about your faceprint and fingerprints."
-    assert max(severities(f"{POLICY} {biometric}").values()) >= 3
+    assert top(f"{POLICY} {biometric}") >= 3

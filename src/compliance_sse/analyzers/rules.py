@@ -1143,12 +1143,11 @@ def _conduct_item(text: str) -> bool:
         return False
     verb = word.group(1).lower()
     forms = getAllLemmas(verb)
-    if m is None:
-        # No list marker: an order in the base form followed by lower-case words ("Harvest or otherwise collect
-        # ..."), not a heading that opens with a word that can be a verb ("Site Terms of Use Modifications ...").
-        after = text[word.end() : word.end() + 2].strip()
-        return verb in forms.get("VERB", ()) and "ADJ" not in forms and after[:1].islower()
-    return "VERB" in forms and "ADJ" not in forms
+    if "VERB" not in forms or "ADJ" in forms:
+        return False
+    # No list marker: an order in the base form followed by lower-case words ("Harvest or otherwise collect ..."),
+    # not a heading that opens with a word that can be a verb ("Site Terms of Use Modifications ...").
+    return m is not None or (verb in forms["VERB"] and text[word.end() : word.end() + 2].strip()[:1].islower())
 
 
 _WITHOUT = re.compile(r"\bwithout\b", re.I)

@@ -2,8 +2,11 @@
 
 :class:`Service` runs ``python -m compliance_sse serve`` on a free port and reads what the process
 holds: file descriptors (``/proc/<pid>/fd``), RSS (``/proc/<pid>/status``), asyncio tasks and open
-streams (its ``/metrics`` gauges), and, with the Redis broker, its connections to Redis (``CLIENT
-LIST`` on a server the test owns, so every other client there is the service's). The clients speak
+streams (its ``/metrics`` gauges), and, with the Redis broker, its connections to Redis twice: as the
+server sees them (``CLIENT LIST`` on a server the test owns, so every other client there is the
+service's) and as the process holds them (its sockets to the Redis port, ``/proc/<pid>/net/tcp``). The
+two differ after a Redis restart: a pooled socket whose server went away stays open until the pool
+next hands it out. The clients speak
 HTTP/1.1 over raw asyncio sockets: thousands of cycles cost little in the test process.
 """
 
@@ -43,15 +46,17 @@ class Figures:
     streams: int
     active_jobs: int
     redis_conns: int
+    redis_fds: int = 0
 
     @property
     def other_fds(self) -> int:
-        """Descriptors other than the connections to Redis (which a pool keeps, up to its cap, for reuse)."""
-        return self.fds - self.redis_conns
+        """Descriptors other than the sockets to Redis (which a pool keeps, up to its cap, for reuse)."""
+        return self.fds - self.redis_fds
 
     def line(self) -> str:
         return (
-            f"fds {self.fds}, tasks {self.tasks}, Redis connections {self.redis_conns}, RSS {self.rss_mb:.1f} MB"
+            f"fds {self.fds}, tasks {self.tasks}, Redis connections {self.redis_conns} (sockets {self.redis_fds}),"
+            f" RSS {self.rss_mb:.1f} MB"
             f" (open streams {self.streams}, active jobs {self.active_jobs})"
         )
 
@@ -101,9 +106,10 @@ class Service:
         status, body = await request(self.port, "GET", "/metrics")
         assert status == 200, body[:200]
         gauges = {name.decode(): int(float(value)) for name, value in _METRIC.findall(body)}
-        conns = 0
+        conns = sockets = 0
         if self._probe is not None:
             conns = sum(1 for c in await self._probe.client_list() if c.get("name") != _PROBE_NAME)
+            sockets = _sockets_to(self.pid, self._probe.connection_pool.connection_kwargs["port"])
         return Figures(
             fds,
             self.rss_mb(),
@@ -111,11 +117,12 @@ class Service:
             gauges["csse_open_streams"],
             gauges["csse_active_jobs"],
             conns,
+            sockets,
         )
 
     async def settled(self, baseline: Figures, *, fds: int, tasks: int, conns: int, limit_s: float = 30.0) -> Figures:
-        """The figures once no stream is open, the descriptors other than Redis connections and the tasks are
-        within ``fds`` and ``tasks`` of ``baseline``, and the Redis connections at most ``conns``.
+        """The figures once no stream is open, the descriptors other than Redis sockets and the tasks are
+        within ``fds`` and ``tasks`` of ``baseline``, and the Redis connections and sockets at most ``conns``.
 
         Polled: a socket the client closed is closed by the server a moment later.
         """
@@ -129,6 +136,7 @@ class Service:
                 and now.other_fds <= baseline.other_fds + fds
                 and now.tasks <= baseline.tasks + tasks
                 and now.redis_conns <= conns
+                and now.redis_fds <= conns
             )
 
         try:
@@ -164,6 +172,23 @@ class Service:
         at = log.find("Traceback")
         assert at < 0, log[max(0, at - 1000) : at + 4000]
         return proc.returncode
+
+
+def _sockets_to(pid: int, port: int) -> int:
+    """How many of ``pid``'s descriptors are TCP sockets whose far end is ``port``, in any state."""
+    inodes: set[bytes] = set()
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(FileNotFoundError):
+            for row in Path(f"/proc/{pid}/net/{table}").read_bytes().splitlines()[1:]:
+                fields = row.split()
+                if int(fields[2].rsplit(b":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    held = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):  # closed since the listing
+            link = os.readlink(f"/proc/{pid}/fd/{fd}").encode()
+            held += link.startswith(b"socket:[") and link[8:-1] in inodes
+    return held
 
 
 async def request(

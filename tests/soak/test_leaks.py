@@ -164,6 +164,7 @@ def check(baseline: Figures, after: Figures, counts: Counter[str], cycles: int) 
     assert after.other_fds <= baseline.other_fds + FDS_TOLERANCE
     assert after.tasks <= baseline.tasks + TASKS_TOLERANCE
     assert after.redis_conns <= REDIS_CONNS_CAP
+    assert after.redis_fds <= REDIS_CONNS_CAP
     assert after.rss_mb - baseline.rss_mb < RSS_TOLERANCE_MB
 
 

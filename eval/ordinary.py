@@ -42,6 +42,9 @@ ToS;DR texts and a ninth seeded man-page sample.
 
 An eleventh part, ``fresh-9``, was added and counted once the labels of ``fresh-8``'s flags had been read: the next
 seeded 8 % of the ToS;DR texts and a tenth seeded man-page sample.
+
+A twelfth part, ``fresh-10``, was added and counted at the start of round 7, before any fix of that round: the
+next seeded 8 % of the ToS;DR texts and an eleventh seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -94,11 +97,12 @@ FRESH_SOURCES = {
     ),
     8: (("tosdr", "*.txt", "tosdr-terms", (8, 16)),),
     9: (("tosdr", "*.txt", "tosdr-terms", (16, 24)),),
+    10: (("tosdr", "*.txt", "tosdr-terms", (24, 32)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large
 folder without overlap."""
-PARTS = ("look", "held-out", "fresh", *(f"fresh-{n}" for n in range(2, 10)))
+PARTS = ("look", "held-out", "fresh", *(f"fresh-{n}" for n in range(2, 11)))
 
 
 @dataclass(frozen=True, slots=True)

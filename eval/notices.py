@@ -10,6 +10,11 @@ group) and ``OUT``'s ``.key`` twin the group of each line; the labels follow ``e
 ``eval/notices/`` (doc, rule, quote hash, group when drawn, label) and prints, per file, group and label, how many
 of the labelled flags it raises at severity 3 or more now: a keep there is a risk still raised, a standard or a
 misread is a false alarm. The texts come from ``--fresh-dir`` (docs/EVALUATION.md, round 6, says how to fill it).
+
+``fresh-10.jsonl`` holds another draw (docs/EVALUATION.md, round 7): the flags of severity 3 or more on fresh-10's
+legal texts that round 7's line readings took away (``removed``), as many of those they left (``kept``), and the
+ones they brought (``added``), labelled blind to the group. A flag is matched across the two versions by document,
+rule and overlapping place in the text, so a quote that a new sentence cut shortened is the same flag.
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ from compliance_sse.pipeline.models import ExtractedPage, Finding
 
 from .ordinary import FRESH_ENV, SEVERE, Text, pages, part, texts
 
-__all__ = ["LABELS", "findings", "main"]
+__all__ = ["GROUPS", "LABELS", "findings", "main"]
 
 LABELS = Path(__file__).with_name("notices")
+GROUPS = ("lowered", "kept", "removed", "added")
+"""How a labelled flag was drawn (see the module docstring)."""
 SEED = 7
 CONTEXT = 400
 """Characters of the text shown on each side of a quote."""
@@ -107,7 +114,7 @@ def score(fresh_dir: Path, labels: Path = LABELS) -> str:
                 raised[x["group"], x["label"]] += f is not None and f.severity >= SEVERE
         cells = [
             f"{g} {lab} {raised[g, lab]}/{total[g, lab]}"
-            for g in ("lowered", "kept")
+            for g in GROUPS
             for lab in ("keep", "standard", "misread")
             if total[g, lab]
         ]

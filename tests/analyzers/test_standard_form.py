@@ -149,14 +149,14 @@ def test_a_list_of_what_the_firm_does_stays_a_risk_to_its_last_item() -> None:
 
 
 def test_the_labelled_notice_flags_are_whole_and_read_like_a_contract_when_asked() -> None:
-    from eval.notices import LABELS, findings
+    from eval.notices import GROUPS, LABELS, findings
     from eval.ordinary import Text
 
     for path in LABELS.glob("*.jsonl"):
         for line in path.read_text().splitlines():
             row = json.loads(line)
             assert row.keys() == {"doc", "rule", "quote_sha1", "group", "label"}, path
-            assert row["group"] in ("lowered", "kept") and row["label"] in ("keep", "standard", "misread"), row
+            assert row["group"] in GROUPS and row["label"] in ("keep", "standard", "misread"), row
     text = Text("test", "notice", f"{TERMS} We may change these terms and our prices at any time.")
     as_notice = {rule: f.severity for (rule, _), f in findings(text, RulesAnalyzer()).items()}
     as_contract = {rule: f.severity for (rule, _), f in findings(text, RulesAnalyzer(), as_notice=False).items()}

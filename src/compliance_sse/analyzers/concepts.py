@@ -109,6 +109,8 @@ _ALLOW = frozenset(
         "ability",
     ]
 )
+_OR = frozenset(["or", "nor"])
+_OR_AND = _OR | {"and"}
 _CLAUSE_WORDS = frozenset(["but", "however", "although", "whereas", "unless", "except", "while"])
 _NEG_WINDOW = 6
 
@@ -226,7 +228,7 @@ class SentenceConcepts:
         for k in range(max(0, i - _NEG_WINDOW), i):
             if self.tokens[k].clause == clause and self.tokens[k].lemmas & NEGATORS:
                 return True
-            if self.tokens[k].clause == clause and self.tokens[k].lemmas & _PROHIBIT:
+            if self.tokens[k].clause == clause and self.tokens[k].lemmas & _PROHIBIT and not self._alongside(k, i):
                 return True
         for k in range(i + 1, min(len(self.tokens), i + 3)):
             if self.tokens[k].clause == clause and self.tokens[k].lemmas & _AFTER_NEGATORS:
@@ -234,14 +236,32 @@ class SentenceConcepts:
         return False
 
     def action_denied(self, i: int) -> bool:
-        """An action is denied by a negation before it, or a prohibition anywhere in its clause."""
+        """An action is denied by a negation before it, or a prohibition anywhere in its clause. A verb joined by
+        "or" or "nor" to a denied one is denied with it, however far the negation ("does not tie information to
+        individuals for marketing purposes or sell it")."""
         clause = self.tokens[i].clause
         if clause == self.negated_clause:
             return True
         for k in range(max(0, i - _NEG_WINDOW), i):
             if self.tokens[k].clause == clause and self.tokens[k].lemmas & _ACTION_NEGATORS:
                 return True
-        return any(t.clause == clause and t.lemmas & _PROHIBIT for t in self.tokens)
+        joined = i > 0 and self.tokens[i - 1].lemmas & _OR and self.tokens[i - 1].clause == clause
+        if joined and any(t.clause == clause and t.lemmas & _ACTION_NEGATORS for t in self.tokens[: i - 1]):
+            return True
+        return any(
+            t.clause == clause and t.lemmas & _PROHIBIT and not self._alongside(k, i) for k, t in enumerate(self.tokens)
+        )
+
+    def _alongside(self, k: int, i: int) -> bool:
+        """Whether a refusal at ``k`` is one of a list of acts with ``i`` ("may refuse, suspend or cancel an
+        account"), not what is refused ("refuse to pay or sign"): a comma, "or" or "and" between them, no "to"
+        after it."""
+        if k > i:
+            k, i = i, k
+        if k + 1 < len(self.tokens) and "to" in self.tokens[k + 1].lemmas:
+            return False
+        between = self.text[self.tokens[k].end : self.tokens[i].start]
+        return "," in between or any(t.lemmas & _OR_AND for t in self.tokens[k + 1 : i])
 
     def forbidden(self, i: int) -> bool:
         """The clause of token ``i`` says it is not allowed ("... are not permitted", "is not accepted")."""

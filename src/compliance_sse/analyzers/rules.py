@@ -138,6 +138,51 @@ _ABBREVIATIONS = frozenset(
     ]
 )
 """Words whose full stop does not end a sentence ("Passport No. E1234567K", "Mr. Tan")."""
+_GLUED_END = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
+"""A sentence end with its space lost, as text copied from a web page has it ("with anyone?Our policy is")."""
+_RUN_IN = re.compile(r"(?<=[a-z0-9)]) (?=(?:We|Our|If|When|Where|Please|This|These|Unless|You|Your) [a-z])")
+"""Where a sentence may start after a heading its line break was lost from ("Sharing of personal information We
+do not share ..."): see ``_run_in_heading``."""
+_NOT_HEADING = frozenset(
+    [
+        "we",
+        "you",
+        "our",
+        "your",
+        "us",
+        "i",
+        "it",
+        "they",
+        "he",
+        "she",
+        "is",
+        "are",
+        "was",
+        "were",
+        "will",
+        "may",
+        "can",
+        "shall",
+        "must",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "be",
+        "been",
+        "that",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "would",
+        "should",
+        "could",
+    ]
+)
+"""Words no heading holds in lower case: a subject or a verb makes the words before a candidate a sentence."""
 _LINE_ITEM = re.compile(
     r"(?:[\u2022\u25aa\u25cf\u25e6*\-\u2013|]|\d{1,2}(?:\.\d{1,2})*[.)]|\([a-zA-Z0-9]{1,3}\)|[A-Za-z][A-Za-z "
     r"/()'&-]{1,40}:)\s"
@@ -147,8 +192,8 @@ _TERMINATED = re.compile(r"[.!?:;][\"'\u201d\u2019)\]]*$")
 _NOTICE_TITLE = re.compile(
     r"\b(?:privacy|cookies?|data protection|data privacy) (?:policy|notice|statement)\b|\bterms (?:of (?:service|"
     r"use|sale)|and conditions|& conditions)\b|\b(?:user|subscriber|customer|member(?:ship)?) agreement\b|"
-    r"\bend[- ]user licen[cs]e agreement\b|\bcommunity (?:guidelines|standards|rules)\b|\b(?:acceptable|fair) use "
-    r"policy\b|\bterms of services\b|\bnotice of privacy practices\b",
+    r"\bend[- ]user licen[cs]e agreement\b|\bcommunity (?:guidelines|standards|rules)\b|\b(?:acceptable|fair|"
+    r"prohibited) use policy\b|\busage policy\b|\bterms of services\b|\bnotice of privacy practices\b",
     re.IGNORECASE,
 )
 _READER = re.compile(r"\byou(?:rs?|rself|rselves)?\b", re.IGNORECASE)
@@ -194,8 +239,8 @@ def _normalise(raw: str) -> tuple[str, list[int]]:
     return "".join(out), breaks
 
 
-def _split(norm: str, breaks: list[int]) -> list[tuple[int, int]]:
-    """Sentence spans of ``norm``."""
+def _split(norm: str, breaks: list[int], notice: bool = False) -> list[tuple[int, int]]:
+    """Sentence spans of ``norm``; in a notice, a heading run into the sentence after it is a span of its own."""
     cuts = {0, len(norm)}
     cuts.update(b for b in breaks if 0 < b < len(norm))
     for m in _SENT_END.finditer(norm):
@@ -203,6 +248,12 @@ def _split(norm: str, breaks: list[int]) -> list[tuple[int, int]]:
         if word.endswith(".") and (word[:-1].lower() in _ABBREVIATIONS or (len(word) == 2 and word[0].isupper())):
             continue
         cuts.add(m.end())
+    cuts.update(m.start() for m in _GLUED_END.finditer(norm))
+    if notice:
+        for m in _RUN_IN.finditer(norm):
+            start = max(c for c in cuts if c <= m.start())
+            if _run_in_heading(norm[start : m.start()]):
+                cuts.add(m.end())
     ordered = sorted(cuts)
     spans: list[tuple[int, int]] = []
     for a, b in itertools.pairwise(ordered):
@@ -214,6 +265,20 @@ def _split(norm: str, breaks: list[int]) -> list[tuple[int, int]]:
         if end > a:
             spans.append((a, end))
     return spans
+
+
+def _run_in_heading(words: str) -> bool:
+    """Whether the words before a sentence's capitalised first word read as a heading: two to ten words, opening
+    with a capital, with no punctuation and no subject or verb in lower case ("Sharing of personal information",
+    "How We Share Your Information"; not "If You DO NOT notify Us that")."""
+    tokens = words.split()
+    return (
+        2 <= len(tokens) <= 10
+        and words[:1].isupper()
+        and not any(c in words for c in ',;:.!?"')
+        and not any(t in _NOT_HEADING for t in tokens)
+        and not any(t.lower() in ("we", "you", "if", "when") for t in tokens[:1])
+    )
 
 
 # --- garbled text ----------------------------------------------------------------------------------------------
@@ -602,7 +667,7 @@ class DocumentAnalysis:
             return new
         if self.notice is None:
             self.notice = is_notice(page.text)
-        spans = _split(norm, breaks)
+        spans = _split(norm, breaks, bool(self.notice))
         units = [_Unit(norm[a:b], [_Part(page.number, a, b)], [0]) for a, b in spans]
         # Drop trailing page numbers so that a clause cut by the page break can join the next page.
         while units and _PAGE_NUMBER.fullmatch(units[-1].text):
@@ -745,6 +810,8 @@ class DocumentAnalysis:
             return False
         if rule.negatable and _negated(text, m.start(), m.end()):
             return False
+        if not rule.negatable and _WITHOUT.match(text, m.start()) and _negated(text, m.start(), m.start()):
+            return False  # "never to provide data without their permission": two negations, a control
         if rule.policy_exempt and POLICY_CONTEXT.search(text):
             return False
         return rule.check is None or rule.check(text, m)
@@ -1152,7 +1219,12 @@ def _conduct_item(text: str) -> bool:
 
 _WITHOUT = re.compile(r"\bwithout\b", re.I)
 _FIRST_WORD = re.compile(r"\W*(?:(?:directly|knowingly|intentionally|otherwise|fraudulently)\s+)?([A-Za-z]+)\b", re.I)
-_WE_LEAD = re.compile(r"\b(?:we|our|us)\b", re.I)
+_WE_LEAD = re.compile(
+    r"\b(?:we|us)\b|\bour\b(?!\s+(?:products?|services?|site|websites?|platforms?|apps?|software|tools?|models?)\b)",
+    re.I,
+)
+"""A lead-in naming what the firm does ("We may:", "How we use data:"), not what is done with its products ("This
+includes using our products or services to:")."""
 _DENIAL = re.compile(
     r"^(?:[A-Z][\w&.,'-]*\s+|(?:of|and|with|to|the|for|our|your|&)\s+)*?(?:we|it|[A-Z][\w&.-]*(?:\s+data)?|"
     r"(?:your|customer|personal) (?:data|information))\s+(?:(?:do|does|did|will|shall|would)\s*(?:not|n't)|won't|"
@@ -1163,6 +1235,43 @@ _DENIAL = re.compile(
 """The firm denies a practice at the head of a sentence, perhaps after a heading ("We do not sell, rent or ...",
 "Customer data is never sold", "Foot Locker does not collect ..."), with no exception after it: a promise, not a
 practice. A denied control ("we do not verify ...") is not among the verbs."""
+_READER_RIGHT = re.compile(
+    r"^(?![^.]*\b(?:but|however|although|yet|while)\s*,?\s+we\b)"
+    r"\W*(?:\w{1,4}[.)]\s*)?(?:(?:however|specifically|also|additionally|in addition|finally),?\s+)?(?:"
+    r"(?:the\s+|your\s+)?right (?:to|of)\b"
+    r"|(?:(?:a|an|the|each|any|every|all)\s+)?(?:\w+\s+){0,2}?(?:you|users?|data subjects?|consumers?|residents?|"
+    r"individuals?|parents?|guardians?|customers?|members?|persons?)\s+(?:also\s+)?(?:ha(?:s|ve)|shall have|will have|"
+    r"(?:are|is) entitled|may|can)\s+(?:also\s+|at any time\s+)?(?:the\s+|a\s+)?(?:right|ask|request|opt|object|"
+    r"withdraw|choose|direct|exercise|instruct|unsubscribe|require|contact us)"
+    r"|if you (?:wish|want|would like|choose|decide|prefer|are a [^.;]{0,40}\byou wish)\b(?=[^.]{0,120}\b(?:right|"
+    r"opt[- ]?out|unsubscribe|withdraw|object|request|ask us|contact us|not to)\b)"
+    r"|(?:to\s+)?exercise (?:your|this|these|the|any)\b"
+    r"|(?:ask|request|direct|instruct) (?:us|that we|a business)\b|opt[- ]out (?:of|from)\b"
+    r"|withdraw\w* (?:your |of )?consent\b"
+    r"|please note that you (?:are not required|may|can)\b"
+    r")",
+    re.I,
+)
+"""A right of the reader ("You have the right to ...", "Right to erasure", "A California resident may opt out of
+...", "Ask us not to share ..."): in a notice, it says what the reader may ask, not what the firm does. Not when
+it goes on to what the firm does ("You may opt out, but we still sell ...")."""
+_TITLE_WORD = re.compile(r"\b[A-Z][a-z]")
+_LONG_WORD = re.compile(r"\b[A-Za-z]{4,}")
+
+
+def _heading_run(text: str) -> bool:
+    """Headings run together, as a web page's menu or table of contents loses its line breaks ("Table of Contents
+    How We Collect Information How We Use the Information ..."): six or more words of four letters or more, at
+    least 60 % of them capitalised (not in capitals throughout, as a disclaimer is), the last two too: a run that
+    ends in a sentence ("... How Long We Retain Your Data If you leave a comment, it is kept indefinitely") is read
+    as one."""
+    words = _LONG_WORD.findall(text)
+    if len(words) < 6:
+        return False
+    titled = sum(1 for w in words if w[0].isupper() and not w.isupper())
+    return titled >= 0.6 * len(words) and all(w[0].isupper() for w in words[-2:])
+
+
 _REMEDY = re.compile(
     r"^\W*if\b[^.;]{0,40}\b(?:learn|discover|become aware|are made aware|find out|notice)\w*\b[^.]{0,200}\b(?:delete|"
     r"remove|erase|destroy|purge)\w*",
@@ -1178,7 +1287,8 @@ def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -
     so is a sentence forbidding an act done without something, or defining a term. In a notice to its reader, a
     rule naming a conduct done without something is one too (``_conduct_item``), unless it is an item of a list
     led in by what the firm does ("We may:", "How we use data:"). In any document, a practice the firm denies
-    (``_DENIAL``) and a remedy (``_REMEDY``) are policy too.
+    (``_DENIAL``) and a remedy (``_REMEDY``) are policy too, and in a notice so are a right of the reader
+    (``_READER_RIGHT``) and headings run together (``_heading_run``).
 
     An item's second sentence does not end the list; a heading or another lead-in does. ``lead``: the lead-in of
     the list the previous units ended inside (``"forbidding"``, ``"firm"`` or ``""``); returns this one's."""
@@ -1186,7 +1296,11 @@ def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -
     for unit in units:
         item = lead == "forbidding" and (marked or _LIST_MARK.match(unit.text) is not None)
         conduct = notice and lead != "firm" and _conduct_item(unit.text)
-        control = _DENIAL.match(unit.text) or _REMEDY.match(unit.text)
+        control = (
+            _DENIAL.match(unit.text)
+            or _REMEDY.match(unit.text)
+            or (notice and (_READER_RIGHT.match(unit.text) or _heading_run(unit.text)))
+        )
         if item or conduct or control or _PROHIBITIVE_HEAD.match(unit.text) or _DEFINITION.match(unit.text):
             unit.forbidden = True
             unit.read().hits.setdefault("POLICY", [(0, 1)])
@@ -1207,12 +1321,20 @@ def _quoted(text: str, at: int) -> bool:
     return len(_QUOTES.findall(text, 0, at)) % 2 == 1
 
 
+_INNER_NEGATION = re.compile(
+    r"\b(?:not|never|n['\u2019]t)\s+(?:(?:be|been|ever|\w+ly)\s+){0,2}(?:sold|rented|shared|disclosed|traded|"
+    r"transferred|provided|given|passed|licen[cs]ed|released|exchanged|monetis\w+|monetiz\w+)\b",
+    re.I,
+)
+"""A negated verb inside a trigger's match ("personal information will never be sold")."""
+
+
 def _negated(text: str, start: int, end: int) -> bool:
     before = text[max(0, start - 140) : start]
     cut = 0
     for m in _CLAUSE_BREAK.finditer(before):
         cut = m.end()
-    if NEGATION_BEFORE.search(before[cut:]):
+    if NEGATION_BEFORE.search(before[cut:]) or _INNER_NEGATION.search(text, start, end):
         return True
     return NEGATION_AFTER.match(text[end:]) is not None
 

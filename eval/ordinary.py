@@ -45,6 +45,10 @@ seeded 8 % of the ToS;DR texts and a tenth seeded man-page sample.
 
 A twelfth part, ``fresh-10``, was added and counted at the start of round 7, before any fix of that round: the
 next seeded 8 % of the ToS;DR texts and an eleventh seeded man-page sample.
+
+A thirteenth part, ``fresh-11``, was added and counted once round 7's first readings (d4f70ff) were labelled on
+``fresh-10``, before any fix read off those labels: the next seeded 8 % of the ToS;DR texts and a twelfth seeded
+man-page sample.
 """
 
 from __future__ import annotations
@@ -98,11 +102,12 @@ FRESH_SOURCES = {
     8: (("tosdr", "*.txt", "tosdr-terms", (8, 16)),),
     9: (("tosdr", "*.txt", "tosdr-terms", (16, 24)),),
     10: (("tosdr", "*.txt", "tosdr-terms", (24, 32)),),
+    11: (("tosdr", "*.txt", "tosdr-terms", (32, 40)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large
 folder without overlap."""
-PARTS = ("look", "held-out", "fresh", *(f"fresh-{n}" for n in range(2, 11)))
+PARTS = ("look", "held-out", "fresh", *(f"fresh-{n}" for n in range(2, 12)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,3 +101,76 @@ def test_uses_of_the_firms_products_led_in_are_the_readers_conduct() -> None:
     assert raised(POLICY + "\n" + banned) == set()
     practice = "We may:\n* share your personal data with advertisers without your consent\n"
     assert raised(POLICY + "\n" + practice)
+
+
+def test_words_of_another_category_in_their_ordinary_sense() -> None:
+    for ordinary, rule in (
+        ("REFUNDS We offer a 7-days money back guarantee on every plan.", "FIN-C-GUARANTEE"),
+        (
+            "Any claim arising out of your use of the Site must be filed within one year after it arose or it shall "
+            "forever be barred.",
+            "DP-C-RETENTION",
+        ),
+        (
+            "You may use the Website only for evaluating employment, customer, or business relationships with "
+            "MaxMind or for other purposes expressly permitted by the Website.",
+            "ABC-C-INFLUENCE",
+        ),
+        (
+            "You must not use the Website to incite hate or intolerance based on race, ethnicity, religion or "
+            "sexual orientation.",
+            "DP-SPECIAL",
+        ),
+        (
+            "This EIP introduces a tapered issuance burn: each validator is charged a fraction of the idealised "
+            "reward for each duty.",
+            "FIN-C-PYRAMID",
+        ),
+    ):
+        assert rule not in raised(POLICY + " " + ordinary), ordinary
+    assert "FIN-GUARANTEE" in raised(MEMO + " Investors are guaranteed a 25 percent return on their capital.")
+    assert "DP-RETENTION" in raised(
+        MEMO + " Personal data will be retained indefinitely after the end of the contract."
+    )
+    assert "ABC-C-INFLUENCE" in raised(
+        MEMO + " The agent has a close relationship with the minister who decides the tender."
+    )
+    assert "DP-SPECIAL" in raised(
+        MEMO + " We collect information about your religion and health data to tailor offers."
+    )
+    assert "FIN-C-PYRAMID" in raised(MEMO + " You earn a 10% commission when you introduce new investors.")
+
+
+def test_an_export_control_clause_keeps_goods_out_of_a_country() -> None:
+    clause = (
+        "No Software may be downloaded from the Site or otherwise exported or re-exported into Cuba, Iraq, North "
+        "Korea, Iran, Syria, or any other country to which the U.S. has embargoed goods."
+    )
+    assert raised(POLICY + " " + clause) == set()
+    assert "SAN-JUR-IRAN" in raised(
+        MEMO + " We shipped the embargoed goods to Tehran, Iran, through a reseller in Dubai."
+    )
+
+
+def test_remedies_denials_definitions_and_the_firms_own_permission_are_no_practice() -> None:
+    for control in (
+        "In the event that we learn that we have collected personal information from a child under age 13 without "
+        "verification of parental consent, we will delete that information as quickly as possible.",
+        "If you believe that we have been given the personal information of a child under 13 without parental "
+        "consent, please notify us immediately.",
+        "Any data collected will not be publicly disclosed by us nor transferred to any third parties without your "
+        "prior consent.",
+        "We do not use your email or personal data for marketing, advertising, selling, or analytics.",
+        "Other than as disclosed in this Privacy Policy, at no time will Keeper disclose identifiable personal "
+        "information to any third parties without your express, written consent.",
+        "Copying of user profiles or e-mail addresses and publishing them elsewhere is forbidden without the prior "
+        "written consent from Experteer.",
+        "Sale, for the purpose of the CCPA, means selling, renting, disclosing or otherwise communicating personal "
+        "information to another business or a third party for monetary consideration.",
+    ):
+        assert raised(POLICY + " " + control) == set(), control
+    assert "DP-SALE" in raised(POLICY + " We sell personal data to data brokers as disclosed in this Privacy Policy.")
+    assert "DP-CONSENT" in raised(
+        POLICY + " We share customer data with advertisers without the consent of the Customers."
+    )
+    assert "DP-SALE" in raised(MEMO + " Selling the customer lists means we earn more from data brokers.")

@@ -110,6 +110,8 @@ _ALLOW = frozenset(
     ]
 )
 _OR = frozenset(["or", "nor"])
+_FIRMS = re.compile(r"\s+(?:and authori[sz]ation\s+)?(?:of|from)\s+(?!The\b|A\b|An\b|Any\b|Each\b)[A-Z]")
+"""A named party's own consent after the word ("of YouGov", "from Experteer"), not that of "the Customers"."""
 _OR_AND = _OR | {"and"}
 _CLAUSE_WORDS = frozenset(["but", "however", "although", "whereas", "unless", "except", "while"])
 _NEG_WINDOW = 6
@@ -275,6 +277,8 @@ class SentenceConcepts:
     def present(self, concept: str, taken: Iterable[tuple[int, int]] = ()) -> tuple[int, int] | None:
         """A span where ``concept`` occurs in the affirmative (actions: not denied), overlapping none of ``taken``."""
         for a, b in self.hits.get(concept, ()):
+            if a > 0 and "as" in self.tokens[a - 1].lemmas and "disclose" in self.tokens[a].lemmas:
+                continue  # "other than as disclosed in this policy": as stated, not passed on
             if (concept not in ACTIONS or not self.action_denied(a)) and (not taken or _apart((a, b), taken)):
                 return a, b
         return None
@@ -283,9 +287,19 @@ class SentenceConcepts:
         """A span where ``concept`` occurs negated ("no safeguard", "not verified", "refused to sign"), overlapping
         none of ``taken``."""
         for a, b in self.hits.get(concept, ()):
+            if concept == "INFORM" and self._firms_leave(a, b):
+                continue
             if self.negated(a) and (not taken or _apart((a, b), taken)):
                 return a, b
         return None
+
+    def _firms_leave(self, a: int, b: int) -> bool:
+        """Whether a consent or permission is the firm's own ("without our permission", "without the prior written
+        consent of Experteer"), not that of the people the data is about."""
+        if a > 0 and "our" in self.tokens[a - 1].lemmas:
+            return True
+        after = self.text[self.tokens[b - 1].end : self.tokens[b - 1].end + 40]
+        return _FIRMS.match(after) is not None
 
     def char_span(self, span: tuple[int, int]) -> tuple[int, int]:
         return self.tokens[span[0]].start, self.tokens[span[1] - 1].end

@@ -49,6 +49,7 @@ from .concepts import (
 )
 from .recognizers import IdentifierMatch, find_identifiers, fold_case, mask
 from .rules_table import (
+    EXPORT_CLAUSE,
     IDENTIFIER_RULES,
     NEGATION_AFTER,
     NEGATION_BEFORE,
@@ -786,6 +787,8 @@ class DocumentAnalysis:
     def _apply(self, rule: Rule, unit: _Unit, triggers: list[re.Pattern[str]], new: list[Finding]) -> None:
         if unit.technical or (unit.forbidden and rule.policy_exempt):
             return
+        if rule.category == "sanctions" and rule.policy_exempt and EXPORT_CLAUSE.search(unit.text):
+            return  # a clause keeping goods out of a country is no dealing with it
         if unit.data_transfer and (rule.id == "DP-SPECIAL" or (rule.id.startswith("SAN-JUR-") and rule.severity < 5)):
             return  # the transfer's finding names this risk (special-category data raises its severity)
         if rule.category == "aml" and any(hit.rule.category == "bribery_corruption" for hit in unit.hits):
@@ -877,6 +880,8 @@ class DocumentAnalysis:
         """A concept hit adds a finding where no pattern rule of its category fired on the sentence; where one did,
         it only raises that finding's severity (aggravating factors)."""
         for hit in unit.hits:
+            if hit.rule.category == "sanctions" and EXPORT_CLAUSE.search(unit.text):
+                continue  # a clause keeping goods out of a country is no dealing with it
             fid = unit.recorded.get(hit.rule.category)
             if (
                 fid is None
@@ -1191,10 +1196,14 @@ _PROHIBITIVE_HEAD = re.compile(
 """A rule forbidding an act done without something ("Don't collect data without the user's consent"): a control. An
 order not to do a control ("do not verify the customer's identity") has no "without" and is left to the rules."""
 _DEFINITION = re.compile(
-    r"^\W*(?:\w{1,4}[.)]\s*)?[\"\u201c][^\"\u201d]{2,80}[\"\u201d]\W*\s+(?:means|shall mean|refers to)\b"
+    r"^\W*(?:\w{1,4}[.)]\s*)?(?:[\"\u201c\u2018'][^\"\u201d\u2019']{2,80}[\"\u201d\u2019'](?:\s*\([^)]{1,40}\))?,?\s+"
+    r"(?:means|shall mean|refers to|(?:is )?defined as|has the meaning)"
+    r"|[A-Z][\w-]*(?: [\w-]+){0,4}(?:\s*\([^)]{1,40}\))?,?\s+(?:(?:for|within) the (?:purposes?|meaning) of [^,]{1,80},"
+    r"\s+(?:means|shall mean|refers to)|is defined as|has the meaning|is (?:a|any) natural or legal person))\b"
 )
-"""A defined term ("\u201cBrazil Data Protection Requirements\u201d means ..."): it says what a word means, not what
-is done."""
+"""A defined term ("\u201cBrazil Data Protection Requirements\u201d means ...", "Sale, for the purpose of the CCPA,
+means selling ...", "Recipient is a natural or legal person ... to which the personal data are disclosed"): it says
+what a word means, not what is done."""
 
 
 def _conduct_item(text: str) -> bool:
@@ -1227,13 +1236,16 @@ _WE_LEAD = re.compile(
 includes using our products or services to:")."""
 _DENIAL = re.compile(
     r"^(?:[A-Z][\w&.,'-]*\s+|(?:of|and|with|to|the|for|our|your|&)\s+)*?(?:we|it|[A-Z][\w&.-]*(?:\s+data)?|"
-    r"(?:your|customer|personal) (?:data|information))\s+(?:(?:do|does|did|will|shall|would)\s*(?:not|n't)|won't|"
-    r"never|(?:is|are|will be) (?:never|not))(?:\s+(?:\w+ly|ever))?\s+(?:sell|rent|share|disclose|collect|process|"
-    r"transfer|trade|monetis|monetiz|provide|receive|create|sold|rented|shared|disclosed|transferred|traded)\w*\b"
+    r"(?:(?:any|all|the)\s+)?(?:(?:your|customer|personal|user)\s+)?(?:data|information)(?:\s+(?:we\s+)?collected)?)"
+    r"\s+(?:(?:do|does|did|will|shall|would)\s*(?:not|n't)|won't|"
+    r"never|(?:is|are|will be) (?:never|not))(?:\s+be)?(?:\s+(?:\w+ly|ever))?\s+(?:sell|rent|share|disclose|collect|"
+    r"process|transfer|trade|monetis|monetiz|provide|receive|create|sold|rented|shared|disclosed|transferred|traded|"
+    r"use (?:your|personal|customer|users?'?|any personal))\w*\b"
     r"(?![^.;]*\b(?:but|however|except|unless)\b)",
 )
 """The firm denies a practice at the head of a sentence, perhaps after a heading ("We do not sell, rent or ...",
-"Customer data is never sold", "Foot Locker does not collect ..."), with no exception after it: a promise, not a
+"Customer data is never sold", "Foot Locker does not collect ...", "We do not use your e-mail for marketing"), with no
+exception after it: a promise, not a
 practice. A denied control ("we do not verify ...") is not among the verbs."""
 _READER_RIGHT = re.compile(
     r"^(?![^.]*\b(?:but|however|although|yet|while)\s*,?\s+we\b)"
@@ -1248,7 +1260,7 @@ _READER_RIGHT = re.compile(
     r"|(?:to\s+)?exercise (?:your|this|these|the|any)\b"
     r"|(?:ask|request|direct|instruct) (?:us|that we|a business)\b|opt[- ]out (?:of|from)\b"
     r"|withdraw\w* (?:your |of )?consent\b"
-    r"|please note that you (?:are not required|may|can)\b"
+    r"|please note that you (?:are not required|may|can)\b|you are (?:free|entitled) to\b"
     r")",
     re.I,
 )
@@ -1273,12 +1285,14 @@ def _heading_run(text: str) -> bool:
 
 
 _REMEDY = re.compile(
-    r"^\W*if\b[^.;]{0,40}\b(?:learn|discover|become aware|are made aware|find out|notice)\w*\b[^.]{0,200}\b(?:delete|"
-    r"remove|erase|destroy|purge)\w*",
+    r"^\W*(?:if|in the event that|when|where|should)\b[^.;]{0,40}\b(?:learn|discover|become aware|are made aware|"
+    r"find out|notice)\w*\b[^.]{0,200}\b(?:delete|remove|erase|destroy|purge)\w*"
+    r"|^\W*if you(?:['\u2019]re| are)? (?:believe|think|suspect|become aware|a parent|parents?)\b[^.]{0,200}\b"
+    r"(?:notify|contact|tell|inform|let us know|report|delete|remove)\w*",
     re.I,
 )
-"""A remedy ("If we learn that we have collected data of a child without parental consent, we will delete it"): a
-control, whatever the condition names."""
+"""A remedy ("If we learn that we have collected data of a child without parental consent, we will delete it", "If
+you believe a child gave us data without consent, please notify us"): a control, whatever the condition names."""
 
 
 def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -> str:

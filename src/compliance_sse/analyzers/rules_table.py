@@ -32,6 +32,7 @@ from .base import RuleText
 from .gazetteer import sanctioned_places
 
 __all__ = [
+    "EXPORT_CLAUSE",
     "IDENTIFIER_RULES",
     "NEGATION_AFTER",
     "NEGATION_BEFORE",
@@ -1068,7 +1069,11 @@ def _static_rules() -> list[Rule]:
             excludes=_rx(
                 r"\b(?:keys?|ssh|pgp|gpg|certificates?|host|hash|digest|sha-?\d*|md5|rsa|browser|device|tls|ssl)\b"
                 r"[^.;]{0,40}\bfingerprints?\b|\bfingerprints?\b[^.;]{0,40}\b(?:keys?|certificates?|hosts?|files?|"
-                r"deployments?|requests?)\b"
+                r"deployments?|requests?)\b",
+                # A rule against discrimination names the characteristics it protects, not data anyone holds.
+                r"\b(?:discriminat\w*|harass\w*|hate|hateful|intoleran\w*|bigot\w*|protected (?:status|"
+                r"characteristics?|class\w*|categor\w*)|regardless of|irrespective of|equal opportunit\w*)\b"
+                r"[^.;]{0,100}\b(?:race|racial|religio\w*|ethnic\w*|sexual orientation|disabilit\w*)\b",
             ),
             requires_any=_rx(
                 # "criminal records" names the data; it does not record it.
@@ -1427,11 +1432,26 @@ def _jurisdiction_rules(data: RuleData) -> list[Rule]:
                 rec,
                 (pattern,),
                 requires_any=(_TRADE_CONTEXT,),
-                excludes=(re.compile(rf"\b(?:{before})\s+(?:{_words(names)})\b"),) if before else (),
+                excludes=(
+                    EXPORT_CLAUSE,
+                    *((re.compile(rf"\b(?:{before})\s+(?:{_words(names)})\b"),) if before else ()),
+                ),
                 key=_constant_key(str(j["id"])),
             )
         )
     return rules
+
+
+EXPORT_CLAUSE = re.compile(
+    r"\b(?:no\b[^.;]{0,40}\b(?:may|shall|will) be|(?:may|must|shall|will) not(?: be)?|agrees? not to|not to)\b"
+    r"[^.;]{0,40}\b(?:exported|re-?exported|downloaded|export|re-?export)\b"
+    r"|\b(?:ha(?:s|ve)|(?:is|are) (?:under|subject to) an?) embargo\w*"
+    r"|\bembargoed (?:countr\w+|jurisdictions?|regions?|territor\w+|destinations?)\b|"
+    r"\bexport (?:control|administration) (?:laws?|regulations?)\b",
+    _I,
+)
+"""An export-control clause of a licence or terms ("No Software may be downloaded or exported into Cuba, Iran ...",
+"countries the U.S. has embargoed"): it keeps the goods out of the country; it is no dealing with it."""
 
 
 def _offshore_rule(data: RuleData) -> Rule:

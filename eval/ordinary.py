@@ -49,6 +49,10 @@ next seeded 8 % of the ToS;DR texts and an eleventh seeded man-page sample.
 A thirteenth part, ``fresh-11``, was added and counted once round 7's first readings (d4f70ff) were labelled on
 ``fresh-10``, before any fix read off those labels: the next seeded 8 % of the ToS;DR texts and a twelfth seeded
 man-page sample.
+
+A fourteenth part, ``fresh-12``, was added and counted once round 7's second readings (247e85e) were labelled on
+``fresh-11``, before any fix read off those labels: the next seeded 8 % of the ToS;DR texts and a thirteenth seeded
+man-page sample.
 """
 
 from __future__ import annotations
@@ -103,11 +107,12 @@ FRESH_SOURCES = {
     9: (("tosdr", "*.txt", "tosdr-terms", (16, 24)),),
     10: (("tosdr", "*.txt", "tosdr-terms", (24, 32)),),
     11: (("tosdr", "*.txt", "tosdr-terms", (32, 40)),),
+    12: (("tosdr", "*.txt", "tosdr-terms", (40, 48)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large
 folder without overlap."""
-PARTS = ("look", "held-out", "fresh", *(f"fresh-{n}" for n in range(2, 12)))
+PARTS = ("look", "held-out", "fresh", *(f"fresh-{n}" for n in range(2, 13)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,3 +174,19 @@ def test_remedies_denials_definitions_and_the_firms_own_permission_are_no_practi
         POLICY + " We share customer data with advertisers without the consent of the Customers."
     )
     assert "DP-SALE" in raised(MEMO + " Selling the customer lists means we earn more from data brokers.")
+
+
+def test_a_password_request_a_liability_excluded_and_an_open_list_are_no_risk() -> None:
+    for ordinary in (
+        "Please note that we will never ask you to disclose your password in an unsolicited phone call or email.",
+        "We may terminate your account immediately, without prior notice or liability, for any reason whatsoever "
+        "and without limitation, including a breach of the Terms.",
+        "You may have the right, in some circumstances, to require us to erase your personal information without "
+        "undue delay.",
+        "Erasure: You may request erasure or blocking of personal data that have been processed unlawfully.",
+    ):
+        assert raised(POLICY + " " + ordinary) == set(), ordinary
+    assert "DP-CONSENT" in raised(
+        MEMO + " The customers were never asked for consent before we shared their data with the insurer."
+    )
+    assert "RM-UNLIMITED" in raised(MEMO + " The Supplier shall be liable without limitation for all losses.")

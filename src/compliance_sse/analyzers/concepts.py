@@ -110,6 +110,8 @@ _ALLOW = frozenset(
     ]
 )
 _OR = frozenset(["or", "nor"])
+_ASK = frozenset(["ask", "asking"])
+_SAY = frozenset(["consent", "permission", "approval", "agreement", "authorisation", "authorization", "opt"])
 _FIRMS = re.compile(r"\s+(?:and authori[sz]ation\s+)?(?:of|from)\s+(?!The\b|A\b|An\b|Any\b|Each\b)[A-Z]")
 """A named party's own consent after the word ("of YouGov", "from Experteer"), not that of "the Customers"."""
 _OR_AND = _OR | {"and"}
@@ -279,6 +281,10 @@ class SentenceConcepts:
         for a, b in self.hits.get(concept, ()):
             if a > 0 and "as" in self.tokens[a - 1].lemmas and "disclose" in self.tokens[a].lemmas:
                 continue  # "other than as disclosed in this policy": as stated, not passed on
+            if concept == "UNLIMITED" and self._drafting_idiom(a, b):
+                continue
+            if concept == "LIABLE" and any("without" in t.lemmas for t in self.tokens[max(0, a - 4) : a]):
+                continue  # "without notice or liability": no liability at all
             if (concept not in ACTIONS or not self.action_denied(a)) and (not taken or _apart((a, b), taken)):
                 return a, b
         return None
@@ -287,11 +293,28 @@ class SentenceConcepts:
         """A span where ``concept`` occurs negated ("no safeguard", "not verified", "refused to sign"), overlapping
         none of ``taken``."""
         for a, b in self.hits.get(concept, ()):
-            if concept == "INFORM" and self._firms_leave(a, b):
+            if concept == "INFORM" and (self._firms_leave(a, b) or self._asked_for_something_else(a)):
                 continue
             if self.negated(a) and (not taken or _apart((a, b), taken)):
                 return a, b
         return None
+
+    def _drafting_idiom(self, a: int, b: int) -> bool:
+        """ "Including without limitation" and "without limitation, including": a list left open, not a liability
+        without a limit."""
+        if [t for tok in self.tokens[a:b] for t in tok.lemmas & {"without", "limitation"}] != ["without", "limitation"]:
+            return False
+        near = self.tokens[max(0, a - 1) : a] + self.tokens[b : b + 1]
+        return any("including" in t.lemmas or "include" in t.lemmas for t in near)
+
+    def _asked_for_something_else(self, a: int) -> bool:
+        """Whether "ask" is not about a person's say over their data: "without asking" and asking for consent are
+        ("customers are never asked for consent"); "we will never ask you for your password" is not."""
+        if not self.tokens[a].lemmas & _ASK:
+            return False
+        if any("without" in t.lemmas for t in self.tokens[max(0, a - 3) : a]):
+            return False
+        return not any(t.lemmas & _SAY for t in self.tokens[a + 1 : a + 6])
 
     def _firms_leave(self, a: int, b: int) -> bool:
         """Whether a consent or permission is the firm's own ("without our permission", "without the prior written

@@ -11,9 +11,9 @@ group) and ``OUT``'s ``.key`` twin the group of each line; the labels follow ``e
 of the labelled flags it raises at severity 3 or more now: a keep there is a risk still raised, a standard or a
 misread is a false alarm. The texts come from ``--fresh-dir`` (docs/EVALUATION.md, round 6, says how to fill it).
 
-``fresh-10.jsonl`` holds another draw (docs/EVALUATION.md, round 7): the flags of severity 3 or more on fresh-10's
-legal texts that round 7's line readings took away (``removed``), as many of those they left (``kept``), and the
-ones they brought (``added``), labelled blind to the group. A flag is matched across the two versions by document,
+``fresh-10.jsonl`` to ``fresh-12.jsonl`` hold another draw (docs/EVALUATION.md, round 7): the flags of severity 3
+or more on that part's legal texts that a step of round 7's line readings took away (``removed``), a sample of
+those it left (``kept``), and the ones it brought (``added``), labelled blind to the group. A flag is matched across the two versions by document,
 rule and overlapping place in the text, so a quote that a new sentence cut shortened is the same flag.
 """
 

@@ -11,10 +11,12 @@ group) and ``OUT``'s ``.key`` twin the group of each line; the labels follow ``e
 of the labelled flags it raises at severity 3 or more now: a keep there is a risk still raised, a standard or a
 misread is a false alarm. The texts come from ``--fresh-dir`` (docs/EVALUATION.md, round 6, says how to fill it).
 
-``fresh-10.jsonl`` to ``fresh-12.jsonl`` hold another draw (docs/EVALUATION.md, round 7): the flags of severity 3
-or more on that part's legal texts that a step of round 7's line readings took away (``removed``), a sample of
-those it left (``kept``), and the ones it brought (``added``), labelled blind to the group. A flag is matched across the two versions by document,
-rule and overlapping place in the text, so a quote that a new sentence cut shortened is the same flag.
+``fresh-10.jsonl`` to ``fresh-12.jsonl`` hold another draw (docs/EVALUATION.md, round 7): the flags of severity 3 or
+more on that part's legal texts that a step of round 7's line readings took away (``removed``), a sample of those it
+left (``kept``), and the ones it brought (``added``), labelled blind to the group. A flag is matched across the two
+versions by document, rule and overlapping place in the text, so a quote that a new sentence cut shortened is the
+same flag. ``flags PART OUT`` writes a part's flags at the checked-out code; ``step OLD NEW OUT`` compares two such
+files and draws the groups to label.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from compliance_sse.analyzers.rules import RulesAnalyzer
 from compliance_sse.pipeline.models import ExtractedPage, Finding
@@ -81,16 +84,67 @@ def sample(fresh_dir: Path, where: str, out: Path, per_group: int) -> tuple[int,
             line = {"doc": text.label, "title": text.body[:160], "rule": rule, "category": f.category}
             groups[group].append({**line, "quote": quote, "quote_sha1": digest, "context": context, "group": group})
     rng = random.Random(SEED)
-    drawn = [x for g in groups.values() for x in rng.sample(g, min(per_group, len(g)))]
+    _write([x for g in groups.values() for x in rng.sample(g, min(per_group, len(g)))], out, rng)
+    return len(groups["lowered"]), len(groups["kept"])
+
+
+def _write(drawn: list[dict[str, Any]], out: Path, rng: random.Random) -> None:
+    """The drawn flags, shuffled, to ``out`` without their group, and each one's group to ``out``'s ``.key`` twin."""
     rng.shuffle(drawn)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w") as lines, out.with_suffix(".key").open("w") as key:
         for n, x in enumerate(drawn):
             ident = hashlib.sha1(f"{n}{x['doc']}{x['rule']}".encode()).hexdigest()[:8]
-            group = x.pop("group")
-            lines.write(json.dumps({"id": ident, **x}) + "\n")
-            key.write(json.dumps({"id": ident, "group": group}) + "\n")
-    return len(groups["lowered"]), len(groups["kept"])
+            line = {k: x[k] for k in ("doc", "title", "rule", "category", "quote", "quote_sha1", "context")}
+            lines.write(json.dumps({"id": ident, **line}) + "\n")
+            key.write(json.dumps({"id": ident, "group": x["group"]}) + "\n")
+
+
+def flags(fresh_dir: Path, where: str, out: Path) -> int:
+    """Write the flags of severity 3 or more on the legal texts of part ``where``, with where each quote sits in its
+    text, for :func:`step` to compare with those of another version of the code; returns how many."""
+    analyzer = RulesAnalyzer()
+    rows = []
+    for text in _legal(fresh_dir, {where}):
+        for (rule, digest), f in findings(text, analyzer).items():
+            if f.severity < SEVERE:
+                continue
+            quote = next(ev.quote for ev in f.evidence if _digest(ev.quote) == digest)
+            at = text.body.find(quote[:60])
+            context = text.body[max(0, at - CONTEXT) : at + len(quote) + CONTEXT] if at >= 0 else quote
+            line = {"doc": text.label, "title": text.body[:160], "rule": rule, "category": f.category}
+            rows.append({**line, "quote": quote, "quote_sha1": digest, "context": context, "at": at})
+    out.write_text(json.dumps(rows))
+    return len(rows)
+
+
+def _same(flag: dict[str, Any], others: list[dict[str, Any]]) -> bool:
+    """Whether one of ``others`` (same document and rule) is ``flag``: their quotes overlap in the text, or, where one
+    was not found verbatim, one quote holds the other."""
+    if flag["at"] >= 0 and all(x["at"] >= 0 for x in others):
+        end = flag["at"] + len(flag["quote"])
+        return any(x["at"] < end and flag["at"] < x["at"] + len(x["quote"]) for x in others)
+    return any(x["quote"] in flag["quote"] or flag["quote"] in x["quote"] for x in others)
+
+
+def step(old: Path, new: Path, out: Path, kept: int | None = None) -> dict[str, int]:
+    """Draw the flags a change of the code took away (``removed``: all), left (``kept``: a sample, as many as were
+    removed unless ``kept`` says), and brought (``added``: all), from two :func:`flags` files of one part."""
+    before, after = json.loads(old.read_text()), json.loads(new.read_text())
+    by: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = {"old": {}, "new": {}}
+    for name, rows in (("old", before), ("new", after)):
+        for x in rows:
+            by[name].setdefault((x["doc"], x["rule"]), []).append(x)
+    groups = {
+        "removed": [x for x in before if not _same(x, by["new"].get((x["doc"], x["rule"]), []))],
+        "kept": [x for x in before if _same(x, by["new"].get((x["doc"], x["rule"]), []))],
+        "added": [x for x in after if not _same(x, by["old"].get((x["doc"], x["rule"]), []))],
+    }
+    rng = random.Random(SEED)
+    size = len(groups["removed"]) if kept is None else kept
+    drawn = {**groups, "kept": rng.sample(groups["kept"], min(size, len(groups["kept"])))}
+    _write([{**x, "group": g} for g, rows in drawn.items() for x in rows], out, rng)
+    return {g: len(rows) for g, rows in groups.items()}
 
 
 def score(fresh_dir: Path, labels: Path = LABELS) -> str:
@@ -133,13 +187,27 @@ def main(argv: list[str] | None = None) -> int:
     draw.add_argument("out", type=Path)
     draw.add_argument("--per-group", type=int, default=120)
     sub.add_parser("score", help="how the labelled flags come out now")
+    dump = sub.add_parser("flags", help="write a fresh part's flags, to compare two versions of the code with step")
+    dump.add_argument("part")
+    dump.add_argument("out", type=Path)
+    change = sub.add_parser("step", help="draw the flags a change removed, kept and added, to label")
+    change.add_argument("old", type=Path, help="the flags file of the part before the change")
+    change.add_argument("new", type=Path, help="the flags file of the part after it")
+    change.add_argument("out", type=Path)
+    change.add_argument("--kept", type=int, help="how many kept flags to draw (default: as many as were removed)")
     args = parser.parse_args(argv)
+    if args.command == "step":
+        counts = step(args.old, args.new, args.out, args.kept)
+        print(", ".join(f"{n} {g}" for g, n in counts.items()) + f"; sample in {args.out}")
+        return 0
     if args.fresh_dir is None or not args.fresh_dir.is_dir():
         print(f"eval.notices: give --fresh-dir (or ${FRESH_ENV}) holding the fresh parts' folders", file=sys.stderr)
         return 2
     if args.command == "sample":
         lowered, kept = sample(args.fresh_dir, args.part, args.out, args.per_group)
         print(f"{args.part}: {lowered} flags lowered, {kept} kept; sample in {args.out}")
+    elif args.command == "flags":
+        print(f"{args.part}: {flags(args.fresh_dir, args.part, args.out)} flags in {args.out}")
     else:
         print(score(args.fresh_dir))
     return 0

@@ -6,6 +6,9 @@ Each reading is checked both ways: the misread it ends, and the risk it must lea
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from compliance_sse.analyzers.rules import analyze_pages
 
 POLICY = (
@@ -190,3 +193,39 @@ def test_a_password_request_a_liability_excluded_and_an_open_list_are_no_risk() 
         MEMO + " The customers were never asked for consent before we shared their data with the insurer."
     )
     assert "RM-UNLIMITED" in raised(MEMO + " The Supplier shall be liable without limitation for all losses.")
+
+
+def test_a_step_is_drawn_by_place_in_the_text_not_by_quote(tmp_path: Path) -> None:
+    from eval.notices import step
+
+    def flag(doc: str, rule: str, quote: str, at: int) -> dict[str, object]:
+        return {
+            "doc": doc,
+            "title": "",
+            "rule": rule,
+            "category": "",
+            "quote": quote,
+            "quote_sha1": "",
+            "context": "",
+            "at": at,
+        }
+
+    old = [
+        flag("a", "DP-SALE", "Sharing We sell your data.", 10),  # re-quoted after the change: the same flag
+        flag("a", "DP-C-SELL", "You may opt out of the sale.", 60),  # gone
+        flag("b", "RM-UNILATERAL", "We may change these terms.", 0),  # unchanged
+    ]
+    new = [flag("a", "DP-SALE", "We sell your data.", 18), old[2], flag("b", "XB-TRANSFER", "Data goes abroad.", 40)]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    counts = step(tmp_path / "old.json", tmp_path / "new.json", tmp_path / "s.jsonl", kept=5)
+    assert counts == {"removed": 1, "kept": 2, "added": 1}
+    lines = [json.loads(x) for x in (tmp_path / "s.jsonl").read_text().splitlines()]
+    groups = {json.loads(x)["id"]: json.loads(x)["group"] for x in (tmp_path / "s.key").read_text().splitlines()}
+    assert all("group" not in x and "at" not in x for x in lines)
+    assert sorted((x["rule"], groups[x["id"]]) for x in lines) == [
+        ("DP-C-SELL", "removed"),
+        ("DP-SALE", "kept"),
+        ("RM-UNILATERAL", "kept"),
+        ("XB-TRANSFER", "added"),
+    ]

@@ -53,6 +53,9 @@ man-page sample.
 A fourteenth part, ``fresh-12``, was added and counted once round 7's second readings (247e85e) were labelled on
 ``fresh-11``, before any fix read off those labels: the next seeded 8 % of the ToS;DR texts and a thirteenth seeded
 man-page sample.
+
+A fifteenth part, ``fresh-13``, was added and counted at 151dbab, before round 7's last fix (an opening condition's
+negation stays in it): the next seeded 8 % of the ToS;DR texts and a fourteenth seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -108,11 +111,12 @@ FRESH_SOURCES = {
     10: (("tosdr", "*.txt", "tosdr-terms", (24, 32)),),
     11: (("tosdr", "*.txt", "tosdr-terms", (32, 40)),),
     12: (("tosdr", "*.txt", "tosdr-terms", (40, 48)),),
+    13: (("tosdr", "*.txt", "tosdr-terms", (48, 56)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large
 folder without overlap."""
-PARTS = ("look", "held-out", "fresh", *(f"fresh-{n}" for n in range(2, 13)))
+PARTS = ("look", "held-out", "fresh", *(f"fresh-{n}" for n in range(2, 14)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ def test_a_heading_run_into_a_notice_sentence_is_no_part_of_it() -> None:
     clause = (
         "If You DO NOT notify Us that You are porting Your number, We will sell Your personal data to data brokers."
     )
-    assert "DP-C-SELL" in raised(POLICY + " " + clause)
+    assert "DP-SALE" in raised(POLICY + " " + clause)
 
 
 def test_a_denial_reaches_every_verb_of_its_list() -> None:
@@ -229,3 +229,13 @@ def test_a_step_is_drawn_by_place_in_the_text_not_by_quote(tmp_path: Path) -> No
         ("RM-UNILATERAL", "kept"),
         ("XB-TRANSFER", "added"),
     ]
+
+
+def test_a_negation_in_an_opening_condition_stays_in_it() -> None:
+    assert raised(POLICY + " If you don't, we may suspend or terminate your Game Account.") == set()
+    assert "DP-SALE" in raised(
+        POLICY + " If the customer does not pay, we may sell the customer database to data brokers."
+    )
+    assert "RM-C-NO-EXIT" in raised(
+        MEMO + " Unless the supplier agrees, the customer may not terminate the agreement during the first five years."
+    )

@@ -110,6 +110,7 @@ _ALLOW = frozenset(
     ]
 )
 _OR = frozenset(["or", "nor"])
+_CONDITIONS = frozenset(["if", "unless"])
 _ASK = frozenset(["ask", "asking"])
 _SAY = frozenset(["consent", "permission", "approval", "agreement", "authorisation", "authorization", "opt"])
 _FIRMS = re.compile(r"\s+(?:and authori[sz]ation\s+)?(?:of|from)\s+(?!The\b|A\b|An\b|Any\b|Each\b)[A-Z]")
@@ -281,8 +282,6 @@ class SentenceConcepts:
         for a, b in self.hits.get(concept, ()):
             if a > 0 and "as" in self.tokens[a - 1].lemmas and "disclose" in self.tokens[a].lemmas:
                 continue  # "other than as disclosed in this policy": as stated, not passed on
-            if concept == "UNLIMITED" and self._drafting_idiom(a, b):
-                continue
             if concept == "LIABLE" and any("without" in t.lemmas for t in self.tokens[max(0, a - 4) : a]):
                 continue  # "without notice or liability": no liability at all
             if (concept not in ACTIONS or not self.action_denied(a)) and (not taken or _apart((a, b), taken)):
@@ -298,14 +297,6 @@ class SentenceConcepts:
             if self.negated(a) and (not taken or _apart((a, b), taken)):
                 return a, b
         return None
-
-    def _drafting_idiom(self, a: int, b: int) -> bool:
-        """ "Including without limitation" and "without limitation, including": a list left open, not a liability
-        without a limit."""
-        if [t for tok in self.tokens[a:b] for t in tok.lemmas & {"without", "limitation"}] != ["without", "limitation"]:
-            return False
-        near = self.tokens[max(0, a - 1) : a] + self.tokens[b : b + 1]
-        return any("including" in t.lemmas or "include" in t.lemmas for t in near)
 
     def _asked_for_something_else(self, a: int) -> bool:
         """Whether "ask" is not about a person's say over their data: "without asking" and asking for consent are
@@ -432,15 +423,24 @@ def read_sentence(text: str) -> SentenceConcepts:
     starts: list[tuple[int, tuple[tuple[str, tuple[str, ...]], ...]]] = []
     """(token, the concept terms that may start at it), for the tokens that start some."""
     clause = 0
+    condition = False
+    """Whether the clause being read opens with "if" or "unless": its comma ends it ("If you don't, we may ...")."""
+    last = 0
     for m in _TOKEN.finditer(text):
         word = m.group()
         if word in (";", ":"):
             clause += 1
             continue
         lem, cands, opens_clause, is_no = _number(word) if word.isdigit() else _word(word)
+        start, end = m.span()
+        if condition and "," in text[last:start]:
+            clause += 1
+            condition = False
         if opens_clause:
             clause += 1
-        start, end = m.span()
+        if not tokens or tokens[-1].clause != clause:
+            condition = word.lower() in _CONDITIONS
+        last = end
         if is_no and text[end : end + 1] == ".":
             tokens.append(_Tok(start, end, _NO_ABBREVIATION, clause))
             continue
@@ -476,12 +476,14 @@ def read_sentence(text: str) -> SentenceConcepts:
         _aim_skips(sc)
     if "FOREVER" in hits:  # "permanently delete" is erasure, not keeping
         _keep(hits, "FOREVER", lambda a, b: b >= size or not tokens[b].lemmas & _ERASE)
-    if "UNLIMITED" in hits:  # "including, without limitation" is "for example"; "without limiting the scope" no limit
+    if "UNLIMITED" in hits:  # "including, without limitation" and "without limitation, including" are "for example";
+        # "without limiting the scope" sets no limit
         _keep(
             hits,
             "UNLIMITED",
             lambda a, b: (
                 (a == 0 or "including" not in tokens[a - 1].lemmas)
+                and (b >= size or "including" not in tokens[b].lemmas)
                 and not text.startswith("limiting", tokens[b - 1].start)
             ),
         )

@@ -1344,10 +1344,18 @@ _INNER_NEGATION = re.compile(
 """A negated verb inside a trigger's match ("personal information will never be sold")."""
 
 
+_CONDITION_HEAD = re.compile(r"\W*(?:if|unless)\b[^,;.]{0,200},", re.I)
+"""A sentence's opening condition up to its comma ("If you don't, ..."): a negation in it stays in it."""
+
+
 def _negated(text: str, start: int, end: int) -> bool:
-    before = text[max(0, start - 140) : start]
+    origin = max(0, start - 140)
+    before = text[origin:start]
     cut = 0
-    for m in _CLAUSE_BREAK.finditer(before):
+    condition = _CONDITION_HEAD.match(text)
+    if condition is not None and origin < condition.end() <= start:
+        cut = condition.end() - origin
+    for m in _CLAUSE_BREAK.finditer(before, cut):
         cut = m.end()
     if NEGATION_BEFORE.search(before[cut:]) or _INNER_NEGATION.search(text, start, end):
         return True

@@ -144,44 +144,12 @@ _GLUED_END = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
 _RUN_IN = re.compile(r"(?<=[a-z0-9)]) (?=(?:We|Our|If|When|Where|Please|This|These|Unless|You|Your) [a-z])")
 """Where a sentence may start after a heading its line break was lost from ("Sharing of personal information We
 do not share ..."): see ``_run_in_heading``."""
-_NOT_HEADING = frozenset(
-    [
-        "we",
-        "you",
-        "our",
-        "your",
-        "us",
-        "i",
-        "it",
-        "they",
-        "he",
-        "she",
-        "is",
-        "are",
-        "was",
-        "were",
-        "will",
-        "may",
-        "can",
-        "shall",
-        "must",
-        "do",
-        "does",
-        "did",
-        "has",
-        "have",
-        "had",
-        "be",
-        "been",
-        "that",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "would",
-        "should",
-        "could",
-    ]
+_NOT_HEADING = (
+    frozenset(
+        ["we", "you", "our", "your", "us", "i", "it", "they", "he", "she", "that", "which", "who", "whom", "whose"]
+    )
+    | frozenset(["is", "are", "was", "were", "be", "been", "will", "may", "can", "shall", "must", "would", "should"])
+    | frozenset(["could", "do", "does", "did", "has", "have", "had"])
 )
 """Words no heading holds in lower case: a subject or a verb makes the words before a candidate a sentence."""
 _LINE_ITEM = re.compile(
@@ -278,7 +246,7 @@ def _run_in_heading(words: str) -> bool:
         and words[:1].isupper()
         and not any(c in words for c in ',;:.!?"')
         and not any(t in _NOT_HEADING for t in tokens)
-        and not any(t.lower() in ("we", "you", "if", "when") for t in tokens[:1])
+        and tokens[0].lower() not in ("we", "you", "if", "when")
     )
 
 
@@ -1245,8 +1213,7 @@ _DENIAL = re.compile(
 )
 """The firm denies a practice at the head of a sentence, perhaps after a heading ("We do not sell, rent or ...",
 "Customer data is never sold", "Foot Locker does not collect ...", "We do not use your e-mail for marketing"), with no
-exception after it: a promise, not a
-practice. A denied control ("we do not verify ...") is not among the verbs."""
+exception after it: a promise, not a practice. A denied control ("we do not verify ...") is not among the verbs."""
 _READER_RIGHT = re.compile(
     r"^(?![^.]*\b(?:but|however|although|yet|while)\s*,?\s+we\b)"
     r"\W*(?:\w{1,4}[.)]\s*)?(?:[A-Z][a-z]+(?: [a-z]+){0,3}:\s+)?(?:(?:however|specifically|also|additionally|in "
@@ -1268,7 +1235,6 @@ _READER_RIGHT = re.compile(
 """A right of the reader ("You have the right to ...", "Right to erasure", "A California resident may opt out of
 ...", "Ask us not to share ..."): in a notice, it says what the reader may ask, not what the firm does. Not when
 it goes on to what the firm does ("You may opt out, but we still sell ...")."""
-_TITLE_WORD = re.compile(r"\b[A-Z][a-z]")
 _LONG_WORD = re.compile(r"\b[A-Za-z]{4,}")
 
 

@@ -1432,10 +1432,7 @@ def _jurisdiction_rules(data: RuleData) -> list[Rule]:
                 rec,
                 (pattern,),
                 requires_any=(_TRADE_CONTEXT,),
-                excludes=(
-                    EXPORT_CLAUSE,
-                    *((re.compile(rf"\b(?:{before})\s+(?:{_words(names)})\b"),) if before else ()),
-                ),
+                excludes=(re.compile(rf"\b(?:{before})\s+(?:{_words(names)})\b"),) if before else (),
                 key=_constant_key(str(j["id"])),
             )
         )

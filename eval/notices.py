@@ -11,7 +11,7 @@ group) and ``OUT``'s ``.key`` twin the group of each line; the labels follow ``e
 of the labelled flags it raises at severity 3 or more now: a keep there is a risk still raised, a standard or a
 misread is a false alarm. The texts come from ``--fresh-dir`` (docs/EVALUATION.md, round 6, says how to fill it).
 
-``fresh-10.jsonl`` to ``fresh-12.jsonl`` hold another draw (docs/EVALUATION.md, round 7): the flags of severity 3 or
+``fresh-10.jsonl`` and later hold another draw (docs/EVALUATION.md, round 7): the flags of severity 3 or
 more on that part's legal texts that a step of round 7's line readings took away (``removed``), a sample of those it
 left (``kept``), and the ones it brought (``added``), labelled blind to the group. A flag is matched across the two
 versions by document, rule and overlapping place in the text, so a quote that a new sentence cut shortened is the
@@ -69,7 +69,7 @@ def _legal(fresh_dir: Path, parts: set[str]) -> Iterator[Text]:
 
 def sample(fresh_dir: Path, where: str, out: Path, per_group: int) -> tuple[int, int]:
     analyzer = RulesAnalyzer()
-    groups: dict[str, list[dict[str, str]]] = {"lowered": [], "kept": []}
+    groups: dict[str, list[dict[str, Any]]] = {"lowered": [], "kept": []}
     for text in _legal(fresh_dir, {where}):
         plain = {k: f for k, f in findings(text, analyzer, as_notice=False).items() if f.severity >= SEVERE}
         if not plain:
@@ -78,14 +78,20 @@ def sample(fresh_dir: Path, where: str, out: Path, per_group: int) -> tuple[int,
         for (rule, digest), f in plain.items():
             now = calibrated.get((rule, digest))
             group = "kept" if now is not None and now.severity >= SEVERE else "lowered"
-            quote = next(ev.quote for ev in f.evidence if _digest(ev.quote) == digest)
-            at = text.body.find(quote[:60])
-            context = text.body[max(0, at - CONTEXT) : at + len(quote) + CONTEXT] if at >= 0 else quote
-            line = {"doc": text.label, "title": text.body[:160], "rule": rule, "category": f.category}
-            groups[group].append({**line, "quote": quote, "quote_sha1": digest, "context": context, "group": group})
+            groups[group].append({**_row(text, rule, digest, f), "group": group})
     rng = random.Random(SEED)
     _write([x for g in groups.values() for x in rng.sample(g, min(per_group, len(g)))], out, rng)
     return len(groups["lowered"]), len(groups["kept"])
+
+
+def _row(text: Text, rule: str, digest: str, f: Finding) -> dict[str, Any]:
+    """What a labeller sees of a flag (document, title, rule, quote and the text around it), and where the quote
+    sits in the text (``at``, -1 when not found verbatim)."""
+    quote = next(ev.quote for ev in f.evidence if _digest(ev.quote) == digest)
+    at = text.body.find(quote[:60])
+    context = text.body[max(0, at - CONTEXT) : at + len(quote) + CONTEXT] if at >= 0 else quote
+    line = {"doc": text.label, "title": text.body[:160], "rule": rule, "category": f.category}
+    return {**line, "quote": quote, "quote_sha1": digest, "context": context, "at": at}
 
 
 def _write(drawn: list[dict[str, Any]], out: Path, rng: random.Random) -> None:
@@ -104,16 +110,12 @@ def flags(fresh_dir: Path, where: str, out: Path) -> int:
     """Write the flags of severity 3 or more on the legal texts of part ``where``, with where each quote sits in its
     text, for :func:`step` to compare with those of another version of the code; returns how many."""
     analyzer = RulesAnalyzer()
-    rows = []
-    for text in _legal(fresh_dir, {where}):
-        for (rule, digest), f in findings(text, analyzer).items():
-            if f.severity < SEVERE:
-                continue
-            quote = next(ev.quote for ev in f.evidence if _digest(ev.quote) == digest)
-            at = text.body.find(quote[:60])
-            context = text.body[max(0, at - CONTEXT) : at + len(quote) + CONTEXT] if at >= 0 else quote
-            line = {"doc": text.label, "title": text.body[:160], "rule": rule, "category": f.category}
-            rows.append({**line, "quote": quote, "quote_sha1": digest, "context": context, "at": at})
+    rows = [
+        _row(text, rule, digest, f)
+        for text in _legal(fresh_dir, {where})
+        for (rule, digest), f in findings(text, analyzer).items()
+        if f.severity >= SEVERE
+    ]
     out.write_text(json.dumps(rows))
     return len(rows)
 
@@ -135,11 +137,10 @@ def step(old: Path, new: Path, out: Path, kept: int | None = None) -> dict[str, 
     for name, rows in (("old", before), ("new", after)):
         for x in rows:
             by[name].setdefault((x["doc"], x["rule"]), []).append(x)
-    groups = {
-        "removed": [x for x in before if not _same(x, by["new"].get((x["doc"], x["rule"]), []))],
-        "kept": [x for x in before if _same(x, by["new"].get((x["doc"], x["rule"]), []))],
-        "added": [x for x in after if not _same(x, by["old"].get((x["doc"], x["rule"]), []))],
-    }
+    groups: dict[str, list[dict[str, Any]]] = {"removed": [], "kept": [], "added": []}
+    for x in before:
+        groups["kept" if _same(x, by["new"].get((x["doc"], x["rule"]), [])) else "removed"].append(x)
+    groups["added"] = [x for x in after if not _same(x, by["old"].get((x["doc"], x["rule"]), []))]
     rng = random.Random(SEED)
     size = len(groups["removed"]) if kept is None else kept
     drawn = {**groups, "kept": rng.sample(groups["kept"], min(size, len(groups["kept"])))}

@@ -116,7 +116,7 @@ FRESH_SOURCES = {
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large
 folder without overlap."""
-PARTS = ("look", "held-out", "fresh", *(f"fresh-{n}" for n in range(2, 14)))
+PARTS = ("look", "held-out", "fresh", *(f"fresh-{n}" for n in range(2, max(FRESH_SOURCES) + 1)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,7 @@ from pathlib import Path
 
 from compliance_sse.analyzers.rules import analyze_pages
 
-POLICY = (
-    "Privacy Policy of Brightline Apps. This policy explains how we handle your information when you use our apps, "
-    "and the choices you have about it."
-)
-MEMO = "Vendor onboarding memo. The supplier contract for the Lisbon warehouse was reviewed by the legal team."
+from .test_standard_form import MEMO, POLICY
 
 
 def raised(*pages: str) -> set[str]:

@@ -56,6 +56,11 @@ man-page sample.
 
 A fifteenth part, ``fresh-13``, was added and counted at 151dbab, before round 7's last fix (an opening condition's
 negation stays in it): the next seeded 8 % of the ToS;DR texts and a fourteenth seeded man-page sample.
+
+A sixteenth part, ``fresh-14``, was added and counted at the start of round 8, before any EIP or ERC flag was read
+for fixes: other ledgers' improvement proposals, whose token, fee and payment designs use the financial rules' words
+as EIPs and ERCs do (Bitcoin's BIPs ``bips/bip-*``, Cardano's CIPs and CPSs ``cips/C*/README.md``, Stellar's CAPs
+and SEPs ``stellar/*/*.md``), and a fifteenth seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -112,6 +117,13 @@ FRESH_SOURCES = {
     11: (("tosdr", "*.txt", "tosdr-terms", (32, 40)),),
     12: (("tosdr", "*.txt", "tosdr-terms", (40, 48)),),
     13: (("tosdr", "*.txt", "tosdr-terms", (48, 56)),),
+    14: (
+        ("bips", "bip-*.mediawiki", "bip"),
+        ("bips", "bip-*.md", "bip"),
+        ("cips", "CIP-*/README.md", "cip"),
+        ("cips", "CPS-*/README.md", "cip"),
+        ("stellar", "*/*.md", "stellar-proposal"),
+    ),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

@@ -171,6 +171,19 @@ NOTICE_READER_WORDS = 3
 """A notice to its reader names itself (a privacy policy, terms of service) and speaks to "you" on its first page."""
 NOTICE_HEAD_CHARS = 400
 """A notice whose title opens the page may speak of its reader as "the User" or "visitors" instead."""
+_PREAMBLE_FIELD = re.compile(
+    r"^[ \t]*(?:[-*|][ \t]*)?(title|status|author|created|discussions-to|type|category)s?[ \t]*(?::|\|)[ \t]*\S",
+    re.IGNORECASE | re.MULTILINE,
+)
+_PROPOSAL_HEADING = re.compile(
+    r"^[ \t]*(?:#{1,4}|={1,4})?[ \t]*(?:\d{1,2}\.?[ \t]+)?(?:abstract|simple summary|summary|motivation|"
+    r"specification|rationale|backwards? compatibility|security considerations)[ \t]*(?:={1,4})?[ \t]*:?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+PROPOSAL_HEAD_CHARS = 1500
+"""A technical proposal's fielded preamble opens its first page."""
+PROPOSAL_SEVERITY = 2
+"""A finding in a technical proposal is a design discussed, noted at most at this severity."""
 _PAGE_NUMBER = re.compile(r"(?:page\s*)?[-\u2013]?\s*\d{1,4}\s*[-\u2013]?(?:\s*(?:of|/)\s*\d{1,4})?", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(
     r"[;:]|\.\s|,\s+(?:but|however|whereas|although)\b|\b(?:but|however|whereas|although|except|unless)\b", re.I
@@ -354,6 +367,17 @@ def is_notice(text: str) -> bool:
     if title.start() < NOTICE_HEAD_CHARS:
         readers += len(_USERS.findall(text))
     return readers >= NOTICE_READER_WORDS
+
+
+def is_proposal(text: str) -> bool:
+    """A technical proposal or specification (an improvement proposal, a request for comments): its first page
+    opens with a fielded preamble naming at least its title and status, and its author or creation date, and holds
+    a proposal's heading of its own line (abstract, motivation, specification, rationale...). A memo or contract with
+    a document-control block has no such headings; a paper with an abstract has no such preamble."""
+    fields = {m.group(1).lower() for m in _PREAMBLE_FIELD.finditer(text[:PROPOSAL_HEAD_CHARS])}
+    return (
+        {"title", "status"} <= fields and bool(fields & {"author", "created"}) and bool(_PROPOSAL_HEADING.search(text))
+    )
 
 
 def _digest(*parts: str) -> str:
@@ -600,6 +624,9 @@ class DocumentAnalysis:
     notice: bool | None = None
     """The document is a notice to its reader (see ``is_notice``), decided on its first page with text: there its
     standard-form clauses are noted at severity 2, not raised."""
+    proposal: bool | None = None
+    """The document is a technical proposal (see ``is_proposal``), decided on its first page with text: there every
+    finding but an instruction to the reviewer is noted at ``PROPOSAL_SEVERITY``."""
     transfers_pending: list[tuple[Finding, tuple[str, ...]]] = field(default_factory=list)
     transfers_safe: set[str] = field(default_factory=set)
     """Destinations (ISO codes) for which some sentence of the document states a safeguard."""
@@ -636,6 +663,7 @@ class DocumentAnalysis:
             return new
         if self.notice is None:
             self.notice = is_notice(page.text)
+            self.proposal = is_proposal(page.text)
         spans = _split(norm, breaks, bool(self.notice))
         units = [_Unit(norm[a:b], [_Part(page.number, a, b)], [0]) for a, b in spans]
         # Drop trailing page numbers so that a clause cut by the page break can join the next page.
@@ -851,11 +879,12 @@ class DocumentAnalysis:
             if hit.rule.category == "sanctions" and EXPORT_CLAUSE.search(unit.text):
                 continue  # a clause keeping goods out of a country is no dealing with it
             fid = unit.recorded.get(hit.rule.category)
+            severity = self._level(hit.rule.category, hit.severity)
             if (
                 fid is None
                 and unit.recorded
                 and hit.rule.category != "cross_border"
-                and hit.severity
+                and severity
                 <= max(
                     (self.findings.get(f) or self.deferred.get(f) or _NO_FINDING).severity
                     for f in unit.recorded.values()
@@ -864,22 +893,29 @@ class DocumentAnalysis:
                 continue  # a pattern rule already names this sentence's risk, at least as seriously
             if fid is not None:
                 existing = self.findings.get(fid) or self.deferred.get(fid)
-                if existing is not None and existing.severity < hit.severity:
-                    existing.severity = hit.severity
+                if existing is not None and existing.severity < severity:
+                    existing.severity = severity
                 continue
             self._record_concept(hit, unit, new)
         unit.hits = []
 
+    def _level(self, category: str, severity: int) -> int:
+        """``severity`` as this document reads it: in a technical proposal, a design discussed is noted."""
+        if self.proposal and category != "document_integrity":
+            return min(severity, PROPOSAL_SEVERITY)
+        return severity
+
     def _record_concept(self, hit: ConceptHit, unit: _Unit, new: list[Finding]) -> None:
         rule = _concept_rule(hit.rule, hit.severity)
+        severity = self._level(rule.category, hit.severity)
         if not hit.deferred:
             before = self.findings.get(rule_key(rule, hit.key))
             self._record(rule, hit.key, unit, hit.start, hit.end, new)
-            if before is not None and before.severity < hit.severity:
-                before.severity = hit.severity
+            if before is not None and before.severity < severity:
+                before.severity = severity
             return
         evidence = _evidence(unit, hit.start, hit.end, _sensitive_spans(unit.text))
-        finding = rule.finding(rule_key(rule, hit.key), evidence, hit.severity)
+        finding = rule.finding(rule_key(rule, hit.key), evidence, severity)
         for pending, _ in self.transfers_pending:
             if pending.id == finding.id:
                 self._merge(pending, finding)
@@ -1032,12 +1068,13 @@ class DocumentAnalysis:
         evidence = _evidence(unit, start, end, sensitive if sensitive is not None else _sensitive_spans(unit.text))
         fid = rule_key(rule, key)
         unit.recorded.setdefault(rule.category, fid)
+        severity = self._level(rule.category, rule.severity if severity is None else severity)
         existing = self.findings.get(fid) or self.deferred.get(fid)
         if existing is not None:
             for ev in evidence:
                 if ev not in existing.evidence and len(existing.evidence) < MAX_EVIDENCE:
                     existing.evidence.append(ev)
-            existing.severity = max(existing.severity, rule.severity if severity is None else severity)
+            existing.severity = max(existing.severity, severity)
             return
         finding = rule.finding(fid, evidence, severity)
         if rule.safeguards:

@@ -319,9 +319,10 @@ REVIEWER_INSTRUCTIONS = _rx(
     r"models?|assistants?|tools?|agents?|screeners?|compliance (?:tools?|checks?))\s*[:,]",
     r"\b(?:AI|LLM|language model|automated|machine)\s+(?:reviewers?|systems?|analy[sz]ers?|models?|"
     r"assistants?|"
-    r"tools?|agents?|screeners?|compliance (?:tools?|checks?))\s*(?:must|should|shall|will|are "
-    r"instructed|"
-    r"reading this)",
+    r"tools?|agents?|screeners?|compliance (?:tools?|checks?))\s*(?:must|should|shall|are instructed|reading this|"
+    # "will" tells only with an order's verb: "automated systems will use these files" is a prediction
+    r"will (?:now |instead )?(?:ignore|disregard|mark|classify|rate|report|treat|consider|label|score|approve|"
+    r"output|respond|return|answer|skip|overlook|forget))",
     r"\b(?:mark|classify|rate|report|treat|consider|label|score|flag|record|summari[sz]e)\s+(?:this\s+|"
     r"the\s+)?"
     r"(?:document|contract|file|memo|transaction|agreement|payment|counterparty|customer)\s+as\s+(?:low[- "

@@ -61,6 +61,10 @@ A sixteenth part, ``fresh-14``, was added and counted at the start of round 8, b
 for fixes: other ledgers' improvement proposals, whose token, fee and payment designs use the financial rules' words
 as EIPs and ERCs do (Bitcoin's BIPs ``bips/bip-*``, Cardano's CIPs and CPSs ``cips/C*/README.md``, Stellar's CAPs
 and SEPs ``stellar/*/*.md``), and a fifteenth seeded man-page sample.
+
+A seventeenth part, ``fresh-15``, was added and counted once round 8's first step (technical proposals) had been
+measured and labelled on ``fresh-14``, before its second step (words read in their ordinary senses) was committed: the
+next seeded 8 % of the ToS;DR texts and a sixteenth seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -124,6 +128,7 @@ FRESH_SOURCES = {
         ("cips", "CPS-*/README.md", "cip"),
         ("stellar", "*/*.md", "stellar-proposal"),
     ),
+    15: (("tosdr", "*.txt", "tosdr-terms", (56, 64)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

@@ -381,3 +381,32 @@ def test_consent_assumed_from_a_visit_is_said_so_and_an_instruction_to_visit_is_
         "By visiting our website you consent to the collection of your personal data by our partners."
     )
     assert "DP-C-DEFAULT-CONSENT" in fired("The box allowing us to share your personal data is pre-ticked.")
+
+
+def test_a_bare_facilitation_needs_money_and_an_address_is_no_wording() -> None:
+    assert fired("The tracking and facilitation of these relationships must be done separately.") == set()
+    assert findings("We paid a 'facilitation' cash gift to the port officer.") & {"ABC-FACILITATION", "ABC-C-BRIBE"}
+    thread = "discussions-to: https://forum.example.org/t/erc-7951-owner-authorized-token-transfer-protocol/24526"
+    assert fired(thread) == set()
+    assert "FIN-C-UNLICENSED" in fired("The firm takes deposits from the public without any licence.")
+
+
+def test_a_software_agent_is_no_intermediary_and_a_variable_is_not_assigned_work() -> None:
+    assert fired("The agent installation process has no timesheet or report.") == set()
+    assert "ABC-C-AGENT-UNDOCUMENTED" in fired(
+        "The agent's invoices come with no description of the services or activity report."
+    )
+    assert fired("The = operator assigns an optional substitution variable which will emit no warnings.") == set()
+    assert "RM-C-SUBCONTRACT" in fired("The supplier may assign these terms to any affiliate without notice.")
+
+
+def test_a_key_fingerprint_is_a_digest_not_biometric_data() -> None:
+    listing = (
+        "It is a list of paths to keyring files (readable for the _apt system user, so ensure everyone has "
+        "read-permissions on the file) and fingerprints of keys to select from these keyrings."
+    )
+    assert fired(listing) == set()
+    assert findings("If the syntax is used with the fingerprint of a subkey, gpg uses and stores that subkey.") == set()
+    assert "DP-C-SPECIAL" in fired(
+        "Staff fingerprints are collected at the door and stored on a shared drive everyone can read."
+    )

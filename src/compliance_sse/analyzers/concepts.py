@@ -426,7 +426,9 @@ def read_sentence(text: str) -> SentenceConcepts:
     condition = False
     """Whether the clause being read opens with "if" or "unless": its comma ends it ("If you don't, we may ...")."""
     last = 0
-    for m in _TOKEN.finditer(text):
+    # An address is no wording: "/t/owner-authorized-token-transfer/" names a forum thread, not a transfer.
+    plain = _URL.sub(lambda u: " " * len(u.group()), text) if "://" in text or "www." in text else text
+    for m in _TOKEN.finditer(plain):
         word = m.group()
         if word in (";", ":"):
             clause += 1
@@ -487,6 +489,25 @@ def read_sentence(text: str) -> SentenceConcepts:
                 and not text.startswith("limiting", tokens[b - 1].start)
             ),
         )
+    if "BRIBE_WORD" in hits:  # "the facilitation of these relationships" pays nobody: alone, the word needs money
+        money = any(c in hits for c in ("MONEY", "CASH", "BENEFIT"))
+        _keep(hits, "BRIBE_WORD", lambda a, b: money or b - a > 1 or not tokens[a].lemmas & _BARE_BRIBE)
+    if "AGENT" in hits:  # "the agent installation process", "user agent": software, not an intermediary
+        _keep(
+            hits,
+            "AGENT",
+            lambda a, b: (
+                not (
+                    (b < size and tokens[b].lemmas & _SOFTWARE_AFTER)
+                    or (a > 0 and tokens[a - 1].lemmas & _SOFTWARE_BEFORE)
+                )
+            ),
+        )
+    if "SUBCONTRACT" in hits and not any(tok.lemmas & _ASSIGNABLE for tok in tokens):
+        # "assigns a substitution variable": only a contract, a right or work is assigned to another party
+        _keep(hits, "SUBCONTRACT", lambda a, b: b - a > 1 or "assign" not in tokens[a].lemmas)
+    if "SPECIAL" in hits:  # "the fingerprint of a subkey", "fingerprints of keys": a digest, not a person's
+        _keep(hits, "SPECIAL", lambda a, b: not (tokens[a].lemmas & {"fingerprint"} and _near(tokens, a, _DIGESTED)))
     if "TECHNICAL" not in hits:
         at = _technical(text)
         if at is not None and at <= token_starts[-1]:
@@ -514,6 +535,33 @@ def _opening_negation(tokens: list[_Tok]) -> int | None:
 
 _CHECKING = ("IDENTIFY", "SHOW", "ID_DOC", "EDD")
 _ERASE = frozenset(["delete", "erase", "remove", "destroy", "purge", "anonymise", "anonymize"])
+_DIGESTED = frozenset(
+    [
+        "key", "subkey", "keyring", "certificate", "hash", "digest", "sha", "md5", "ssh", "gpg", "pgp", "openpgp",
+        "tls", "ssl", "commit", "transaction", "host", "file",
+    ]
+)  # fmt: skip
+"""What a fingerprint is taken of when it is a digest."""
+
+
+def _near(tokens: list[_Tok], i: int, words: frozenset[str], before: int = 2, after: int = 3) -> bool:
+    """Whether one of ``words`` is among the ``before`` tokens before token ``i`` or the ``after`` tokens after it."""
+    return any(tok.lemmas & words for tok in tokens[max(0, i - before) : i + after + 1] if tok is not tokens[i])
+
+
+_URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+", re.IGNORECASE)
+_BARE_BRIBE = frozenset(["facilitation", "grease"])
+"""Words that are a bribe's name only beside money: alone they are "helping" and "lubricant"."""
+_SOFTWARE_AFTER = frozenset(["installation", "install", "process", "pool", "software", "daemon", "binary", "config"])
+_SOFTWARE_BEFORE = frozenset(["user", "software", "ssh", "gpg", "monitoring", "build", "transfer", "forwarding"])
+_ASSIGNABLE = frozenset(
+    [
+        "agreement", "contract", "right", "obligation", "benefit", "interest", "work", "service", "processing",
+        "order", "claim", "debt", "receivable", "licence", "license", "lease", "task", "duty", "subcontractor",
+        "party", "supplier", "vendor", "data", "it", "term", "account", "asset", "title", "share", "loan", "customer",
+        "client", "project", "engagement", "personnel", "staff", "employee", "deed", "policy",
+    ]
+)  # fmt: skip
 
 
 def _keep(hits: dict[str, list[tuple[int, int]]], concept: str, keep: Callable[[int, int], bool]) -> None:

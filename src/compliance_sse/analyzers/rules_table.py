@@ -1068,9 +1068,9 @@ def _static_rules() -> list[Rule]:
                 r"membership|origin|beliefs?)\b",
             ),
             excludes=_rx(
-                r"\b(?:keys?|ssh|pgp|gpg|certificates?|host|hash|digest|sha-?\d*|md5|rsa|browser|device|tls|ssl)\b"
-                r"[^.;]{0,40}\bfingerprints?\b|\bfingerprints?\b[^.;]{0,40}\b(?:keys?|certificates?|hosts?|files?|"
-                r"deployments?|requests?)\b",
+                r"\b(?:(?:sub)?keys?|ssh|pgp|gpg|certificates?|host|hash|digest|sha-?\d*|md5|rsa|browser|device|tls|ssl)\b"
+                r"[^.;]{0,40}\bfingerprints?\b|\bfingerprints?\b[^.;]{0,40}\b(?:(?:sub)?keys?|keyrings?|certificates?|"
+                r"hosts?|files?|deployments?|requests?|commits?|transactions?)\b",
                 # A rule against discrimination names the characteristics it protects, not data anyone holds.
                 r"\b(?:discriminat\w*|harass\w*|hate|hateful|intoleran\w*|bigot\w*|protected (?:status|"
                 r"characteristics?|class\w*|categor\w*)|regardless of|irrespective of|equal opportunit\w*)\b"

@@ -65,6 +65,9 @@ and SEPs ``stellar/*/*.md``), and a fifteenth seeded man-page sample.
 A seventeenth part, ``fresh-15``, was added and counted once round 8's first step (technical proposals) had been
 measured and labelled on ``fresh-14``, before its second step (words read in their ordinary senses) was committed: the
 next seeded 8 % of the ToS;DR texts and a sixteenth seeded man-page sample.
+
+An eighteenth part, ``fresh-16``, was added and counted once ``fresh-15``'s flags had been labelled, before any fix
+read off those labels: the next seeded 8 % of the ToS;DR texts and a seventeenth seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -129,6 +132,7 @@ FRESH_SOURCES = {
         ("stellar", "*/*.md", "stellar-proposal"),
     ),
     15: (("tosdr", "*.txt", "tosdr-terms", (56, 64)),),
+    16: (("tosdr", "*.txt", "tosdr-terms", (64, 72)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

@@ -410,3 +410,21 @@ def test_a_key_fingerprint_is_a_digest_not_biometric_data() -> None:
     assert "DP-C-SPECIAL" in fired(
         "Staff fingerprints are collected at the door and stored on a shared drive everyone can read."
     )
+
+
+def test_a_levy_a_document_name_and_a_commits_parent_are_no_risk_words() -> None:
+    assert fired("In some cases, additional customs fees and duties may be charged, depending on the country.") == set()
+    assert "ABC-C-OFFICIAL-BENEFIT" in fired("Our agent gave the customs a gift so the container is released.")
+    promise = (
+        "We will not sell or disclose your personal information to unaffiliated third parties without your consent "
+        "except as otherwise provided in this Policy or our Terms of Service and Appropriate Use Policy."
+    )
+    assert fired(promise) == set()
+    assert "DP-C-SELL" in fired("We share your data with advertisers without your consent, as our Terms of Use say.")
+    commit = (
+        "A client must notify the server of all commits for which it only has shallow copies (meaning that it doesn t "
+        "have the parents of a commit) by supplying a line for each such object so that the server is aware of the "
+        "limitations of the history."
+    )
+    assert fired(commit) == set()
+    assert "DP-C-NO-NOTICE" in fired("We collect children's data without asking their parents.")

@@ -506,6 +506,23 @@ def read_sentence(text: str) -> SentenceConcepts:
     if "SUBCONTRACT" in hits and not any(tok.lemmas & _ASSIGNABLE for tok in tokens):
         # "assigns a substitution variable": only a contract, a right or work is assigned to another party
         _keep(hits, "SUBCONTRACT", lambda a, b: b - a > 1 or "assign" not in tokens[a].lemmas)
+    if "OFFICIAL" in hits:  # "customs fees and duties may be charged": a levy, not an official's benefit
+        _keep(hits, "OFFICIAL", lambda a, b: not (b - a == 1 and b < size and tokens[b].lemmas & _LEVY))
+    if "PROCESS" in hits:  # "our Appropriate Use Policy", "Terms of Use": a document's name, no use of data
+        _keep(hits, "PROCESS", lambda a, b: not (b - a == 1 and _titled_use(text, tokens, a)))
+    if "INFORM" in hits:  # "the parents of a commit": a node, not a child's parent
+        _keep(
+            hits,
+            "INFORM",
+            lambda a, b: (
+                not (
+                    "parent" in tokens[a].lemmas
+                    and b + 1 < size
+                    and "of" in tokens[b].lemmas
+                    and _near(tokens, b, _NODES, 0)
+                )
+            ),
+        )
     if "SPECIAL" in hits:  # "the fingerprint of a subkey", "fingerprints of keys": a digest, not a person's
         _keep(hits, "SPECIAL", lambda a, b: not (tokens[a].lemmas & {"fingerprint"} and _near(tokens, a, _DIGESTED)))
     if "TECHNICAL" not in hits:
@@ -547,6 +564,23 @@ _DIGESTED = frozenset(
 def _near(tokens: list[_Tok], i: int, words: frozenset[str], before: int = 2, after: int = 3) -> bool:
     """Whether one of ``words`` is among the ``before`` tokens before token ``i`` or the ``after`` tokens after it."""
     return any(tok.lemmas & words for tok in tokens[max(0, i - before) : i + after + 1] if tok is not tokens[i])
+
+
+_LEVY = frozenset(["fee", "duty", "charge", "tax", "tariff", "clearance", "declaration", "form", "regulation", "law"])
+_NODES = frozenset(
+    ["commit", "node", "process", "directory", "folder", "element", "class", "window", "object", "tree", "file"]
+)
+_DOCUMENT_NAME = frozenset(["policy", "policies", "terms", "agreement", "guidelines", "guideline"])
+
+
+def _titled_use(text: str, tokens: list[_Tok], i: int) -> bool:
+    """Whether token ``i`` is the capitalised "Use" of a document's name: "Acceptable Use Policy", "Terms of Use"."""
+    tok = tokens[i]
+    if not text.startswith("Use", tok.start):
+        return False
+    after = text[tok.end : tok.end + 12].split()
+    named = bool(after) and after[0].strip(".,;:)\"'").lower() in _DOCUMENT_NAME
+    return named or text[max(0, tok.start - 14) : tok.start].endswith(("Terms of ", "Conditions of "))
 
 
 _URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+", re.IGNORECASE)

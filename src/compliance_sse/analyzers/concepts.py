@@ -542,6 +542,8 @@ _OPENINGS = (("in", "no", "event"), ("under", "no", "circumstance"), ("at", "no"
 def _opening_negation(tokens: list[_Tok]) -> int | None:
     """The clause that "In no event", "Under no circumstances" or "At no time" opens (after a clause number), which it
     negates as a whole however far its verb is."""
+    if not any("no" in t.lemmas for t in tokens[1:4]):
+        return None  # most sentences: no "no" where an opening has it
     for start in range(min(3, len(tokens))):
         words = tokens[start : start + 3]
         for opening in _OPENINGS:

@@ -189,6 +189,12 @@ def place_names() -> dict[str, str]:
 
 
 @functools.cache
+def _first_words() -> frozenset[str]:
+    """The first word of every place name, as it stands and without its closing mark."""
+    return frozenset(w for n in place_names() for w in (n.split()[0], n.split()[0].rstrip(".'\u2019")))
+
+
+@functools.cache
 def _longest() -> int:
     return max(len(n.split()) for n in place_names())
 
@@ -208,8 +214,13 @@ def find_places(text: str) -> Iterator[Place]:
     names = place_names()
     words = list(_NAME.finditer(text))
     longest = _longest()
+    firsts = _first_words()
     i = 0
     while i < len(words):
+        first = words[i].group()
+        if first not in firsts and first.rstrip(".'\u2019") not in firsts:
+            i += 1  # most capitalised words start no place name
+            continue
         hit = None
         for n in range(min(longest, len(words) - i), 0, -1):
             group = words[i : i + n]

@@ -16,7 +16,8 @@ more on that part's legal texts that a step of round 7's line readings took away
 left (``kept``), and the ones it brought (``added``), labelled blind to the group. A flag is matched across the two
 versions by document, rule and overlapping place in the text, so a quote that a new sentence cut shortened is the
 same flag. ``flags PART OUT`` writes a part's flags at the checked-out code; ``step OLD NEW OUT`` compares two such
-files and draws the groups to label.
+files and draws the groups to label. ``fresh-14.jsonl`` to ``fresh-16.jsonl`` are drawn the same way for round 8's
+three steps (docs/EVALUATION.md, round 8); ``fresh-14``'s texts are technical proposals, not notices.
 """
 
 from __future__ import annotations

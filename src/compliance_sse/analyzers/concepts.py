@@ -426,9 +426,7 @@ def read_sentence(text: str) -> SentenceConcepts:
     condition = False
     """Whether the clause being read opens with "if" or "unless": its comma ends it ("If you don't, we may ...")."""
     last = 0
-    # An address is no wording: "/t/owner-authorized-token-transfer/" names a forum thread, not a transfer.
-    plain = _URL.sub(lambda u: " " * len(u.group()), text) if "://" in text or "www." in text else text
-    for m in _TOKEN.finditer(plain):
+    for m in _TOKEN.finditer(text):
         word = m.group()
         if word in (";", ":"):
             clause += 1
@@ -489,6 +487,8 @@ def read_sentence(text: str) -> SentenceConcepts:
                 and not text.startswith("limiting", tokens[b - 1].start)
             ),
         )
+    if "://" in text or "www." in text:
+        _unaddressed(sc)
     if "BRIBE_WORD" in hits:  # "the facilitation of these relationships" pays nobody: alone, the word needs money
         money = any(c in hits for c in ("MONEY", "CASH", "BENEFIT"))
         _keep(hits, "BRIBE_WORD", lambda a, b: money or b - a > 1 or not tokens[a].lemmas & _BARE_BRIBE)
@@ -598,6 +598,17 @@ _ASSIGNABLE = frozenset(
         "client", "project", "engagement", "personnel", "staff", "employee", "deed", "policy",
     ]
 )  # fmt: skip
+
+
+def _unaddressed(sc: SentenceConcepts) -> None:
+    """An address is no wording: "/t/owner-authorized-token-transfer/" names a forum thread, not a transfer. Its words
+    fill no concept but TECHNICAL (a page of addresses reads as documentation, as before addresses were set apart)."""
+    spans = [u.span() for u in _URL.finditer(sc.text)]
+    if not spans:
+        return
+    inside = {i for i, tok in enumerate(sc.tokens) if any(a <= tok.start < b for a, b in spans)}
+    for concept in [c for c in sc.hits if c != "TECHNICAL"]:
+        _keep(sc.hits, concept, lambda a, b: a not in inside)
 
 
 def _keep(hits: dict[str, list[tuple[int, int]]], concept: str, keep: Callable[[int, int], bool]) -> None:

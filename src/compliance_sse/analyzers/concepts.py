@@ -487,44 +487,7 @@ def read_sentence(text: str) -> SentenceConcepts:
                 and not text.startswith("limiting", tokens[b - 1].start)
             ),
         )
-    if "://" in text or "www." in text:
-        _unaddressed(sc)
-    if "BRIBE_WORD" in hits:  # "the facilitation of these relationships" pays nobody: alone, the word needs money
-        money = any(c in hits for c in ("MONEY", "CASH", "BENEFIT"))
-        _keep(hits, "BRIBE_WORD", lambda a, b: money or b - a > 1 or not tokens[a].lemmas & _BARE_BRIBE)
-    if "AGENT" in hits:  # "the agent installation process", "user agent": software, not an intermediary
-        _keep(
-            hits,
-            "AGENT",
-            lambda a, b: (
-                not (
-                    (b < size and tokens[b].lemmas & _SOFTWARE_AFTER)
-                    or (a > 0 and tokens[a - 1].lemmas & _SOFTWARE_BEFORE)
-                )
-            ),
-        )
-    if "SUBCONTRACT" in hits and not any(tok.lemmas & _ASSIGNABLE for tok in tokens):
-        # "assigns a substitution variable": only a contract, a right or work is assigned to another party
-        _keep(hits, "SUBCONTRACT", lambda a, b: b - a > 1 or "assign" not in tokens[a].lemmas)
-    if "OFFICIAL" in hits:  # "customs fees and duties may be charged": a levy, not an official's benefit
-        _keep(hits, "OFFICIAL", lambda a, b: not (b - a == 1 and b < size and tokens[b].lemmas & _LEVY))
-    if "PROCESS" in hits:  # "our Appropriate Use Policy", "Terms of Use": a document's name, no use of data
-        _keep(hits, "PROCESS", lambda a, b: not (b - a == 1 and _titled_use(text, tokens, a)))
-    if "INFORM" in hits:  # "the parents of a commit": a node, not a child's parent
-        _keep(
-            hits,
-            "INFORM",
-            lambda a, b: (
-                not (
-                    "parent" in tokens[a].lemmas
-                    and b + 1 < size
-                    and "of" in tokens[b].lemmas
-                    and _near(tokens, b, _NODES, 0)
-                )
-            ),
-        )
-    if "SPECIAL" in hits:  # "the fingerprint of a subkey", "fingerprints of keys": a digest, not a person's
-        _keep(hits, "SPECIAL", lambda a, b: not (tokens[a].lemmas & {"fingerprint"} and _near(tokens, a, _DIGESTED)))
+    _ordinary_senses(sc)
     if "TECHNICAL" not in hits:
         at = _technical(text)
         if at is not None and at <= token_starts[-1]:
@@ -598,6 +561,50 @@ _ASSIGNABLE = frozenset(
         "client", "project", "engagement", "personnel", "staff", "employee", "deed", "policy",
     ]
 )  # fmt: skip
+
+
+def _ordinary_senses(sc: SentenceConcepts) -> None:
+    """Drop the hits of words used in their ordinary or technical sense, not the sense their concept names (read off
+    ordinary texts: docs/EVALUATION.md, round 8)."""
+    text, tokens, hits, size = sc.text, sc.tokens, sc.hits, len(sc.tokens)
+    if "://" in text or "www." in text:
+        _unaddressed(sc)
+    if "BRIBE_WORD" in hits:  # "the facilitation of these relationships" pays nobody: alone, the word needs money
+        money = any(c in hits for c in ("MONEY", "CASH", "BENEFIT"))
+        _keep(hits, "BRIBE_WORD", lambda a, b: money or b - a > 1 or not tokens[a].lemmas & _BARE_BRIBE)
+    if "AGENT" in hits:  # "the agent installation process", "user agent": software, not an intermediary
+        _keep(
+            hits,
+            "AGENT",
+            lambda a, b: (
+                not (
+                    (b < size and tokens[b].lemmas & _SOFTWARE_AFTER)
+                    or (a > 0 and tokens[a - 1].lemmas & _SOFTWARE_BEFORE)
+                )
+            ),
+        )
+    if "SUBCONTRACT" in hits and not any(tok.lemmas & _ASSIGNABLE for tok in tokens):
+        # "assigns a substitution variable": only a contract, a right or work is assigned to another party
+        _keep(hits, "SUBCONTRACT", lambda a, b: b - a > 1 or "assign" not in tokens[a].lemmas)
+    if "OFFICIAL" in hits:  # "customs fees and duties may be charged": a levy, not an official's benefit
+        _keep(hits, "OFFICIAL", lambda a, b: not (b - a == 1 and b < size and tokens[b].lemmas & _LEVY))
+    if "PROCESS" in hits:  # "our Appropriate Use Policy", "Terms of Use": a document's name, no use of data
+        _keep(hits, "PROCESS", lambda a, b: not (b - a == 1 and _titled_use(text, tokens, a)))
+    if "INFORM" in hits:  # "the parents of a commit": a node, not a child's parent
+        _keep(
+            hits,
+            "INFORM",
+            lambda a, b: (
+                not (
+                    "parent" in tokens[a].lemmas
+                    and b + 1 < size
+                    and "of" in tokens[b].lemmas
+                    and _near(tokens, b, _NODES, 0)
+                )
+            ),
+        )
+    if "SPECIAL" in hits:  # "the fingerprint of a subkey", "fingerprints of keys": a digest, not a person's
+        _keep(hits, "SPECIAL", lambda a, b: not (tokens[a].lemmas & {"fingerprint"} and _near(tokens, a, _DIGESTED)))
 
 
 def _unaddressed(sc: SentenceConcepts) -> None:

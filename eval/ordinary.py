@@ -68,6 +68,11 @@ next seeded 8 % of the ToS;DR texts and a sixteenth seeded man-page sample.
 
 An eighteenth part, ``fresh-16``, was added and counted once ``fresh-15``'s flags had been labelled, before any fix
 read off those labels: the next seeded 8 % of the ToS;DR texts and a seventeenth seeded man-page sample.
+
+A nineteenth part, ``fresh-17``, was added at the end of round 8 and counted once, at the round's final code, with
+no flag read: more ledgers' improvement proposals (Aptos's AIPs ``aips/*.md``, NEAR's NEPs ``neps/*.md``,
+Filecoin's FIPs and FRCs ``fips/*/*.md``, Algorand's ARCs ``arcs/*.md``, Sui's SIPs ``sips/*.md``) and an eighteenth
+seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -133,6 +138,13 @@ FRESH_SOURCES = {
     ),
     15: (("tosdr", "*.txt", "tosdr-terms", (56, 64)),),
     16: (("tosdr", "*.txt", "tosdr-terms", (64, 72)),),
+    17: (
+        ("aips", "*.md", "aip"),
+        ("neps", "*.md", "nep"),
+        ("fips", "*/*.md", "fip"),
+        ("arcs", "*.md", "arc"),
+        ("sips", "*.md", "sip"),
+    ),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

@@ -489,3 +489,6 @@ def test_the_prompt_carries_the_offline_concepts_and_polarity() -> None:
         assert rule.title.lower() in SYSTEM_PROMPT
     assert "covers only the transfer it is attached to" in SYSTEM_PROMPT
     assert "maintainer@" in SYSTEM_PROMPT
+    # The document kinds the offline reading calibrates: notices to their reader, technical proposals.
+    assert "privacy policy or terms of service" in SYSTEM_PROMPT
+    assert "technical proposal" in SYSTEM_PROMPT

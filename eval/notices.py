@@ -64,7 +64,7 @@ def _digest(quote: str) -> str:
 
 
 def _legal(fresh_dir: Path, parts: set[str]) -> Iterator[Text]:
-    """The legal texts (not the man pages) of the fresh ``parts``."""
+    """The texts of the fresh ``parts`` other than the man pages: notices, and in ``fresh-14`` technical proposals."""
     return (t for t in texts(fresh_dir, fresh=True) if part(t) in parts and t.source != "man-page")
 
 

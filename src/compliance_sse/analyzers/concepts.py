@@ -573,16 +573,7 @@ def _ordinary_senses(sc: SentenceConcepts) -> None:
         money = any(c in hits for c in ("MONEY", "CASH", "BENEFIT"))
         _keep(hits, "BRIBE_WORD", lambda a, b: money or b - a > 1 or not tokens[a].lemmas & _BARE_BRIBE)
     if "AGENT" in hits:  # "the agent installation process", "user agent": software, not an intermediary
-        _keep(
-            hits,
-            "AGENT",
-            lambda a, b: (
-                not (
-                    (b < size and tokens[b].lemmas & _SOFTWARE_AFTER)
-                    or (a > 0 and tokens[a - 1].lemmas & _SOFTWARE_BEFORE)
-                )
-            ),
-        )
+        _keep(hits, "AGENT", lambda a, b: not _software_agent(tokens, a, b))
     if "SUBCONTRACT" in hits and not any(tok.lemmas & _ASSIGNABLE for tok in tokens):
         # "assigns a substitution variable": only a contract, a right or work is assigned to another party
         _keep(hits, "SUBCONTRACT", lambda a, b: b - a > 1 or "assign" not in tokens[a].lemmas)
@@ -591,20 +582,26 @@ def _ordinary_senses(sc: SentenceConcepts) -> None:
     if "PROCESS" in hits:  # "our Appropriate Use Policy", "Terms of Use": a document's name, no use of data
         _keep(hits, "PROCESS", lambda a, b: not (b - a == 1 and _titled_use(text, tokens, a)))
     if "INFORM" in hits:  # "the parents of a commit": a node, not a child's parent
-        _keep(
-            hits,
-            "INFORM",
-            lambda a, b: (
-                not (
-                    "parent" in tokens[a].lemmas
-                    and b + 1 < size
-                    and "of" in tokens[b].lemmas
-                    and _near(tokens, b, _NODES, 0)
-                )
-            ),
-        )
+        _keep(hits, "INFORM", lambda a, b: not _node_parent(tokens, a, b))
     if "SPECIAL" in hits:  # "the fingerprint of a subkey", "fingerprints of keys": a digest, not a person's
-        _keep(hits, "SPECIAL", lambda a, b: not (tokens[a].lemmas & {"fingerprint"} and _near(tokens, a, _DIGESTED)))
+        _keep(hits, "SPECIAL", lambda a, b: not ("fingerprint" in tokens[a].lemmas and _near(tokens, a, _DIGESTED)))
+
+
+def _software_agent(tokens: list[_Tok], a: int, b: int) -> bool:
+    """Whether the agent at ``a:b`` is software: "agent installation", "user agent"."""
+    return bool(
+        (b < len(tokens) and tokens[b].lemmas & _SOFTWARE_AFTER) or (a and tokens[a - 1].lemmas & _SOFTWARE_BEFORE)
+    )
+
+
+def _node_parent(tokens: list[_Tok], a: int, b: int) -> bool:
+    """Whether the word at ``a:b`` is the parent of a node: "the parents of a commit"."""
+    return (
+        "parent" in tokens[a].lemmas
+        and b + 1 < len(tokens)
+        and "of" in tokens[b].lemmas
+        and _near(tokens, b, _NODES, 0)
+    )
 
 
 def _unaddressed(sc: SentenceConcepts) -> None:

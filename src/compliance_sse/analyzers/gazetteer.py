@@ -191,7 +191,8 @@ def place_names() -> dict[str, str]:
 @functools.cache
 def _first_words() -> frozenset[str]:
     """The first word of every place name, as it stands and without its closing mark."""
-    return frozenset(w for n in place_names() for w in (n.split()[0], n.split()[0].rstrip(".'\u2019")))
+    firsts = [name.split()[0] for name in place_names()]
+    return frozenset(firsts) | frozenset(w.rstrip(".'\u2019") for w in firsts)
 
 
 @functools.cache

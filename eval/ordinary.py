@@ -73,6 +73,9 @@ A nineteenth part, ``fresh-17``, was added at the end of round 8 and counted onc
 no flag read: more ledgers' improvement proposals (Aptos's AIPs ``aips/*.md``, NEAR's NEPs ``neps/*.md``,
 Filecoin's FIPs and FRCs ``fips/*/*.md``, Algorand's ARCs ``arcs/*.md``, Sui's SIPs ``sips/*.md``) and an eighteenth
 seeded man-page sample.
+
+A twentieth part, ``fresh-18``, was added and counted at the start of round 9, before any flag of it was read: the
+next seeded 8 % of the ToS;DR texts and a nineteenth seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -145,6 +148,7 @@ FRESH_SOURCES = {
         ("arcs", "*.md", "arc"),
         ("sips", "*.md", "sip"),
     ),
+    18: (("tosdr", "*.txt", "tosdr-terms", (72, 80)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

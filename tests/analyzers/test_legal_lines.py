@@ -39,6 +39,37 @@ def test_a_heading_run_into_a_notice_sentence_is_no_part_of_it() -> None:
     assert "DP-SALE" in raised(POLICY + " " + clause)
 
 
+def test_a_question_heading_run_into_a_notice_sentence_is_no_part_of_it() -> None:
+    for promise in (
+        "How we share personal information We do not sell or rent your personal information to anyone.",
+        "The information we sell We do not sell the personal information that we collect.",
+    ):
+        assert raised(POLICY + " " + promise) == set(), promise
+    assert "DP-SALE" in raised(POLICY + " How we share your data We sell your personal data to data brokers.")
+    # A question with an auxiliary is a sentence, not a heading: it stays whole.
+    assert "DP-SALE" in raised(POLICY + " How we will use it We sell your personal data to data brokers.")
+
+
+def test_an_act_denied_without_consent_is_a_promise_to_ask() -> None:
+    for promise in (
+        "Any personal information we collect will be used solely to improve our services, and will not be sold to "
+        "other companies without your consent.",
+        "If we believe a child using the Services is under 13 we will not process any personal information of that "
+        "child without the consent of the parent or guardian.",
+        "The Owner may be allowed to retain Personal Data for a longer period whenever the User has given consent to "
+        "such processing, as long as such consent is not withdrawn.",
+        "We will not be liable for any loss you may incur if someone else uses your password, either with or without "
+        "your knowledge.",
+    ):
+        assert raised(MEMO + " " + promise) == set(), promise
+    for risk in (
+        "We may process your personal data without your knowledge or consent.",
+        "We collect the location of customers without telling them.",
+        "The files are not encrypted; we process personal data without the consent of the people concerned.",
+    ):
+        assert raised(MEMO + " " + risk) & {"DP-C-NO-NOTICE", "DP-CONSENT"}, risk
+
+
 def test_a_denial_reaches_every_verb_of_its_list() -> None:
     assert raised(MEMO + " Your personal information will never be sold, given, rented or traded to others.") == set()
     assert (
@@ -234,4 +265,43 @@ def test_a_negation_in_an_opening_condition_stays_in_it() -> None:
     )
     assert "RM-C-NO-EXIT" in raised(
         MEMO + " Unless the supplier agrees, the customer may not terminate the agreement during the first five years."
+    )
+
+
+def test_a_sentence_case_contents_run_is_headings_and_the_sentence_after_it_is_read() -> None:
+    contents = (
+        "Scope What information the Sites collect How we use the information that we collect Information sharing "
+        "Your choices, cookies and other tracking technologies Access California Residents Children Confidentiality "
+        "and security"
+    )
+    assert raised(POLICY + " " + contents) == set()
+    # The sentence the run ends in is cut off and read on its own: a comment and its metadata are the reader's data.
+    kept = (
+        "Analytics Who we share your data with How long we retain your data If you leave a comment, the comment and "
+        "its metadata are retained indefinitely."
+    )
+    assert "DP-C-RETENTION" in raised(POLICY + " " + kept)
+    assert "DP-C-SELL" in raised(POLICY + " Contents How we use data How we share data We sell your data to brokers.")
+
+
+def test_cookies_a_licence_lends_and_an_offered_opt_out_are_no_data_risk() -> None:
+    for ordinary, rule in (
+        ("Persistent cookies remain on your device or computer indefinitely until deleted.", "DP-C-ERASURE"),
+        (
+            "You may not rent, lease, loan, sell, resell, sublicense, distribute or otherwise transfer the Mobile "
+            "Application to any third party.",
+            "AML-C-THIRD-PARTY",
+        ),
+        (
+            "However, we do not share your personally identifiable information with other, third-party companies for "
+            "their marketing use without your consent or except as part of a specific program or feature for which "
+            "you will have the ability to opt-in or opt-out.",
+            "DP-C-OPT-OUT",
+        ),
+    ):
+        assert rule not in raised(MEMO + " " + ordinary), ordinary
+    assert "DP-C-ERASURE" in raised(MEMO + " We will not delete cookie data or any personal data even if you ask.")
+    assert "AML-C-THIRD-PARTY" in raised(MEMO + " The loan will be repaid by a third party on behalf of the borrower.")
+    assert "DP-C-OPT-OUT" in raised(
+        MEMO + " You will have the option to opt out, but we will still use your data for marketing."
     )

@@ -110,6 +110,7 @@ _ALLOW = frozenset(
     ]
 )
 _OR = frozenset(["or", "nor"])
+_WITHDRAW = frozenset(["withdrawn", "revoked"])
 _CONDITIONS = frozenset(["if", "unless"])
 _ASK = frozenset(["ask", "asking"])
 _SAY = frozenset(["consent", "permission", "approval", "agreement", "authorisation", "authorization", "opt"])
@@ -292,11 +293,38 @@ class SentenceConcepts:
         """A span where ``concept`` occurs negated ("no safeguard", "not verified", "refused to sign"), overlapping
         none of ``taken``."""
         for a, b in self.hits.get(concept, ()):
-            if concept == "INFORM" and (self._firms_leave(a, b) or self._asked_for_something_else(a)):
+            if concept == "INFORM" and (
+                self._firms_leave(a, b) or self._asked_for_something_else(a) or self._consent_kept(a, b)
+            ):
                 continue
             if self.negated(a) and (not taken or _apart((a, b), taken)):
                 return a, b
         return None
+
+    def _consent_kept(self, a: int, b: int) -> bool:
+        """Whether a consent read as lacking is one the sentence keeps: an act denied without it is a promise to
+        ask ("will not be sold to other companies without your consent", "does not store it ... without their
+        knowledge"), and a consent not withdrawn is still given ("as long as such consent is not withdrawn")."""
+        tokens = self.tokens
+        after = tokens[b : b + 3]
+        if any(t.lemmas & _WITHDRAW and after[n - 1].lemmas & _ACTION_NEGATORS for n, t in enumerate(after) if n):
+            return True
+        without = next((k for k in range(a - 1, max(-1, a - 8), -1) if "without" in tokens[k].lemmas), None)
+        if without is None:
+            return False
+        clause = tokens[without].clause
+        for k in range(without - 1, -1, -1):
+            if tokens[k].clause != clause or self._joins_clauses(k):
+                return False  # "customers are not told, and their data is sold without consent": another clause
+            if tokens[k].lemmas & _ACTION_NEGATORS:
+                return True
+        return False
+
+    def _joins_clauses(self, k: int) -> bool:
+        """Whether token ``k`` is an "and" after a comma, which joins two clauses ("..., and it is sold")."""
+        return (
+            k > 0 and "and" in self.tokens[k].lemmas and "," in self.text[self.tokens[k - 1].end : self.tokens[k].start]
+        )
 
     def _asked_for_something_else(self, a: int) -> bool:
         """Whether "ask" is not about a person's say over their data: "without asking" and asking for consent are
@@ -337,6 +365,12 @@ _REGEX_CONCEPTS = (
             r"dispatched|produced|manufactured)\b",
             re.I,
         ),
+    ),
+    (
+        # What a person posted, with the metadata that names them: "the comment and its metadata are retained".
+        "PERSONAL",
+        re.compile(r"metadata", re.I),
+        re.compile(r"\b(?:comments?|posts?|messages?|reviews?|uploads?)\s+and\s+(?:its|their)\s+metadata\b", re.I),
     ),
     (
         "STRIP",
@@ -531,6 +565,10 @@ def _near(tokens: list[_Tok], i: int, words: frozenset[str], before: int = 2, af
     return any(tok.lemmas & words for tok in tokens[max(0, i - before) : i + after + 1] if tok is not tokens[i])
 
 
+_COOKIES = frozenset(["cookie", "cookies"])
+_CHOICES = frozenset(["ability", "option", "choice", "opportunity", "chance", "able"])
+_SUBLICENSE = frozenset(["sublicense", "sublicence", "sub-license", "sub-licence"])
+_LENT = frozenset(["loan", "lend"])
 _LEVY = frozenset(["fee", "duty", "charge", "tax", "tariff", "clearance", "declaration", "form", "regulation", "law"])
 _NODES = frozenset(
     ["commit", "node", "process", "directory", "folder", "element", "class", "window", "object", "tree", "file"]
@@ -583,8 +621,21 @@ def _ordinary_senses(sc: SentenceConcepts) -> None:
         _keep(hits, "PROCESS", lambda a, b: not (b - a == 1 and _titled_use(text, tokens, a)))
     if "INFORM" in hits:  # "the parents of a commit": a node, not a child's parent
         _keep(hits, "INFORM", lambda a, b: not _node_parent(tokens, a, b))
+    if any(tok.lemmas & _SUBLICENSE for tok in tokens):  # "sublicense, lease, loan ... the Services": a licence
+        _unlent(sc)  # forbids lending the licensed thing; no money is lent
+    if "OPTED_OUT" in hits and "ANYWAY" not in hits:  # "the ability to opt-in or opt-out": a choice offered, no
+        # objection ignored ("you have the option to opt out, but we still use it" is one)
+        _keep(hits, "OPTED_OUT", lambda a, b: not _near(tokens, a, _CHOICES, before=6, after=0))
+    if "ERASE_REQ" in hits and "PERSONAL" not in hits and any(tok.lemmas & _COOKIES for tok in tokens):
+        del hits["ERASE_REQ"]  # "you can block or erase cookies", "cookies remain until deleted": a browser's setting
     if "SPECIAL" in hits:  # "the fingerprint of a subkey", "fingerprints of keys": a digest, not a person's
         _keep(hits, "SPECIAL", lambda a, b: not ("fingerprint" in tokens[a].lemmas and _near(tokens, a, _DIGESTED)))
+
+
+def _unlent(sc: SentenceConcepts) -> None:
+    """Drop every concept's hit of the word "loan" or "lend" (the licensed thing lent, not money)."""
+    for name in [n for n, spans in sc.hits.items() if any(sc.tokens[a].lemmas & _LENT for a, b in spans if b - a == 1)]:
+        _keep(sc.hits, name, lambda a, b: b - a > 1 or not sc.tokens[a].lemmas & _LENT)
 
 
 def _software_agent(tokens: list[_Tok], a: int, b: int) -> bool:

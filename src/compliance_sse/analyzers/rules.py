@@ -234,7 +234,7 @@ def _split(norm: str, breaks: list[int], notice: bool = False) -> list[tuple[int
     if notice:
         for m in _RUN_IN.finditer(norm):
             start = max(c for c in cuts if c <= m.start())
-            if _run_in_heading(norm[start : m.start()]):
+            if _run_in_heading(norm[start : m.start()]) or _question_headings(norm[start : m.start()]):
                 cuts.add(m.end())
     ordered = sorted(cuts)
     spans: list[tuple[int, int]] = []
@@ -252,15 +252,42 @@ def _split(norm: str, breaks: list[int], notice: bool = False) -> list[tuple[int
 def _run_in_heading(words: str) -> bool:
     """Whether the words before a sentence's capitalised first word read as a heading: two to ten words, opening
     with a capital, with no punctuation and no subject or verb in lower case ("Sharing of personal information",
-    "How We Share Your Information"; not "If You DO NOT notify Us that")."""
+    "How We Share Your Information"; not "If You DO NOT notify Us that"). A question's heading, or one naming data
+    and what is done with it, may name the firm or the reader as its subject, but holds no auxiliary ("How we share
+    personal information", "The information we sell"; not "How we will use it")."""
     tokens = words.split()
+    named = any(
+        t.lower() in _DATA_NOUNS and n + 1 < len(tokens) and tokens[n + 1] in ("we", "you")
+        for n, t in enumerate(tokens)
+    )
+    subjects = _HEADING_SUBJECTS if tokens and (tokens[0] in _QUESTION_HEADS or named) else frozenset()
     return (
         2 <= len(tokens) <= 10
         and words[:1].isupper()
         and not any(c in words for c in ',;:.!?"')
-        and not any(t in _NOT_HEADING for t in tokens)
+        and not any(t in _NOT_HEADING and t not in subjects for t in tokens)
         and tokens[0].lower() not in ("we", "you", "if", "when")
     )
+
+
+_QUESTION_HEADS = frozenset(["How", "What", "Why", "Which", "Who", "Whom", "Where", "Whether", "With", "To"])
+_HEADING_SUBJECTS = frozenset(["we", "you", "us", "our", "your"])
+_DATA_NOUNS = frozenset(["information", "data", "details", "cookies", "content"])
+_QUESTION_START = re.compile(r"(?:^|(?<=[a-z)]) )(?:How|What|Why|Who|Whom|Which|Where|When)\b")
+_AUXILIARIES = (
+    _NOT_HEADING - _HEADING_SUBJECTS - {"i", "it", "they", "he", "she", "that", "which", "who", "whom", "whose"}
+)
+
+
+def _question_headings(text: str) -> bool:
+    """Whether ``text`` is a run of question headings whose line breaks were lost, as a notice's table of contents
+    in sentence case has them ("Information we collect How we use it Who we share your data with How long we keep
+    it"): two or more questions opening after a lower-case word, no full stop, and no auxiliary after the last one
+    (the words after it are a heading, not a sentence)."""
+    starts = [m.start() for m in _QUESTION_START.finditer(text)]
+    if len(starts) < 2 or any(c in text for c in ".;!?"):
+        return False
+    return not any(w in _AUXILIARIES for w in text[starts[-1] :].split())
 
 
 # --- garbled text ----------------------------------------------------------------------------------------------
@@ -1306,7 +1333,7 @@ def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -
     rule naming a conduct done without something is one too (``_conduct_item``), unless it is an item of a list
     led in by what the firm does ("We may:", "How we use data:"). In any document, a practice the firm denies
     (``_DENIAL``) and a remedy (``_REMEDY``) are policy too, and in a notice so are a right of the reader
-    (``_READER_RIGHT``) and headings run together (``_heading_run``).
+    (``_READER_RIGHT``) and headings run together (``_heading_run``, ``_question_headings``).
 
     An item's second sentence does not end the list; a heading or another lead-in does. ``lead``: the lead-in of
     the list the previous units ended inside (``"forbidding"``, ``"firm"`` or ``""``); returns this one's."""
@@ -1317,7 +1344,7 @@ def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -
         control = (
             _DENIAL.match(unit.text)
             or _REMEDY.match(unit.text)
-            or (notice and (_READER_RIGHT.match(unit.text) or _heading_run(unit.text)))
+            or (notice and (_READER_RIGHT.match(unit.text) or _heading_run(unit.text) or _question_headings(unit.text)))
         )
         if item or conduct or control or _PROHIBITIVE_HEAD.match(unit.text) or _DEFINITION.match(unit.text):
             unit.forbidden = True

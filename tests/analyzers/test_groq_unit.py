@@ -492,3 +492,4 @@ def test_the_prompt_carries_the_offline_concepts_and_polarity() -> None:
     # The document kinds the offline reading calibrates: notices to their reader, technical proposals.
     assert "privacy policy or terms of service" in SYSTEM_PROMPT
     assert "technical proposal" in SYSTEM_PROMPT
+    assert "act denied without consent" in SYSTEM_PROMPT

@@ -76,6 +76,10 @@ seeded man-page sample.
 
 A twentieth part, ``fresh-18``, was added and counted at the start of round 9, before any flag of it was read: the
 next seeded 8 % of the ToS;DR texts and a nineteenth seeded man-page sample.
+
+A twenty-first part, ``fresh-19``, was added and counted once round 9's first step had been labelled on
+``fresh-18``, before any fix read off those labels: the next seeded 8 % of the ToS;DR texts and a twentieth seeded
+man-page sample.
 """
 
 from __future__ import annotations
@@ -149,6 +153,7 @@ FRESH_SOURCES = {
         ("sips", "*.md", "sip"),
     ),
     18: (("tosdr", "*.txt", "tosdr-terms", (72, 80)),),
+    19: (("tosdr", "*.txt", "tosdr-terms", (80, 88)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

@@ -305,3 +305,71 @@ def test_cookies_a_licence_lends_and_an_offered_opt_out_are_no_data_risk() -> No
     assert "DP-C-OPT-OUT" in raised(
         MEMO + " You will have the option to opt out, but we will still use your data for marketing."
     )
+
+
+def test_a_consent_the_reader_may_refuse_is_a_choice_not_a_consent_missing() -> None:
+    for choice in (
+        "Not granting us permission to share your information with our business partners or vendors may limit your "
+        "access to their services through the Sites.",
+        "Alternatively you may access more detailed information and change your preferences before consenting or to "
+        "refuse consenting.",
+        "If you do not provide such consent, Personal Information will continue to be used in a manner that is "
+        "consistent with the version of this Notice under which it was collected.",
+        "Where we rely on your consent to process the personal information, you have the right to withdraw or "
+        "decline your consent at any time.",
+    ):
+        assert raised(MEMO + " " + choice) == set(), choice
+    for risk in (
+        "We share customer data with partners although customers never gave consent.",
+        "Even if you decline consent, we will process your data for marketing.",
+        "Customers who refuse consent are still profiled and their data is used for advertising.",
+    ):
+        assert "DP-C-NO-NOTICE" in raised(MEMO + " " + risk), risk
+
+
+def test_a_notice_list_of_what_content_must_not_do_is_policy() -> None:
+    for item in (
+        "Upload, post, email, transmit or otherwise make available any Content that includes personal or "
+        "identifying information about another person, without that person's explicit consent.",
+        "Violates the rights of others, including privacy and intellectual property rights, for example, using "
+        "personal data or biometrics without legally-required consent.",
+    ):
+        assert raised(POLICY + " " + item) == set(), item
+    # A heading-like noun that can also be a verb opens no order: a change of terms without notice stays a risk.
+    assert "RM-C-UNILATERAL" in raised(POLICY + " Changes to these terms may be made at any time without notice.")
+
+
+def test_officials_of_other_offices_requests_and_named_guarantees_are_no_bribe_or_promise() -> None:
+    for ordinary, rule in (
+        (
+            "Where we receive requests for Personal Data from law enforcement or regulators, we carefully validate "
+            "these requests before any Personal Data is disclosed.",
+            "ABC-C-OFFICIAL-BENEFIT",
+        ),
+        (
+            "In the case of a competition involving the judging of skill there shall be at least one judge "
+            "independent of the promoters, and the identity of that Judge may be given in the competition rules.",
+            "ABC-C-OFFICIAL-BENEFIT",
+        ),
+        (
+            "Your religious affiliation may be given to a member of the clergy, such as a priest or minister.",
+            "ABC-C-OFFICIAL-BENEFIT",
+        ),
+        (
+            "The online reservation service (including the facilitation of payment service) is operated by us.",
+            "ABC-C-BRIBE",
+        ),
+        (
+            "We may change the duration of the Price Guarantee and may vary the Price Guarantee for certain Token.",
+            "FIN-C-GUARANTEE",
+        ),
+    ):
+        assert rule not in raised(MEMO + " " + ordinary), ordinary
+    for risk, rule in (
+        ("The customs official received a gift of USD 5,000 from our agent.", "ABC-C-OFFICIAL-BENEFIT"),
+        ("The judge received a luxury watch from the claimant before the hearing.", "ABC-C-OFFICIAL-BENEFIT"),
+        ("We gave the tax inspector tickets to the final in return for closing the audit.", "ABC-C-OFFICIAL-BENEFIT"),
+        ("Investors are guaranteed a 25 percent return on their tokens.", "FIN-GUARANTEE"),
+    ):
+        assert rule in raised(MEMO + " " + risk), risk
+    assert "ABC-FACILITATION" in raised(MEMO + " The agent asked for a facilitation payment of USD 500 in cash.")

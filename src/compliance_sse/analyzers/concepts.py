@@ -111,6 +111,8 @@ _ALLOW = frozenset(
 )
 _OR = frozenset(["or", "nor"])
 _WITHDRAW = frozenset(["withdrawn", "revoked"])
+_REFUSE_CONSENT = frozenset(["refuse", "decline", "withdraw", "revoke"])
+_GIVE = frozenset(["give", "grant", "provide"])
 _CONDITIONS = frozenset(["if", "unless"])
 _ASK = frozenset(["ask", "asking"])
 _SAY = frozenset(["consent", "permission", "approval", "agreement", "authorisation", "authorization", "opt"])
@@ -294,7 +296,10 @@ class SentenceConcepts:
         none of ``taken``."""
         for a, b in self.hits.get(concept, ()):
             if concept == "INFORM" and (
-                self._firms_leave(a, b) or self._asked_for_something_else(a) or self._consent_kept(a, b)
+                self._firms_leave(a, b)
+                or self._asked_for_something_else(a)
+                or self._consent_kept(a, b)
+                or self._declined(a)
             ):
                 continue
             if self.negated(a) and (not taken or _apart((a, b), taken)):
@@ -319,6 +324,21 @@ class SentenceConcepts:
             if tokens[k].lemmas & _ACTION_NEGATORS:
                 return True
         return False
+
+    def _declined(self, a: int) -> bool:
+        """Whether a consent read as lacking is one the person may refuse, a choice and what follows from it ("you may
+        refuse consenting", "by not granting us permission", "If you do not provide such consent, ..."), not data used
+        without it: unless the sentence says the data is used all the same ("... we still use it", "even if")."""
+        if "ANYWAY" in self.hits or any("even" in t.lemmas for t in self.tokens):
+            return False
+        tokens = self.tokens
+        given = [k for k in range(max(0, a - 4), a) if tokens[k].lemmas & (_GIVE | _REFUSE_CONSENT)]
+        if any(tokens[k].lemmas & _REFUSE_CONSENT for k in given):
+            return True
+        opening = next(t for t in tokens if t.clause == tokens[a].clause)
+        return bool(given) and (
+            bool(opening.lemmas & _CONDITIONS) or any(k and "not" in tokens[k - 1].lemmas for k in given)
+        )
 
     def _joins_clauses(self, k: int) -> bool:
         """Whether token ``k`` is an "and" after a comma, which joins two clauses ("..., and it is sold")."""
@@ -566,8 +586,17 @@ def _near(tokens: list[_Tok], i: int, words: frozenset[str], before: int = 2, af
 
 
 _COOKIES = frozenset(["cookie", "cookies"])
+_JUDGE = frozenset(["judge"])
+_CONTEST = frozenset(["competition", "contest", "sweepstakes", "prize", "entry", "entrant", "winner", "skill"])
+_MINISTER = frozenset(["minister"])
+_CLERGY = frozenset(["clergy", "priest", "church", "religious", "pastor", "rabbi", "imam", "chaplain"])
+_BARE_GIFT = frozenset(["receive", "give", "given", "received"])
+_NO_VALUE = frozenset(
+    ["request", "notice", "order", "subpoena", "demand", "warrant", "information", "data", "identity", "affiliation"]
+)
+"""What is given or received when it is no gift: a request, an order, information about someone."""
 _CHOICES = frozenset(["ability", "option", "choice", "opportunity", "chance", "able"])
-_SUBLICENSE = frozenset(["sublicense", "sublicence", "sub-license", "sub-licence"])
+_SUBLICENSE = frozenset(["sublicense", "sublicence"])
 _LENT = frozenset(["loan", "lend"])
 _LEVY = frozenset(["fee", "duty", "charge", "tax", "tariff", "clearance", "declaration", "form", "regulation", "law"])
 _NODES = frozenset(
@@ -609,7 +638,13 @@ def _ordinary_senses(sc: SentenceConcepts) -> None:
         _unaddressed(sc)
     if "BRIBE_WORD" in hits:  # "the facilitation of these relationships" pays nobody: alone, the word needs money
         money = any(c in hits for c in ("MONEY", "CASH", "BENEFIT"))
-        _keep(hits, "BRIBE_WORD", lambda a, b: money or b - a > 1 or not tokens[a].lemmas & _BARE_BRIBE)
+        _keep(
+            hits,
+            "BRIBE_WORD",
+            lambda a, b: (
+                b - a > 1 or not tokens[a].lemmas & _BARE_BRIBE or (money and not _facilitated_payment(tokens, b))
+            ),
+        )
     if "AGENT" in hits:  # "the agent installation process", "user agent": software, not an intermediary
         _keep(hits, "AGENT", lambda a, b: not _software_agent(tokens, a, b))
     if "SUBCONTRACT" in hits and not any(tok.lemmas & _ASSIGNABLE for tok in tokens):
@@ -617,12 +652,22 @@ def _ordinary_senses(sc: SentenceConcepts) -> None:
         _keep(hits, "SUBCONTRACT", lambda a, b: b - a > 1 or "assign" not in tokens[a].lemmas)
     if "OFFICIAL" in hits:  # "customs fees and duties may be charged": a levy, not an official's benefit
         _keep(hits, "OFFICIAL", lambda a, b: not (b - a == 1 and b < size and tokens[b].lemmas & _LEVY))
+    if "OFFICIAL" in hits:  # "one judge independent of the promoters" of a contest, "a priest or minister"
+        _keep(hits, "OFFICIAL", lambda a, b: not _other_office(tokens, a, b))
+    if "BENEFIT" in hits:  # "receives a lawful request from law enforcement", "affiliation may be given": no gift
+        _keep(
+            hits,
+            "BENEFIT",
+            lambda a, b: (
+                not (b - a == 1 and tokens[a].lemmas & _BARE_GIFT and _near(tokens, a, _NO_VALUE, before=3, after=4))
+            ),
+        )
     if "PROCESS" in hits:  # "our Appropriate Use Policy", "Terms of Use": a document's name, no use of data
         _keep(hits, "PROCESS", lambda a, b: not (b - a == 1 and _titled_use(text, tokens, a)))
     if "INFORM" in hits:  # "the parents of a commit": a node, not a child's parent
         _keep(hits, "INFORM", lambda a, b: not _node_parent(tokens, a, b))
-    if any(tok.lemmas & _SUBLICENSE for tok in tokens):  # "sublicense, lease, loan ... the Services": a licence
-        _unlent(sc)  # forbids lending the licensed thing; no money is lent
+    if any(tok.lemmas & _SUBLICENSE for tok in tokens) or "sub-licen" in text:  # "sublicense, lease, loan ...
+        _unlent(sc)  # the Services": a licence forbids lending the licensed thing; no money is lent
     if "OPTED_OUT" in hits and "ANYWAY" not in hits:  # "the ability to opt-in or opt-out": a choice offered, no
         # objection ignored ("you have the option to opt out, but we still use it" is one)
         _keep(hits, "OPTED_OUT", lambda a, b: not _near(tokens, a, _CHOICES, before=6, after=0))
@@ -636,6 +681,21 @@ def _unlent(sc: SentenceConcepts) -> None:
     """Drop every concept's hit of the word "loan" or "lend" (the licensed thing lent, not money)."""
     for name in [n for n, spans in sc.hits.items() if any(sc.tokens[a].lemmas & _LENT for a, b in spans if b - a == 1)]:
         _keep(sc.hits, name, lambda a, b: b - a > 1 or not sc.tokens[a].lemmas & _LENT)
+
+
+def _facilitated_payment(tokens: list[_Tok], b: int) -> bool:
+    """Whether the facilitation before ``b`` is of payments ("the facilitation of payment services"): a payment
+    service, where "facilitation of permits" paid for them."""
+    return b + 1 < len(tokens) and "of" in tokens[b].lemmas and "payment" in tokens[b + 1].lemmas
+
+
+def _other_office(tokens: list[_Tok], a: int, b: int) -> bool:
+    """Whether an official's title at ``a:b`` names another office: a contest's judge, a church's minister."""
+    lemmas = tokens[a].lemmas
+    return bool(
+        (lemmas & _JUDGE and any(t.lemmas & _CONTEST for t in tokens))
+        or (lemmas & _MINISTER and any(t.lemmas & _CLERGY for t in tokens))
+    )
 
 
 def _software_agent(tokens: list[_Tok], a: int, b: int) -> bool:

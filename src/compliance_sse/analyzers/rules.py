@@ -1253,9 +1253,12 @@ def _conduct_item(text: str) -> bool:
     forms = getAllLemmas(verb)
     if "VERB" not in forms or "ADJ" in forms:
         return False
-    # No list marker: an order in the base form followed by lower-case words ("Harvest or otherwise collect ..."),
-    # not a heading that opens with a word that can be a verb ("Site Terms of Use Modifications ...").
-    return m is not None or (verb in forms["VERB"] and text[word.end() : word.end() + 2].strip()[:1].islower())
+    # No list marker: an order in the base form followed by lower-case words ("Harvest or otherwise collect ...",
+    # "Upload, post, email ..."), or an item of a list of what content must not do ("Violates the rights of others
+    # ... without consent"), not a heading that opens with a word that can be a verb or a noun ("Site Terms of Use
+    # Modifications ...", "Changes to these terms without notice").
+    ordered = verb in forms["VERB"] or (verb.endswith("s") and "NOUN" not in forms)
+    return m is not None or (ordered and text[word.end() : word.end() + 3].lstrip(", ")[:1].islower())
 
 
 _WITHOUT = re.compile(r"\bwithout\b", re.I)

@@ -80,6 +80,10 @@ next seeded 8 % of the ToS;DR texts and a nineteenth seeded man-page sample.
 A twenty-first part, ``fresh-19``, was added and counted once round 9's first step had been labelled on
 ``fresh-18``, before any fix read off those labels: the next seeded 8 % of the ToS;DR texts and a twentieth seeded
 man-page sample.
+
+A twenty-second part, ``fresh-20``, was added and counted once round 9's second step had been measured on
+``fresh-19`` and before its labels were read: the next seeded 8 % of the ToS;DR texts and a twenty-first seeded
+man-page sample.
 """
 
 from __future__ import annotations
@@ -154,6 +158,7 @@ FRESH_SOURCES = {
     ),
     18: (("tosdr", "*.txt", "tosdr-terms", (72, 80)),),
     19: (("tosdr", "*.txt", "tosdr-terms", (80, 88)),),
+    20: (("tosdr", "*.txt", "tosdr-terms", (88, 96)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

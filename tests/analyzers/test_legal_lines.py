@@ -373,3 +373,21 @@ def test_officials_of_other_offices_requests_and_named_guarantees_are_no_bribe_o
     ):
         assert rule in raised(MEMO + " " + risk), risk
     assert "ABC-FACILITATION" in raised(MEMO + " The agent asked for a facilitation payment of USD 500 in cash.")
+
+
+def test_an_intent_denied_an_anonymisation_and_the_laws_question_are_no_practice() -> None:
+    for ordinary in (
+        "We do not intend to collect or process any data relating to you belonging to special categories, such as "
+        "data revealing racial or ethnic origin, religious beliefs, genetic, biometric or health information.",
+        "Upon request, we will permanently and irrevocably anonymize your data such that it can never be "
+        "reconstructed to identify you.",
+        "The CCPA requires businesses to disclose whether they sell Personal Data.",
+    ):
+        assert raised(MEMO + " " + ordinary) == set(), ordinary
+    assert "DP-SPECIAL" in raised(
+        MEMO + " We collect health information and biometric data about you to tailor offers."
+    )
+    assert "DP-RETENTION" in raised(
+        MEMO + " Personal data will be retained indefinitely after the end of the contract."
+    )
+    assert "DP-SALE" in raised(MEMO + " We sell your personal data to data brokers.")

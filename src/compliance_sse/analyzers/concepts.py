@@ -528,8 +528,8 @@ def read_sentence(text: str) -> SentenceConcepts:
                 hits.setdefault(name, []).append((first, max(first + 1, bisect.bisect_right(token_ends, m.end()))))
     if "SKIP" in hits:
         _aim_skips(sc)
-    if "FOREVER" in hits:  # "permanently delete" is erasure, not keeping
-        _keep(hits, "FOREVER", lambda a, b: b >= size or not tokens[b].lemmas & _ERASE)
+    if "FOREVER" in hits:  # "permanently delete", "permanently and irrevocably anonymize" are erasure, not keeping
+        _keep(hits, "FOREVER", lambda a, b: not _erased(tokens, b))
     if "UNLIMITED" in hits:  # "including, without limitation" and "without limitation, including" are "for example";
         # "without limiting the scope" sets no limit
         _keep(
@@ -668,6 +668,8 @@ def _ordinary_senses(sc: SentenceConcepts) -> None:
         _keep(hits, "INFORM", lambda a, b: not _node_parent(tokens, a, b))
     if any(tok.lemmas & _SUBLICENSE for tok in tokens) or "sub-licen" in text:  # "sublicense, lease, loan ...
         _unlent(sc)  # the Services": a licence forbids lending the licensed thing; no money is lent
+    if "SELL" in hits:  # "The CCPA requires us to disclose whether we sell ...": a question the law asks, no sale
+        _keep(hits, "SELL", lambda a, b: not (a > 1 and "whether" in tokens[a - 2].lemmas))
     if "OPTED_OUT" in hits and "ANYWAY" not in hits:  # "the ability to opt-in or opt-out": a choice offered, no
         # objection ignored ("you have the option to opt out, but we still use it" is one)
         _keep(hits, "OPTED_OUT", lambda a, b: not _near(tokens, a, _CHOICES, before=6, after=0))
@@ -681,6 +683,14 @@ def _unlent(sc: SentenceConcepts) -> None:
     """Drop every concept's hit of the word "loan" or "lend" (the licensed thing lent, not money)."""
     for name in [n for n, spans in sc.hits.items() if any(sc.tokens[a].lemmas & _LENT for a, b in spans if b - a == 1)]:
         _keep(sc.hits, name, lambda a, b: b - a > 1 or not sc.tokens[a].lemmas & _LENT)
+
+
+def _erased(tokens: list[_Tok], b: int) -> bool:
+    """Whether the word after "permanently" at ``b`` erases, perhaps after "and irrevocably"."""
+    if b < len(tokens) and tokens[b].lemmas & _ERASE:
+        return True
+    joined = b < len(tokens) and tokens[b].lemmas & _OR_AND
+    return bool(joined) and any(t.lemmas & _ERASE for t in tokens[b + 1 : b + 3])
 
 
 def _facilitated_payment(tokens: list[_Tok], b: int) -> bool:

@@ -1273,13 +1273,15 @@ _DENIAL = re.compile(
     r"^(?:[A-Z][\w&.,'-]*\s+|(?:of|and|with|to|the|for|our|your|&)\s+)*?(?:we|it|[A-Z][\w&.-]*(?:\s+data)?|"
     r"(?:(?:any|all|the)\s+)?(?:(?:your|customer|personal|user)\s+)?(?:data|information)(?:\s+(?:we\s+)?collected)?)"
     r"\s+(?:(?:do|does|did|will|shall|would)\s*(?:not|n't)|won't|"
-    r"never|(?:is|are|will be) (?:never|not))(?:\s+be)?(?:\s+(?:\w+ly|ever))?\s+(?:sell|rent|share|disclose|collect|"
+    r"never|(?:is|are|will be) (?:never|not))(?:\s+be)?(?:\s+(?:\w+ly|ever))?"
+    r"(?:\s+(?:intend|want|wish|seek|plan|aim|need) to)?\s+(?:sell|rent|share|disclose|collect|"
     r"process|transfer|trade|monetis|monetiz|provide|receive|create|sold|rented|shared|disclosed|transferred|traded|"
     r"use (?:your|personal|customer|users?'?|any personal))\w*\b"
     r"(?![^.;]*\b(?:but|however|except|unless)\b)",
 )
 """The firm denies a practice at the head of a sentence, perhaps after a heading ("We do not sell, rent or ...",
-"Customer data is never sold", "Foot Locker does not collect ...", "We do not use your e-mail for marketing"), with no
+"Customer data is never sold", "Foot Locker does not collect ...", "We do not use your e-mail for marketing", "We do
+not intend to collect ..."), with no
 exception after it: a promise, not a practice. A denied control ("we do not verify ...") is not among the verbs."""
 _READER_RIGHT = re.compile(
     r"^(?![^.]*\b(?:but|however|although|yet|while)\s*,?\s+we\b)"

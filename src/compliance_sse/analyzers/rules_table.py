@@ -995,7 +995,9 @@ def _static_rules() -> list[Rule]:
             ),
             excludes=_rx(
                 r"\b(?:processors?|service providers?)\b[^.;]{0,60}\b(?:under|bound by|subject to) (?:a )?"
-                r"(?:written )?(?:contract|agreement|data processing agreement|confidentiality)\b"
+                r"(?:written )?(?:contract|agreement|data processing agreement|confidentiality)\b",
+                # "The CCPA requires businesses to disclose whether they sell Personal Data": a question, no sale
+                r"\bwhether (?:we|they|it|the business|a business|businesses) (?:sells?|shares?|rents?)\b",
             ),
             standard_form=True,
         ),

@@ -18,6 +18,8 @@ versions by document, rule and overlapping place in the text, so a quote that a 
 same flag. ``flags PART OUT`` writes a part's flags at the checked-out code; ``step OLD NEW OUT`` compares two such
 files and draws the groups to label. ``fresh-14.jsonl`` to ``fresh-16.jsonl`` are drawn the same way for round 8's
 three steps (docs/EVALUATION.md, round 8); ``fresh-14``'s texts are technical proposals, not notices.
+``fresh-18.jsonl`` to ``fresh-20.jsonl`` are round 9's three steps; the third step changed no flag of its part, so
+``fresh-20`` holds only a sample of the flags kept at the round's end.
 """
 
 from __future__ import annotations

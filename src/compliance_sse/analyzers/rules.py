@@ -284,8 +284,10 @@ def _question_headings(text: str) -> bool:
     in sentence case has them ("Information we collect How we use it Who we share your data with How long we keep
     it"): two or more questions opening after a lower-case word, no full stop, and no auxiliary after the last one
     (the words after it are a heading, not a sentence)."""
+    if any(c in text for c in ".;!?"):
+        return False  # most units: a sentence, not a run of headings
     starts = [m.start() for m in _QUESTION_START.finditer(text)]
-    if len(starts) < 2 or any(c in text for c in ".;!?"):
+    if len(starts) < 2:
         return False
     return not any(w in _AUXILIARIES for w in text[starts[-1] :].split())
 

@@ -650,10 +650,13 @@ def _ordinary_senses(sc: SentenceConcepts) -> None:
     if "SUBCONTRACT" in hits and not any(tok.lemmas & _ASSIGNABLE for tok in tokens):
         # "assigns a substitution variable": only a contract, a right or work is assigned to another party
         _keep(hits, "SUBCONTRACT", lambda a, b: b - a > 1 or "assign" not in tokens[a].lemmas)
-    if "OFFICIAL" in hits:  # "customs fees and duties may be charged": a levy, not an official's benefit
-        _keep(hits, "OFFICIAL", lambda a, b: not (b - a == 1 and b < size and tokens[b].lemmas & _LEVY))
-    if "OFFICIAL" in hits:  # "one judge independent of the promoters" of a contest, "a priest or minister"
-        _keep(hits, "OFFICIAL", lambda a, b: not _other_office(tokens, a, b))
+    if "OFFICIAL" in hits:  # "customs fees and duties may be charged": a levy, not an official's benefit; "one judge
+        # independent of the promoters" of a contest, "a priest or minister": another office
+        _keep(
+            hits,
+            "OFFICIAL",
+            lambda a, b: not (b - a == 1 and b < size and tokens[b].lemmas & _LEVY) and not _other_office(tokens, a, b),
+        )
     if "BENEFIT" in hits:  # "receives a lawful request from law enforcement", "affiliation may be given": no gift
         _keep(
             hits,

@@ -1283,8 +1283,8 @@ _DENIAL = re.compile(
 )
 """The firm denies a practice at the head of a sentence, perhaps after a heading ("We do not sell, rent or ...",
 "Customer data is never sold", "Foot Locker does not collect ...", "We do not use your e-mail for marketing", "We do
-not intend to collect ..."), with no
-exception after it: a promise, not a practice. A denied control ("we do not verify ...") is not among the verbs."""
+not intend to collect ..."), with no exception after it: a promise, not a practice. A denied control ("we do not
+verify ...") is not among the verbs."""
 _READER_RIGHT = re.compile(
     r"^(?![^.]*\b(?:but|however|although|yet|while)\s*,?\s+we\b)"
     r"\W*(?:\w{1,4}[.)]\s*)?(?:[A-Z][a-z]+(?: [a-z]+){0,3}:\s+)?(?:(?:however|specifically|also|additionally|in "

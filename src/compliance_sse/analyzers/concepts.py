@@ -295,15 +295,16 @@ class SentenceConcepts:
         """A span where ``concept`` occurs negated ("no safeguard", "not verified", "refused to sign"), overlapping
         none of ``taken``."""
         for a, b in self.hits.get(concept, ()):
+            if not self.negated(a) or (taken and not _apart((a, b), taken)):
+                continue
             if concept == "INFORM" and (
                 self._firms_leave(a, b)
                 or self._asked_for_something_else(a)
                 or self._consent_kept(a, b)
                 or self._declined(a)
             ):
-                continue
-            if self.negated(a) and (not taken or _apart((a, b), taken)):
-                return a, b
+                continue  # a consent that is not the data subject's, or not missing
+            return a, b
         return None
 
     def _consent_kept(self, a: int, b: int) -> bool:
@@ -329,9 +330,9 @@ class SentenceConcepts:
         """Whether a consent read as lacking is one the person may refuse, a choice and what follows from it ("you may
         refuse consenting", "by not granting us permission", "If you do not provide such consent, ..."), not data used
         without it: unless the sentence says the data is used all the same ("... we still use it", "even if")."""
-        if "ANYWAY" in self.hits or any("even" in t.lemmas for t in self.tokens):
-            return False
         tokens = self.tokens
+        if "ANYWAY" in self.hits or any("even" in t.lemmas for t in tokens):
+            return False
         given = [k for k in range(max(0, a - 4), a) if tokens[k].lemmas & (_GIVE | _REFUSE_CONSENT)]
         if any(tokens[k].lemmas & _REFUSE_CONSENT for k in given):
             return True
@@ -684,8 +685,13 @@ def _ordinary_senses(sc: SentenceConcepts) -> None:
 
 def _unlent(sc: SentenceConcepts) -> None:
     """Drop every concept's hit of the word "loan" or "lend" (the licensed thing lent, not money)."""
-    for name in [n for n, spans in sc.hits.items() if any(sc.tokens[a].lemmas & _LENT for a, b in spans if b - a == 1)]:
-        _keep(sc.hits, name, lambda a, b: b - a > 1 or not sc.tokens[a].lemmas & _LENT)
+    _drop(sc, lambda a, b: b - a == 1 and bool(sc.tokens[a].lemmas & _LENT))
+
+
+def _drop(sc: SentenceConcepts, gone: Callable[[int, int], bool], spare: str = "") -> None:
+    """Drop the spans ``gone`` names from every concept but ``spare``."""
+    for concept in [c for c in sc.hits if c != spare]:
+        _keep(sc.hits, concept, lambda a, b: not gone(a, b))
 
 
 def _erased(tokens: list[_Tok], b: int) -> bool:
@@ -735,8 +741,7 @@ def _unaddressed(sc: SentenceConcepts) -> None:
     if not spans:
         return
     inside = {i for i, tok in enumerate(sc.tokens) if any(a <= tok.start < b for a, b in spans)}
-    for concept in [c for c in sc.hits if c != "TECHNICAL"]:
-        _keep(sc.hits, concept, lambda a, b: a not in inside)
+    _drop(sc, lambda a, b: a in inside, spare="TECHNICAL")
 
 
 def _keep(hits: dict[str, list[tuple[int, int]]], concept: str, keep: Callable[[int, int], bool]) -> None:

@@ -233,8 +233,8 @@ def _split(norm: str, breaks: list[int], notice: bool = False) -> list[tuple[int
     cuts.update(m.start() for m in _GLUED_END.finditer(norm))
     if notice:
         for m in _RUN_IN.finditer(norm):
-            start = max(c for c in cuts if c <= m.start())
-            if _run_in_heading(norm[start : m.start()]) or _question_headings(norm[start : m.start()]):
+            words = norm[max(c for c in cuts if c <= m.start()) : m.start()]
+            if _run_in_heading(words) or _question_headings(words):
                 cuts.add(m.end())
     ordered = sorted(cuts)
     spans: list[tuple[int, int]] = []

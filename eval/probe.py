@@ -7,9 +7,25 @@ fit the rules. ``python -m eval.probe`` prints the misses.
 
 from __future__ import annotations
 
+import random
+
 from compliance_sse.analyzers.rules import RulesAnalyzer, analyze_pages
 
-__all__ = ["BENIGN", "BENIGN_2", "BENIGN_3", "BENIGN_4", "RISKY", "RISKY_2", "RISKY_3", "RISKY_4", "main", "run"]
+__all__ = [
+    "BENIGN",
+    "BENIGN_2",
+    "BENIGN_3",
+    "BENIGN_4",
+    "BENIGN_5",
+    "RISKY",
+    "RISKY_2",
+    "RISKY_3",
+    "RISKY_4",
+    "RISKY_5",
+    "main",
+    "run",
+    "split_5",
+]
 
 ROUNDS = ("probe-1", "probe-2", "probe-3")
 """Each round was written after the previous round's fixes, scored once (docs/EVALUATION.md), then fixed."""
@@ -114,21 +130,22 @@ BENIGN_2: list[str] = [
 ]
 
 
-def run(risky: list[tuple[str, str]], benign: list[str], label: str) -> None:
+def run(risky: list[tuple[str, str]], benign: list[str], label: str, *, quiet: bool = False) -> None:
+    """Score one probe round; ``quiet`` prints only the figures (a half that is never tuned on)."""
     analyzer = RulesAnalyzer()
     hits = 0
     for category, sentence in risky:
         cats = {f.category for f in analyze_pages([sentence], analyzer).findings}
         if category in cats:
             hits += 1
-        else:
+        elif not quiet:
             print(f"{label} missed {category}: {sentence}")
     clean = 0
     for sentence in benign:
         findings = analyze_pages([sentence], analyzer).findings
         if not findings:
             clean += 1
-        else:
+        elif not quiet:
             print(f"{label} flagged {[f.rule_id for f in findings]}: {sentence}")
     print(f"{label}: risky found {hits}/{len(risky)}, benign left alone {clean}/{len(benign)}")
 
@@ -231,11 +248,115 @@ BENIGN_4: list[str] = [
 ]
 
 
+# probe-5: sentences of two clauses, one denied and one not, or a denied verb of telling and what is not told
+# ("customers are not told that their data is sold"). Written before round 10 changed any rule, split once by
+# sentence (seed 20261207) into a half the rules may be tuned on and a half scored only (docs/EVALUATION.md).
+PROBE_5_SEED = 20261207
+
+RISKY_5: list[tuple[str, str]] = [
+    ("data_protection", "We do not encrypt the backups, and we keep customer records indefinitely."),
+    ("bribery_corruption", "The agent does not issue invoices, and we pay his fee in cash to the minister's nephew."),
+    ("data_protection", "Staff are not informed that their e-mails are monitored and forwarded to the vendor."),
+    ("data_protection", "Users are never told that their location history is sold to advertisers."),
+    ("sanctions", "We did not run a sanctions check, and the cargo was shipped to Sevastopol."),
+    ("aml", "We don't keep records of the transfers, and the deposits are kept just under the reporting limit."),
+    ("data_protection", "Applicants are not told that their criminal records are checked and stored indefinitely."),
+    ("data_protection", "We do not ask for consent, and we share browsing histories with data brokers."),
+    ("cross_border", "Patients are not informed that their records are transferred to a hosting provider in India."),
+    (
+        "financial_regulation",
+        "The fund is not registered with any regulator, and investors are promised 20 percent a month.",
+    ),
+    (
+        "kyc_cdd",
+        "We did not verify the beneficial owner, and the company is registered to a nominee in the Seychelles.",
+    ),
+    (
+        "risk_management",
+        "The supplier does not cap its own liability, and the customer is liable without limit for any loss.",
+    ),
+    ("data_protection", "Customers aren't told that their calls are recorded and kept forever."),
+    (
+        "bribery_corruption",
+        "No contract was signed with the distributor, and we pay the customs officer a monthly cash gift.",
+    ),
+    (
+        "cross_border",
+        "The vendor has not signed the transfer clauses, and it stores our customers' personal data in Russia without any safeguards.",
+    ),
+    ("data_protection", "Employees are not aware that their keystrokes are logged and sold to a marketing firm."),
+    ("aml", "We never check the sender's identity, and we accept cash deposits of any size with no questions asked."),
+    ("data_protection", "Users are not told that their photos are shared with third parties for advertising."),
+    ("bribery_corruption", "We have no anti-bribery policy, and the broker pays customs officials to clear our goods."),
+    ("sanctions", "The shipment was not screened, and the end user is a bank in North Korea."),
+    ("data_protection", "The company refuses to delete customer data when customers ask for erasure."),
+    ("data_protection", "We don't tell users, but their health data is shared with insurers."),
+    ("data_protection", "Parents are not asked for consent, and the app collects children's voice recordings."),
+    ("data_protection", "The breach was not reported to the regulator, and customers were never notified of it."),
+    ("kyc_cdd", "The customer's identity was not verified, and the account was opened the same day."),
+    ("financial_regulation", "The token is not registered as a security, but buyers are guaranteed a 300% return."),
+    ("data_protection", "Visitors are not informed that their fingerprints are collected at the entrance."),
+    ("aml", "The source of funds was not checked, and the client paid for the villa with a suitcase of cash."),
+    (
+        "data_protection",
+        "Our privacy notice does not mention it, but we sell customer e-mail lists to other companies.",
+    ),
+    ("bribery_corruption", "The payment was not recorded in the books, and it went to the inspector's wife."),
+]
+
+BENIGN_5: list[str] = [
+    "We do not sell your personal data, and we do not share it with advertisers.",
+    "We do not sell, rent, or share your personal information with third parties.",
+    "We do not keep card numbers, and we delete the logs after 30 days.",
+    "The agent is not paid in cash, and every fee is invoiced and approved by finance.",
+    "We never transfer personal data outside the EU, and our hosting provider is in Frankfurt.",
+    "Staff are informed that their e-mails may be reviewed during an investigation.",
+    "We do not accept cash, and all payments are made by bank transfer.",
+    "Users are not told what to post, and they may delete their posts at any time.",
+    "We do not share data with advertisers, and we delete it when you close your account.",
+    "We did not ship anything to Iran, and we screen every order against sanctions lists.",
+    "We do not make facilitation payments, and officials who ask for one are reported to the compliance team.",
+    "You are not required to give consent, and you can withdraw it at any time.",
+    "The fund is registered with the FCA, and returns are not guaranteed.",
+    "We do not store your password, and it is hashed before it reaches our servers.",
+    "Customers are not charged for deletion requests, and we erase their data within 30 days.",
+    "The supplier does not subcontract, and it processes personal data only in Ireland.",
+    "We will not sell your data, nor will we share it with third parties for their marketing.",
+    "No gift was offered to the inspector, and the audit fee was paid by invoice.",
+    "Users are not tracked across other websites, and we do not use third-party cookies.",
+    "We do not keep copies of your ID, and we verify it through a licensed provider.",
+    "Employees are not aware of any payment to officials, and the audit found none.",
+    "Customers are told that their data is shared with the courier only to deliver the order.",
+    "We do not collect health data, and location data is used only while the app is open.",
+    "The customer did not object, and the data was deleted within a week of the request.",
+    "We have not received any request for erasure, and no data subject has complained.",
+    "Visitors are informed by a sign that the entrance is filmed and footage is deleted after 72 hours.",
+]
+
+
+def split_5() -> dict[str, tuple[list[tuple[str, str]], list[str]]]:
+    """Probe-5's two halves, drawn once by sentence with ``PROBE_5_SEED``: "dev" may be tuned on, "test" is only
+    scored (its misses are not printed)."""
+    rng = random.Random(PROBE_5_SEED)
+    risky = rng.sample(range(len(RISKY_5)), len(RISKY_5) // 2)
+    benign = rng.sample(range(len(BENIGN_5)), len(BENIGN_5) // 2)
+    return {
+        "dev": ([RISKY_5[i] for i in sorted(risky)], [BENIGN_5[i] for i in sorted(benign)]),
+        "test": (
+            [s for i, s in enumerate(RISKY_5) if i not in risky],
+            [s for i, s in enumerate(BENIGN_5) if i not in benign],
+        ),
+    }
+
+
 def main() -> None:
     run(RISKY, BENIGN, "probe-1")
     run(RISKY_2, BENIGN_2, "probe-2")
     run(RISKY_3, BENIGN_3, "probe-3")
     run(RISKY_4, BENIGN_4, "probe-4 (never tuned on)")
+    halves = split_5()
+    run(*halves["dev"], "probe-5 dev")
+    run(*halves["test"], "probe-5 test (never tuned on)", quiet=True)
 
 
 if __name__ == "__main__":

@@ -84,6 +84,9 @@ man-page sample.
 A twenty-second part, ``fresh-20``, was added and counted once round 9's second step had been measured on
 ``fresh-19`` and before its labels were read: the next seeded 8 % of the ToS;DR texts and a twenty-first seeded
 man-page sample.
+
+A twenty-third part, ``fresh-21``, was added and counted at the start of round 10, before any flag of it was read: the
+last 4 % of the ToS;DR texts and a twenty-second seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -159,6 +162,7 @@ FRESH_SOURCES = {
     18: (("tosdr", "*.txt", "tosdr-terms", (72, 80)),),
     19: (("tosdr", "*.txt", "tosdr-terms", (80, 88)),),
     20: (("tosdr", "*.txt", "tosdr-terms", (88, 96)),),
+    21: (("tosdr", "*.txt", "tosdr-terms", (96, 100)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

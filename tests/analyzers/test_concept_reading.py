@@ -428,3 +428,44 @@ def test_a_levy_a_document_name_and_a_commits_parent_are_no_risk_words() -> None
     )
     assert fired(commit) == set()
     assert "DP-C-NO-NOTICE" in fired("We collect children's data without asking their parents.")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "category"),
+    [
+        ("We don't encrypt files, and we sell personal data to data brokers.", "data_protection"),
+        ("Users are not told that data is sold to brokers.", "data_protection"),
+        ("Our auditors never asked, and the invoices were paid in cash to the agent's cousin.", "aml"),
+    ],
+)
+def test_a_denial_does_not_reach_into_the_next_clause_or_what_is_not_told(sentence: str, category: str) -> None:
+    assert category in {f.category for f in analyze_pages([sentence]).findings}
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "We do not sell your personal data, and it is not shared with data brokers.",
+        "We do not sell, rent, and share personal data with data brokers.",
+        "We will not sell your data, and will not share it with brokers.",
+    ],
+)
+def test_a_denial_still_covers_its_own_list_and_a_clause_denied_again(sentence: str) -> None:
+    assert not findings(sentence)
+
+
+def test_an_erasure_refused_is_a_request_not_honoured_unless_the_law_keeps_the_data() -> None:
+    assert "DP-C-ERASURE" in fired("The clinic refuses to delete patient files when patients ask for erasure.")
+    assert "DP-C-ERASURE" in fired("We will not erase a member's data after a deletion request.")
+    for sentence in (
+        "We will not erase data we must keep for tax purposes when you ask for erasure.",
+        "If you request deletion, we may not be able to delete copies held in our backups.",
+        "Members are not charged for deletion requests.",
+        "No patient has asked for erasure this year.",
+    ):
+        assert "DP-C-ERASURE" not in fired(sentence), sentence
+
+
+def test_an_agent_not_paid_in_cash_is_the_control() -> None:
+    assert "ABC-AGENT" not in findings("The agent's commission is not paid in cash, and every fee is invoiced.")
+    assert "ABC-AGENT" in findings("The agent's commission is paid in cash.")

@@ -119,8 +119,22 @@ _SAY = frozenset(["consent", "permission", "approval", "agreement", "authorisati
 _FIRMS = re.compile(r"\s+(?:and authori[sz]ation\s+)?(?:of|from)\s+(?!The\b|A\b|An\b|Any\b|Each\b)[A-Z]")
 """A named party's own consent after the word ("of YouGov", "from Experteer"), not that of "the Customers"."""
 _OR_AND = _OR | {"and"}
+_ERASE_ACTS = frozenset(["delete", "erase"])
+_ERASURE_EXCUSES = frozenset(
+    ["must", "require", "law", "legal", "legally", "obligation", "oblige", "tax", "able", "possible", "backup"]
+)
+"""A reason the law allows for keeping data a person asked to erase (GDPR Art. 17(3)), or a copy out of reach."""
 _CLAUSE_WORDS = frozenset(["but", "however", "although", "whereas", "unless", "except", "while"])
 _NEG_WINDOW = 6
+CLAUSE_OPENING = re.compile(
+    r",\s+and\s+(?=(?:we|you|they|he|she|it|i)\b|(?:[\w'\u2019-]+\s+){1,4}(?:is|are|was|were|will|would|may|might|"
+    r"can|could|shall|should|must|has|have|had|does|did)\b)"
+    r"|\b(?:told|tell|tells|informed|notified|advised|warned|aware|know|knows|knew)\s+(?=that\b)",
+    re.I,
+)
+"""Where a clause of its own starts inside a sentence, so that a negation before it does not reach into it: ", and"
+before a subject and its verb ("We do not encrypt the files, and we keep them forever"), and what a person is (not)
+told ("Users are not told that their data is sold")."""
 
 
 # --- concepts --------------------------------------------------------------------------------------------------
@@ -304,8 +318,16 @@ class SentenceConcepts:
                 or self._declined(a)
             ):
                 continue  # a consent that is not the data subject's, or not missing
+            if concept == "ERASE_REQ" and not self._erasure_refused(a):
+                continue
             return a, b
         return None
+
+    def _erasure_refused(self, a: int) -> bool:
+        """Whether a negated erasure word at ``a`` is an erasure refused: the act ("refuses to delete", "do not erase
+        it"), not a request that is missing or free ("no request for erasure", "not charged for deletion"), and with
+        no reason the law allows or a copy out of reach ("data we must keep by law", "not able to delete backups")."""
+        return bool(self.tokens[a].lemmas & _ERASE_ACTS) and not any(t.lemmas & _ERASURE_EXCUSES for t in self.tokens)
 
     def _consent_kept(self, a: int, b: int) -> bool:
         """Whether a consent read as lacking is one the sentence keeps: an act denied without it is a promise to
@@ -481,6 +503,7 @@ def read_sentence(text: str) -> SentenceConcepts:
     condition = False
     """Whether the clause being read opens with "if" or "unless": its comma ends it ("If you don't, we may ...")."""
     last = 0
+    openings = [m.end() for m in CLAUSE_OPENING.finditer(text)] if ", and " in text or "that" in text else []
     for m in _TOKEN.finditer(text):
         word = m.group()
         if word in (";", ":"):
@@ -488,6 +511,9 @@ def read_sentence(text: str) -> SentenceConcepts:
             continue
         lem, cands, opens_clause, is_no = _number(word) if word.isdigit() else _word(word)
         start, end = m.span()
+        while openings and openings[0] <= start:
+            del openings[0]
+            opens_clause = True
         if condition and "," in text[last:start]:
             clause += 1
             condition = False

@@ -39,6 +39,7 @@ from lemminflect import getAllLemmas
 from ..pipeline.models import AnalysisResult, Evidence, ExtractedPage, Finding
 from .base import AnalysisContext, Analyzer
 from .concepts import (
+    CLAUSE_OPENING,
     STANDARD_FORM_SEVERITY,
     ConceptHit,
     ConceptRule,
@@ -1393,6 +1394,8 @@ def _negated(text: str, start: int, end: int) -> bool:
     if condition is not None and origin < condition.end() <= start:
         cut = condition.end() - origin
     for m in _CLAUSE_BREAK.finditer(before, cut):
+        cut = m.end()
+    for m in CLAUSE_OPENING.finditer(before, cut):
         cut = m.end()
     if NEGATION_BEFORE.search(before[cut:]) or _INNER_NEGATION.search(text, start, end):
         return True

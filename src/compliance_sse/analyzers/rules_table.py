@@ -906,9 +906,8 @@ def _static_rules() -> list[Rule]:
                 r"(?:the )?services|written (?:contract|agreement)|contract|services (?:are|will be) (?:required|"
                 r"rendered))\b",
                 r"\bno (?:specific |defined |actual )?services\b",
-                r"\b(?:paid|payable|transferred)\b[^.;]{0,30}\b(?:in cash|to (?:an? )?(?:offshore|personal|numbered|"
-                r"third[- ]"
-                r"party) account)\b",
+                r"(?<!not )(?<!never )\b(?:paid|payable|transferred)\b[^.;]{0,30}\b(?:in cash|to (?:an? )?(?:offshore|"
+                r"personal|numbered|third[- ]party) account)\b",
                 r"\bregardless of (?:any )?(?:services|work|activity)\b",
             ),
             negatable=False,

@@ -87,6 +87,12 @@ man-page sample.
 
 A twenty-third part, ``fresh-21``, was added and counted at the start of round 10, before any flag of it was read: the
 last 4 % of the ToS;DR texts and a twenty-second seeded man-page sample.
+
+A twenty-fourth part, ``fresh-22``, was added and counted once round 10's first step had been labelled on
+``fresh-21``, before any fix read off those labels: three more Open Terms Archive collections (the platform-to-business
+terms ``ota-p2b/**/*.md``, the contributed generative-AI services' ``ota-genai-contrib/**/*.md`` and the user-rights
+collection ``ota-user-rights/**/*.md``) and a twenty-third seeded man-page sample. Some services also appear in
+earlier parts under another version of their text; identical bodies are read once.
 """
 
 from __future__ import annotations
@@ -163,6 +169,11 @@ FRESH_SOURCES = {
     19: (("tosdr", "*.txt", "tosdr-terms", (80, 88)),),
     20: (("tosdr", "*.txt", "tosdr-terms", (88, 96)),),
     21: (("tosdr", "*.txt", "tosdr-terms", (96, 100)),),
+    22: (
+        ("ota-p2b", "**/*.md", "p2b-terms"),
+        ("ota-genai-contrib", "**/*.md", "genai-terms"),
+        ("ota-user-rights", "**/*.md", "platform-terms"),
+    ),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

@@ -282,7 +282,8 @@ RISKY_5: list[tuple[str, str]] = [
     ),
     (
         "cross_border",
-        "The vendor has not signed the transfer clauses, and it stores our customers' personal data in Russia without any safeguards.",
+        "The vendor has not signed the transfer clauses, and it stores our customers' personal data in Russia "
+        "without any safeguards.",
     ),
     ("data_protection", "Employees are not aware that their keystrokes are logged and sold to a marketing firm."),
     ("aml", "We never check the sender's identity, and we accept cash deposits of any size with no questions asked."),

@@ -391,3 +391,57 @@ def test_an_intent_denied_an_anonymisation_and_the_laws_question_are_no_practice
         MEMO + " Personal data will be retained indefinitely after the end of the contract."
     )
     assert "DP-SALE" in raised(MEMO + " We sell your personal data to data brokers.")
+
+
+def test_an_erasure_is_refused_only_by_the_firm_without_a_reason_or_a_condition() -> None:
+    for ordinary in (
+        "If we learn that we hold information from a child without parental consent, we will delete that information.",
+        "Your posts may remain available to other members if you do not delete them.",
+        "We cannot guarantee that uploaded files will not be deleted or lost.",
+        "If we determine that your personal data cannot be deleted, we will explain why.",
+        "We will not delete your game credits without notice, unless your account is closed.",
+        "By default, transfer jobs won't delete any data from your source or destination.",
+    ):
+        assert "DP-C-ERASURE" not in raised(MEMO + " " + ordinary), ordinary
+    assert "DP-C-ERASURE" in raised(
+        MEMO + " The company refuses to delete customer records when customers ask for erasure."
+    )
+    assert "DP-C-ERASURE" in raised(MEMO + " We do not delete personal data when members ask for deletion.")
+
+
+def test_temporarily_or_permanently_and_including_without_limitation_set_no_retention() -> None:
+    for ordinary in (
+        "You may not share your password or account information with any other party, temporarily or permanently, "
+        "and you agree to accept responsibility for all activity under your account.",
+        "You must keep your account information secure, including without limitation your login and password.",
+    ):
+        assert raised(MEMO + " " + ordinary) == set(), ordinary
+    assert "DP-RETENTION" in raised(MEMO + " Customer files are stored without any time limit.")
+    assert raised(MEMO + " Personal information is kept permanently.") & {"DP-RETENTION", "DP-C-RETENTION"}
+
+
+def test_a_refund_with_no_questions_asked_a_rounded_fraction_and_a_jury_waiver_hide_nothing() -> None:
+    for ordinary in (
+        "We offer our annual subscribers a no questions asked refund for payments made in the current term.",
+        "Compensation is the monthly fee times the months of outage (fraction of yen omitted) as an upper limit.",
+        "You and the Company each waive the right to a jury trial or a state or federal judge.",
+    ):
+        assert raised(MEMO + " " + ordinary) == set(), ordinary
+    assert "AML-SECRECY" in raised(MEMO + " The courier will collect the cash at the airport, no questions asked.")
+    assert "AML-C-CONCEAL" in raised(
+        MEMO + " The invoice omits the consultancy fee so that the payment does not appear."
+    )
+    assert "KYC-C-PEP" in raised(
+        MEMO + " The client's father is a sitting judge and no enhanced due diligence was done."
+    )
+
+
+def test_a_remedy_after_a_connective_is_still_a_remedy() -> None:
+    remedy = (
+        "However, if we learn that we have received information from a child under 16 without parental consent, we "
+        "will delete that information from our database."
+    )
+    assert raised(MEMO + " " + remedy) == set()
+    assert "DP-C-NO-NOTICE" in raised(
+        MEMO + " We collect personal information from children under 13 without parental consent."
+    )

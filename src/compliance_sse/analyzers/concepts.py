@@ -121,9 +121,13 @@ _FIRMS = re.compile(r"\s+(?:and authori[sz]ation\s+)?(?:of|from)\s+(?!The\b|A\b|
 _OR_AND = _OR | {"and"}
 _ERASE_ACTS = frozenset(["delete", "erase"])
 _ERASURE_EXCUSES = frozenset(
-    ["must", "require", "law", "legal", "legally", "obligation", "oblige", "tax", "able", "possible", "backup"]
+    [
+        *("must", "require", "law", "legal", "legally", "obligation", "oblige", "tax", "able", "possible", "backup"),
+        *("guarantee", "warrant", "lose"),
+    ]
 )
-"""A reason the law allows for keeping data a person asked to erase (GDPR Art. 17(3)), or a copy out of reach."""
+"""A reason the law allows for keeping data a person asked to erase (GDPR Art. 17(3)), a copy out of reach, or a
+disclaimer of loss."""
 _CLAUSE_WORDS = frozenset(["but", "however", "although", "whereas", "unless", "except", "while"])
 _NEG_WINDOW = 6
 CLAUSE_OPENING = re.compile(
@@ -324,10 +328,24 @@ class SentenceConcepts:
         return None
 
     def _erasure_refused(self, a: int) -> bool:
-        """Whether a negated erasure word at ``a`` is an erasure refused: the act ("refuses to delete", "do not erase
-        it"), not a request that is missing or free ("no request for erasure", "not charged for deletion"), and with
-        no reason the law allows or a copy out of reach ("data we must keep by law", "not able to delete backups")."""
-        return bool(self.tokens[a].lemmas & _ERASE_ACTS) and not any(t.lemmas & _ERASURE_EXCUSES for t in self.tokens)
+        """Whether a negated erasure word at ``a`` is an erasure refused: the act, denied or refused, of a request
+        ("refuses to delete it when customers ask", "will not erase it after a deletion request"); not a request that
+        is missing or free ("no request for erasure", "not charged for deletion"), an act "without" something
+        ("without parental consent, we will delete it"), the person's own choice ("if you do not delete them") or a
+        promise ("won't delete it without notice"); and with no reason the law allows, no copy out of reach and no
+        disclaimer ("data we must keep by law", "not able to delete backups", "cannot guarantee that files will not
+        be deleted or lost")."""
+        tokens = self.tokens
+        if not tokens[a].lemmas & _ERASE_ACTS or not self.action_denied(a):
+            return False
+        if "REQUEST" not in self.hits and all(k == a for k, _ in self.hits["ERASE_REQ"]):
+            return False  # no one asked: "transfer jobs won't delete any data from your source"
+        if any(t.lemmas & _ERASURE_EXCUSES for t in tokens):
+            return False
+        clause = tokens[a].clause
+        if any(t.clause == clause and t.lemmas & _CONDITIONS for t in tokens[:a]):
+            return False
+        return not any(t.clause == clause and "without" in t.lemmas for t in tokens[a + 1 :])
 
     def _consent_kept(self, a: int, b: int) -> bool:
         """Whether a consent read as lacking is one the sentence keeps: an act denied without it is a promise to
@@ -555,8 +573,8 @@ def read_sentence(text: str) -> SentenceConcepts:
                 hits.setdefault(name, []).append((first, max(first + 1, bisect.bisect_right(token_ends, m.end()))))
     if "SKIP" in hits:
         _aim_skips(sc)
-    if "FOREVER" in hits:  # "permanently delete", "permanently and irrevocably anonymize" are erasure, not keeping
-        _keep(hits, "FOREVER", lambda a, b: not _erased(tokens, b))
+    if "FOREVER" in hits:  # "permanently delete", "temporarily or permanently" are no keeping
+        _keep(hits, "FOREVER", lambda a, b: not _erased(tokens, a, b))
     if "UNLIMITED" in hits:  # "including, without limitation" and "without limitation, including" are "for example";
         # "without limiting the scope" sets no limit
         _keep(
@@ -613,6 +631,8 @@ def _near(tokens: list[_Tok], i: int, words: frozenset[str], before: int = 2, af
 
 
 _COOKIES = frozenset(["cookie", "cookies"])
+_REFUNDS = frozenset(["refund", "return", "exchange"])
+_ROUNDING = frozenset(["fraction", "round", "rounded", "decimal", "decimals"])
 _JUDGE = frozenset(["judge"])
 _CONTEST = frozenset(["competition", "contest", "sweepstakes", "prize", "entry", "entrant", "winner", "skill"])
 _MINISTER = frozenset(["minister"])
@@ -705,8 +725,19 @@ def _ordinary_senses(sc: SentenceConcepts) -> None:
         _keep(hits, "OPTED_OUT", lambda a, b: not _near(tokens, a, _CHOICES, before=6, after=0))
     if "ERASE_REQ" in hits and "PERSONAL" not in hits and any(tok.lemmas & _COOKIES for tok in tokens):
         del hits["ERASE_REQ"]  # "you can block or erase cookies", "cookies remain until deleted": a browser's setting
+    if "CONCEAL" in hits:  # "a no questions asked refund": the customer's guarantee; "(fraction of yen omitted)":
+        # rounding, nothing hidden
+        _keep(hits, "CONCEAL", lambda a, b: not _nothing_hidden(tokens, a, b))
     if "SPECIAL" in hits:  # "the fingerprint of a subkey", "fingerprints of keys": a digest, not a person's
         _keep(hits, "SPECIAL", lambda a, b: not ("fingerprint" in tokens[a].lemmas and _near(tokens, a, _DIGESTED)))
+
+
+def _nothing_hidden(tokens: list[_Tok], a: int, b: int) -> bool:
+    """Whether a concealment word at ``a``-``b`` hides nothing: "no questions asked" of a refund or a return, or a
+    fraction omitted in rounding."""
+    if "question" in tokens[b - 1].lemmas and any(t.lemmas & _REFUNDS for t in tokens):
+        return True
+    return "omit" in tokens[a].lemmas and _near(tokens, a, _ROUNDING, before=4, after=3)
 
 
 def _unlent(sc: SentenceConcepts) -> None:
@@ -720,8 +751,13 @@ def _drop(sc: SentenceConcepts, gone: Callable[[int, int], bool], spare: str = "
         _keep(sc.hits, concept, lambda a, b: not gone(a, b))
 
 
-def _erased(tokens: list[_Tok], b: int) -> bool:
-    """Whether the word after "permanently" at ``b`` erases, perhaps after "and irrevocably"."""
+def _erased(tokens: list[_Tok], a: int, b: int) -> bool:
+    """Whether "permanently" at ``a``-``b`` is no keeping: the word after it erases, perhaps after "and
+    irrevocably", or it is half of "temporarily or permanently" (in any way, no retention period)."""
+    if a >= 2 and "or" in tokens[a - 1].lemmas and "temporarily" in tokens[a - 2].lemmas:
+        return True
+    if b + 1 < len(tokens) and "or" in tokens[b].lemmas and "temporarily" in tokens[b + 1].lemmas:
+        return True
     if b < len(tokens) and tokens[b].lemmas & _ERASE:
         return True
     joined = b < len(tokens) and tokens[b].lemmas & _OR_AND

@@ -1324,14 +1324,16 @@ def _heading_run(text: str) -> bool:
 
 
 _REMEDY = re.compile(
-    r"^\W*(?:if|in the event that|when|where|should)\b[^.;]{0,40}\b(?:learn|discover|become aware|are made aware|"
+    r"^\W*(?:(?:however|but|and|also|further(?:more)?|moreover|in addition|similarly)\W+)?(?:"
+    r"(?:if|in the event that|when|where|should)\b[^.;]{0,40}\b(?:learn|discover|become aware|are made aware|"
     r"find out|notice)\w*\b[^.]{0,200}\b(?:delete|remove|erase|destroy|purge)\w*"
-    r"|^\W*if you(?:['\u2019]re| are)? (?:believe|think|suspect|become aware|a parent|parents?)\b[^.]{0,200}\b"
-    r"(?:notify|contact|tell|inform|let us know|report|delete|remove)\w*",
+    r"|if you(?:['\u2019]re| are)? (?:believe|think|suspect|become aware|a parent|parents?)\b[^.]{0,200}\b"
+    r"(?:notify|contact|tell|inform|let us know|report|delete|remove)\w*)",
     re.I,
 )
 """A remedy ("If we learn that we have collected data of a child without parental consent, we will delete it", "If
-you believe a child gave us data without consent, please notify us"): a control, whatever the condition names."""
+you believe a child gave us data without consent, please notify us"), perhaps after a connective ("However, if
+..."): a control, whatever the condition names."""
 
 
 def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -> str:

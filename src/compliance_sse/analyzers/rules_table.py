@@ -448,9 +448,10 @@ def _static_rules() -> list[Rule]:
                 r"without "
                 r"(?:the usual |any )?(?:checks|approval|verification|questions)|before (?:compliance|the bank|"
                 r"anyone))",
-                r"\bno questions asked\b",
+                r"\bno[- ]questions[- ]asked\b",
             ),
             negatable=False,
+            check=_not_a_refund,
         ),
         Rule(
             "AML-THIRD-PARTY",
@@ -1013,8 +1014,8 @@ def _static_rules() -> list[Rule]:
                 r"\b(?:retain\w*|kept|keep\w*|store\w*|hold|held|archiv\w+|preserv\w+)\b[^.;]{0,50}\b(?:indefinitely|"
                 r"forever|"
                 r"permanently|in perpetuity|for an? (?:unlimited|indefinite|unspecified) (?:period|time|duration)|"
-                r"without "
-                r"(?:any )?(?:time )?limit\w*)\b",
+                + _NOT_INCLUDING
+                + r"without (?:any )?(?:time )?limit\w*)\b",
                 r"\bno (?:fixed |defined |set |maximum )?(?:retention (?:period|limit|schedule)|time limit on "
                 r"(?:retention|"
                 r"storage))\b",
@@ -1364,6 +1365,15 @@ def _bypasses_a_control(text: str, m: re.Match[str]) -> bool:
     """A named control (KYC, screening, due diligence) is one; "checks" or "verification" are one only where the
     sentence is about a customer, a payment or a deal ("skip the version checks" in a changelog is not)."""
     return _NAMED_CONTROL.search(m.group()) is not None or _DEAL.search(text) is not None
+
+
+_REFUND = re.compile(r"\b(?:refund\w*|money[- ]back|returns?|return policy|exchanges?)\b", _I)
+
+
+def _not_a_refund(text: str, m: re.Match[str]) -> bool:
+    """ "No questions asked" of a refund or a return is the customer's guarantee ("a no questions asked refund"),
+    not a payment kept from scrutiny."""
+    return not m.group().lower().startswith("no") or _REFUND.search(text) is None
 
 
 # --- rules compiled from the data files --------------------------------------------------------------------------

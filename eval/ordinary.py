@@ -93,6 +93,12 @@ A twenty-fourth part, ``fresh-22``, was added and counted once round 10's first 
 terms ``ota-p2b/**/*.md``, the contributed generative-AI services' ``ota-genai-contrib/**/*.md`` and the user-rights
 collection ``ota-user-rights/**/*.md``) and a twenty-third seeded man-page sample. Some services also appear in
 earlier parts under another version of their text; identical bodies are read once.
+
+A twenty-fifth part, ``fresh-23``, was added and counted once round 10's second step had been labelled on
+``fresh-22``, before any fix read off those labels: Open Terms Archive's demonstration collection
+(``ota-demo/**/*.md``, notices) and its collection of the systemic-risk reports that very large platforms publish
+under the EU's Digital Services Act (``ota-dsa/**/*.md``, a kind of text not read before: a platform describing the
+risks on its service and what it does about them), and a twenty-fourth seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -174,6 +180,7 @@ FRESH_SOURCES = {
         ("ota-genai-contrib", "**/*.md", "genai-terms"),
         ("ota-user-rights", "**/*.md", "platform-terms"),
     ),
+    23: (("ota-demo", "**/*.md", "platform-terms"), ("ota-dsa", "**/*.md", "dsa-report")),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

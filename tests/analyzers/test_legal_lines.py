@@ -445,3 +445,21 @@ def test_a_remedy_after_a_connective_is_still_a_remedy() -> None:
     assert "DP-C-NO-NOTICE" in raised(
         MEMO + " We collect personal information from children under 13 without parental consent."
     )
+
+
+def test_a_broken_contract_a_withdrawn_right_a_mutual_change_and_a_quoted_definition_are_no_risk() -> None:
+    for ordinary in (
+        "If the customer breaches this Agreement, the supplier may suspend the service without notifying the customer.",
+        "If you do not agree to the changes, you must immediately withdraw your Books from further distribution.",
+        "If you accept such an offer, we will immediately withdraw your right to use the platform and you will "
+        "compensate us for any losses.",
+        "The Parties may amend these terms and conditions by mutual agreement at any time by signing an addendum.",
+        "\u201cSale\u201d, for the purpose of the CCPA, means selling, renting, disclosing or making available "
+        "personal information to a third party for monetary or other valuable consideration.",
+    ):
+        assert raised(MEMO + " " + ordinary) == set(), ordinary
+    assert "DP-C-BREACH-LATE" in raised(MEMO + " We did not notify customers of the breach of their personal data.")
+    assert "AML-C-PASS-THROUGH" in raised(
+        MEMO + " Funds received from the client were withdrawn in cash immediately and sent to an account in Dubai."
+    )
+    assert raised(MEMO + " The supplier may amend the fees at any time.") & {"RM-UNILATERAL", "RM-C-UNILATERAL"}

@@ -632,6 +632,15 @@ def _near(tokens: list[_Tok], i: int, words: frozenset[str], before: int = 2, af
 
 _COOKIES = frozenset(["cookie", "cookies"])
 _REFUNDS = frozenset(["refund", "return", "exchange"])
+_COVENANTS = frozenset(
+    ["term", "terms", "agreement", "contract", "obligation", "condition", "conditions", "rule", "guideline", "warranty"]
+)
+_WITHDRAWN_THINGS = frozenset(
+    [
+        *("right", "permission", "consent", "content", "book", "offer", "application", "access", "request"),
+        *("licence", "license", "approval", "listing", "product", "submission", "objection", "complaint"),
+    ]
+)
 _ROUNDING = frozenset(["fraction", "round", "rounded", "decimal", "decimals"])
 _JUDGE = frozenset(["judge"])
 _CONTEST = frozenset(["competition", "contest", "sweepstakes", "prize", "entry", "entrant", "winner", "skill"])
@@ -725,6 +734,13 @@ def _ordinary_senses(sc: SentenceConcepts) -> None:
         _keep(hits, "OPTED_OUT", lambda a, b: not _near(tokens, a, _CHOICES, before=6, after=0))
     if "ERASE_REQ" in hits and "PERSONAL" not in hits and any(tok.lemmas & _COOKIES for tok in tokens):
         del hits["ERASE_REQ"]  # "you can block or erase cookies", "cookies remain until deleted": a browser's setting
+    if "BREACH" in hits:  # "if the User breaches these Terms": a contract broken, no data breach
+        _keep(hits, "BREACH", lambda a, b: not _near(tokens, a, _COVENANTS, before=0, after=4))
+    if "FLOW_OUT" in hits and any(tok.lemmas & _WITHDRAWN_THINGS for tok in tokens):
+        # "withdraw your right to use", "withdraw the content", "withdraw your Books": no money leaves
+        _drop(
+            sc, lambda a, b: b - a == 1 and "withdraw" in tokens[a].lemmas and _near(tokens, a, _WITHDRAWN_THINGS, 0, 3)
+        )
     if "CONCEAL" in hits:  # "a no questions asked refund": the customer's guarantee; "(fraction of yen omitted)":
         # rounding, nothing hidden
         _keep(hits, "CONCEAL", lambda a, b: not _nothing_hidden(tokens, a, b))

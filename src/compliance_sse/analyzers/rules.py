@@ -1231,7 +1231,8 @@ _PROHIBITIVE_HEAD = re.compile(
 """A rule forbidding an act done without something ("Don't collect data without the user's consent"): a control. An
 order not to do a control ("do not verify the customer's identity") has no "without" and is left to the rules."""
 _DEFINITION = re.compile(
-    r"^\W*(?:\w{1,4}[.)]\s*)?(?:[\"\u201c\u2018'][^\"\u201d\u2019']{2,80}[\"\u201d\u2019'](?:\s*\([^)]{1,40}\))?,?\s+"
+    r"^\W*(?:\w{1,4}[.)]\s*)?(?:[\"\u201c\u2018'][^\"\u201d\u2019']{2,80}[\"\u201d\u2019']\**(?:\s*\([^)]{1,40}\))?,?\s+"
+    r"(?:(?:for|within) the (?:purposes?|meaning) of [^,]{1,80},\s+)?"
     r"(?:means|shall mean|refers to|(?:is )?defined as|has the meaning)"
     r"|[A-Z][\w-]*(?: [\w-]+){0,4}(?:\s*\([^)]{1,40}\))?,?\s+(?:(?:for|within) the (?:purposes?|meaning) of [^,]{1,80},"
     r"\s+(?:means|shall mean|refers to)|is defined as|has the meaning|is (?:a|any) natural or legal person))\b"

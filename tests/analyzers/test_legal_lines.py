@@ -463,3 +463,9 @@ def test_a_broken_contract_a_withdrawn_right_a_mutual_change_and_a_quoted_defini
         MEMO + " Funds received from the client were withdrawn in cash immediately and sent to an account in Dubai."
     )
     assert raised(MEMO + " The supplier may amend the fees at any time.") & {"RM-UNILATERAL", "RM-C-UNILATERAL"}
+
+
+def test_an_entry_of_a_table_of_contents_says_nothing() -> None:
+    entry = "3.6 A-to-z guarantee and return policy " + "." * 60 + "16"
+    assert raised(MEMO + "\n" + entry) == set()
+    assert "FIN-C-GUARANTEE" in raised(MEMO + " Investors are guaranteed a 25 percent annual return until 2030.")

@@ -1337,14 +1337,20 @@ you believe a child gave us data without consent, please notify us"), perhaps af
 ..."): a control, whatever the condition names."""
 
 
+_CONTENTS_ENTRY = re.compile(r"(?:\.\s?|\u2026\s?){4,}\s*\d{1,4}$")
+"""An entry of a table of contents, its dot leader and page number ("3.6 A-to-z guarantee and return policy ......
+16"): it names a section, it says nothing."""
+
+
 def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -> str:
     """The items of a list led in by a prohibition ("We do not allow content that:", "The following are
     prohibited:") describe what is forbidden: each is read as policy, like "gifts to officials are prohibited", and
     so is a sentence forbidding an act done without something, or defining a term. In a notice to its reader, a
     rule naming a conduct done without something is one too (``_conduct_item``), unless it is an item of a list
     led in by what the firm does ("We may:", "How we use data:"). In any document, a practice the firm denies
-    (``_DENIAL``) and a remedy (``_REMEDY``) are policy too, and in a notice so are a right of the reader
-    (``_READER_RIGHT``) and headings run together (``_heading_run``, ``_question_headings``).
+    (``_DENIAL``), a remedy (``_REMEDY``) and an entry of a table of contents (``_CONTENTS_ENTRY``) are policy too,
+    and in a notice so are a right of the reader (``_READER_RIGHT``) and headings run together (``_heading_run``,
+    ``_question_headings``).
 
     An item's second sentence does not end the list; a heading or another lead-in does. ``lead``: the lead-in of
     the list the previous units ended inside (``"forbidding"``, ``"firm"`` or ``""``); returns this one's."""
@@ -1355,6 +1361,7 @@ def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -
         control = (
             _DENIAL.match(unit.text)
             or _REMEDY.match(unit.text)
+            or (unit.text[-1:].isdigit() and _CONTENTS_ENTRY.search(unit.text) is not None)
             or (notice and (_READER_RIGHT.match(unit.text) or _heading_run(unit.text) or _question_headings(unit.text)))
         )
         if item or conduct or control or _PROHIBITIVE_HEAD.match(unit.text) or _DEFINITION.match(unit.text):

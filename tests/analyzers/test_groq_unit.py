@@ -493,3 +493,4 @@ def test_the_prompt_carries_the_offline_concepts_and_polarity() -> None:
     assert "privacy policy or terms of service" in SYSTEM_PROMPT
     assert "technical proposal" in SYSTEM_PROMPT
     assert "act denied without consent" in SYSTEM_PROMPT
+    assert "A denial covers its own clause only" in SYSTEM_PROMPT

@@ -99,6 +99,10 @@ A twenty-fifth part, ``fresh-23``, was added and counted once round 10's second 
 (``ota-demo/**/*.md``, notices) and its collection of the systemic-risk reports that very large platforms publish
 under the EU's Digital Services Act (``ota-dsa/**/*.md``, a kind of text not read before: a platform describing the
 risks on its service and what it does about them), and a twenty-fourth seeded man-page sample.
+
+A twenty-sixth part, ``fresh-24``, was added at the end of round 10 and counted at the round's start and end code,
+no flag of it read before: the notices of ToS;DR's ToSBack collection (``tosback/**/*.md``), other versions of many
+services' terms and policies whose ToS;DR texts earlier parts hold, and a twenty-fifth seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -181,6 +185,7 @@ FRESH_SOURCES = {
         ("ota-user-rights", "**/*.md", "platform-terms"),
     ),
     23: (("ota-demo", "**/*.md", "platform-terms"), ("ota-dsa", "**/*.md", "dsa-report")),
+    24: (("tosback", "**/*.md", "tosback-terms"),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

@@ -401,6 +401,10 @@ def test_an_erasure_is_refused_only_by_the_firm_without_a_reason_or_a_condition(
         "If we determine that your personal data cannot be deleted, we will explain why.",
         "We will not delete your game credits without notice, unless your account is closed.",
         "By default, transfer jobs won't delete any data from your source or destination.",
+        "Deleting your account will not immediately erase all data related to you.",
+        "You can delete your account, but you cannot recall or delete information that others have copied.",
+        "We reserve the right, but are not obligated, to delete or edit content you submit.",
+        "On such a request we delete the information, though it may not be deleted at once from our back-up systems.",
     ):
         assert "DP-C-ERASURE" not in raised(MEMO + " " + ordinary), ordinary
     assert "DP-C-ERASURE" in raised(
@@ -469,3 +473,14 @@ def test_an_entry_of_a_table_of_contents_says_nothing() -> None:
     entry = "3.6 A-to-z guarantee and return policy " + "." * 60 + "16"
     assert raised(MEMO + "\n" + entry) == set()
     assert "FIN-C-GUARANTEE" in raised(MEMO + " Investors are guaranteed a 25 percent annual return until 2030.")
+
+
+def test_a_consent_withdrawn_by_visiting_a_page_is_the_way_out() -> None:
+    way_out = (
+        "If you later change your mind, you may withdraw your consent to our use of your personal information by "
+        "visiting your profile page and clicking the box to remove consent."
+    )
+    assert raised(MEMO + " " + way_out) == set()
+    assert "DP-C-DEFAULT-CONSENT" in raised(
+        MEMO + " By visiting the site you consent to the processing of your personal data for marketing."
+    )

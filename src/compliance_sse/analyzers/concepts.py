@@ -122,12 +122,13 @@ _OR_AND = _OR | {"and"}
 _ERASE_ACTS = frozenset(["delete", "erase"])
 _ERASURE_EXCUSES = frozenset(
     [
-        *("must", "require", "law", "legal", "legally", "obligation", "oblige", "tax", "able", "possible", "backup"),
-        *("guarantee", "warrant", "lose"),
+        *("must", "require", "law", "legal", "legally", "obligation", "oblige", "tax", "able", "possible"),
+        *("guarantee", "warrant", "lose", "obligate", "immediately", "except", "prefer"),
     ]
 )
-"""A reason the law allows for keeping data a person asked to erase (GDPR Art. 17(3)), a copy out of reach, or a
-disclaimer of loss."""
+"""A reason the law allows for keeping data a person asked to erase (GDPR Art. 17(3)), a copy out of reach, a
+disclaimer of loss or of a duty, a delay, an exception or a wish: no erasure refused."""
+_BACKUPS = re.compile(r"\bback[- ]?ups?\b", re.I)
 _CLAUSE_WORDS = frozenset(["but", "however", "although", "whereas", "unless", "except", "while"])
 _NEG_WINDOW = 6
 CLAUSE_OPENING = re.compile(
@@ -332,19 +333,22 @@ class SentenceConcepts:
         ("refuses to delete it when customers ask", "will not erase it after a deletion request"); not a request that
         is missing or free ("no request for erasure", "not charged for deletion"), an act "without" something
         ("without parental consent, we will delete it"), the person's own choice ("if you do not delete them") or a
-        promise ("won't delete it without notice"); and with no reason the law allows, no copy out of reach and no
-        disclaimer ("data we must keep by law", "not able to delete backups", "cannot guarantee that files will not
-        be deleted or lost")."""
+        promise ("won't delete it without notice"), or what the reader cannot do ("you cannot delete what others
+        copied"); and with no reason the law allows, no copy out of reach, no disclaimer, delay or exception ("data we
+        must keep by law", "not deleted immediately from our back-up systems", "cannot guarantee that files will not
+        be deleted or lost", "not obligated to delete", "cannot delete it except by deleting your account")."""
         tokens = self.tokens
         if not tokens[a].lemmas & _ERASE_ACTS or not self.action_denied(a):
             return False
         if "REQUEST" not in self.hits and all(k == a for k, _ in self.hits["ERASE_REQ"]):
             return False  # no one asked: "transfer jobs won't delete any data from your source"
-        if any(t.lemmas & _ERASURE_EXCUSES for t in tokens):
+        if any(t.lemmas & _ERASURE_EXCUSES for t in tokens) or _BACKUPS.search(self.text):
             return False
         clause = tokens[a].clause
         if any(t.clause == clause and t.lemmas & _CONDITIONS for t in tokens[:a]):
             return False
+        if any(t.clause == clause and "you" in t.lemmas for t in tokens[max(0, a - 4) : a]):
+            return False  # "you cannot recall or delete what others copied": the reader's own reach
         return not any(t.clause == clause and "without" in t.lemmas for t in tokens[a + 1 :])
 
     def _consent_kept(self, a: int, b: int) -> bool:
@@ -973,6 +977,12 @@ def _deemed_consent(sc: SentenceConcepts) -> bool:
     ticked by default needs no such word."""
     if not _personal_data(sc):
         return False
+    ticks = sc.hits.get("DEFAULT_TICK", ())
+    tokens = sc.tokens
+    if ticks and all(
+        any(t.clause == tokens[a].clause and t.lemmas & _REFUSE_CONSENT for t in tokens[:a]) for a, _ in ticks
+    ):
+        return False  # "you may withdraw your consent by visiting your profile page": the way out, not the way in
     return _TICKED.search(sc.text) is not None or any(t.lemmas & _ASSENT for t in sc.tokens)
 
 

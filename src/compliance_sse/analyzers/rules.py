@@ -39,11 +39,11 @@ from lemminflect import getAllLemmas
 from ..pipeline.models import AnalysisResult, Evidence, ExtractedPage, Finding
 from .base import AnalysisContext, Analyzer
 from .concepts import (
-    CLAUSE_OPENING,
     STANDARD_FORM_SEVERITY,
     ConceptHit,
     ConceptRule,
     SentenceConcepts,
+    clause_openings,
     match_rules,
     notice_clause,
     read_sentence,
@@ -1405,8 +1405,7 @@ def _negated(text: str, start: int, end: int) -> bool:
         cut = condition.end() - origin
     for m in _CLAUSE_BREAK.finditer(before, cut):
         cut = m.end()
-    for m in CLAUSE_OPENING.finditer(before, cut):
-        cut = m.end()
+    cut = max([cut, *clause_openings(before, cut)])
     if NEGATION_BEFORE.search(before[cut:]) or _INNER_NEGATION.search(text, start, end):
         return True
     return NEGATION_AFTER.match(text[end:]) is not None

@@ -469,3 +469,9 @@ def test_an_erasure_refused_is_a_request_not_honoured_unless_the_law_keeps_the_d
 def test_an_agent_not_paid_in_cash_is_the_control() -> None:
     assert "ABC-AGENT" not in findings("The agent's commission is not paid in cash, and every fee is invoiced.")
     assert "ABC-AGENT" in findings("The agent's commission is paid in cash.")
+
+
+def test_a_dollar_sign_with_no_number_is_a_character() -> None:
+    doc = "It may be omitted if the word designator begins with a ^, $, * or %."
+    assert not findings(doc)
+    assert "AML-C-CONCEAL" in findings("The invoice omits the consultancy fee of $ 25,000 so that it does not appear.")

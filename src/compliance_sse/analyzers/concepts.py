@@ -756,11 +756,20 @@ def _ordinary_senses(sc: SentenceConcepts) -> None:
         _drop(
             sc, lambda a, b: b - a == 1 and "withdraw" in tokens[a].lemmas and _near(tokens, a, _WITHDRAWN_THINGS, 0, 3)
         )
+    if "MONEY" in hits and "$" in text:  # "begins with a ^, $ or %": a character, no amount
+        _keep(hits, "MONEY", lambda a, b: not (b - a == 1 and "$" in tokens[a].lemmas and not _beside_digit(sc, a)))
     if "CONCEAL" in hits:  # "a no questions asked refund": the customer's guarantee; "(fraction of yen omitted)":
         # rounding, nothing hidden
         _keep(hits, "CONCEAL", lambda a, b: not _nothing_hidden(tokens, a, b))
     if "SPECIAL" in hits:  # "the fingerprint of a subkey", "fingerprints of keys": a digest, not a person's
         _keep(hits, "SPECIAL", lambda a, b: not ("fingerprint" in tokens[a].lemmas and _near(tokens, a, _DIGESTED)))
+
+
+def _beside_digit(sc: SentenceConcepts, a: int) -> bool:
+    """Whether token ``a`` (a currency sign) stands next to a number: "$ 5,000", "$5", "5 $"."""
+    tokens, text = sc.tokens, sc.text
+    after = a + 1 < len(tokens) and text[tokens[a + 1].start].isdigit()
+    return after or (a > 0 and text[tokens[a - 1].end - 1].isdigit())
 
 
 def _nothing_hidden(tokens: list[_Tok], a: int, b: int) -> bool:

@@ -405,6 +405,7 @@ def test_an_erasure_is_refused_only_by_the_firm_without_a_reason_or_a_condition(
         "You can delete your account, but you cannot recall or delete information that others have copied.",
         "We reserve the right, but are not obligated, to delete or edit content you submit.",
         "On such a request we delete the information, though it may not be deleted at once from our back-up systems.",
+        "Deleting the document from a workspace does not delete your full workspace history.",
     ):
         assert "DP-C-ERASURE" not in raised(MEMO + " " + ordinary), ordinary
     assert "DP-C-ERASURE" in raised(
@@ -427,6 +428,7 @@ def test_temporarily_or_permanently_and_including_without_limitation_set_no_rete
 def test_a_refund_with_no_questions_asked_a_rounded_fraction_and_a_jury_waiver_hide_nothing() -> None:
     for ordinary in (
         "We offer our annual subscribers a no questions asked refund for payments made in the current term.",
+        "Within each of our services, we provide a simple no-questions-asked cancellation link.",
         "Compensation is the monthly fee times the months of outage (fraction of yen omitted) as an upper limit.",
         "You and the Company each waive the right to a jury trial or a state or federal judge.",
     ):

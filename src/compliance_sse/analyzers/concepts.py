@@ -351,8 +351,8 @@ class SentenceConcepts:
         tokens = self.tokens
         if not tokens[a].lemmas & _ERASE_ACTS or not self.action_denied(a):
             return False
-        if "REQUEST" not in self.hits and all(k == a for k, _ in self.hits["ERASE_REQ"]):
-            return False  # no one asked: "transfer jobs won't delete any data from your source"
+        if "REQUEST" not in self.hits and all(tokens[k].lemmas & _ERASE_ACTS for k, _ in self.hits["ERASE_REQ"]):
+            return False  # no one asked: "transfer jobs won't delete any data", "deleting it does not delete ..."
         if any(t.lemmas & _ERASURE_EXCUSES for t in tokens) or _BACKUPS.search(self.text):
             return False
         clause = tokens[a].clause
@@ -646,7 +646,7 @@ def _near(tokens: list[_Tok], i: int, words: frozenset[str], before: int = 2, af
 
 
 _COOKIES = frozenset(["cookie", "cookies"])
-_REFUNDS = frozenset(["refund", "return", "exchange"])
+_REFUNDS = frozenset(["refund", "return", "exchange", "cancel", "cancellation"])
 _COVENANTS = frozenset(
     ["term", "terms", "agreement", "contract", "obligation", "condition", "conditions", "rule", "guideline", "warranty"]
 )

@@ -1367,12 +1367,12 @@ def _bypasses_a_control(text: str, m: re.Match[str]) -> bool:
     return _NAMED_CONTROL.search(m.group()) is not None or _DEAL.search(text) is not None
 
 
-_REFUND = re.compile(r"\b(?:refund\w*|money[- ]back|returns?|return policy|exchanges?)\b", _I)
+_REFUND = re.compile(r"\b(?:refund\w*|money[- ]back|returns?|return policy|exchanges?|cancel\w*)\b", _I)
 
 
 def _not_a_refund(text: str, m: re.Match[str]) -> bool:
-    """ "No questions asked" of a refund or a return is the customer's guarantee ("a no questions asked refund"),
-    not a payment kept from scrutiny."""
+    """ "No questions asked" of a refund, a return or a cancellation is the customer's guarantee ("a no questions
+    asked refund"), not a payment kept from scrutiny."""
     return not m.group().lower().startswith("no") or _REFUND.search(text) is None
 
 

@@ -19,7 +19,9 @@ same flag. ``flags PART OUT`` writes a part's flags at the checked-out code; ``s
 files and draws the groups to label. ``fresh-14.jsonl`` to ``fresh-16.jsonl`` are drawn the same way for round 8's
 three steps (docs/EVALUATION.md, round 8); ``fresh-14``'s texts are technical proposals, not notices.
 ``fresh-18.jsonl`` to ``fresh-20.jsonl`` are round 9's three steps; the third step changed no flag of its part, so
-``fresh-20`` holds only a sample of the flags kept at the round's end.
+``fresh-20`` holds only a sample of the flags kept at the round's end. ``fresh-21.jsonl`` to ``fresh-23.jsonl`` are
+round 10's first three steps (``fresh-23``: all 13 flags of its part, none changed by its step), and
+``fresh-24.jsonl`` the round end to end: its start against its fourth step, on notices no step had been read off.
 """
 
 from __future__ import annotations

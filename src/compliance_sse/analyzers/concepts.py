@@ -119,7 +119,6 @@ _SAY = frozenset(["consent", "permission", "approval", "agreement", "authorisati
 _FIRMS = re.compile(r"\s+(?:and authori[sz]ation\s+)?(?:of|from)\s+(?!The\b|A\b|An\b|Any\b|Each\b)[A-Z]")
 """A named party's own consent after the word ("of YouGov", "from Experteer"), not that of "the Customers"."""
 _OR_AND = _OR | {"and"}
-_ERASE_ACTS = frozenset(["delete", "erase"])
 _ERASURE_EXCUSES = frozenset(
     [
         *("must", "require", "law", "legal", "legally", "obligation", "oblige", "tax", "able", "possible"),
@@ -349,9 +348,9 @@ class SentenceConcepts:
         must keep by law", "not deleted immediately from our back-up systems", "cannot guarantee that files will not
         be deleted or lost", "not obligated to delete", "cannot delete it except by deleting your account")."""
         tokens = self.tokens
-        if not tokens[a].lemmas & _ERASE_ACTS or not self.action_denied(a):
+        if not tokens[a].lemmas & _ERASE or not self.action_denied(a):
             return False
-        if "REQUEST" not in self.hits and all(tokens[k].lemmas & _ERASE_ACTS for k, _ in self.hits["ERASE_REQ"]):
+        if "REQUEST" not in self.hits and all(tokens[k].lemmas & _ERASE for k, _ in self.hits["ERASE_REQ"]):
             return False  # no one asked: "transfer jobs won't delete any data", "deleting it does not delete ..."
         if any(t.lemmas & _ERASURE_EXCUSES for t in tokens) or _BACKUPS.search(self.text):
             return False

@@ -434,6 +434,7 @@ def test_a_refund_with_no_questions_asked_a_rounded_fraction_and_a_jury_waiver_h
     ):
         assert raised(MEMO + " " + ordinary) == set(), ordinary
     assert "AML-SECRECY" in raised(MEMO + " The courier will collect the cash at the airport, no questions asked.")
+    assert "AML-SECRECY" in raised(MEMO + " Please do not record the cash refund in the books.")
     assert "AML-C-CONCEAL" in raised(
         MEMO + " The invoice omits the consultancy fee so that the payment does not appear."
     )

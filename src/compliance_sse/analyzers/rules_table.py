@@ -1370,10 +1370,14 @@ def _bypasses_a_control(text: str, m: re.Match[str]) -> bool:
 _REFUND = re.compile(r"\b(?:refund\w*|money[- ]back|returns?|return policy|exchanges?|cancel\w*)\b", _I)
 
 
+_NO_QUESTIONS = re.compile(r"no[- ]questions[- ]asked", _I)
+
+
 def _not_a_refund(text: str, m: re.Match[str]) -> bool:
     """ "No questions asked" of a refund, a return or a cancellation is the customer's guarantee ("a no questions
-    asked refund"), not a payment kept from scrutiny."""
-    return not m.group().lower().startswith("no") or _REFUND.search(text) is None
+    asked refund"), not a payment kept from scrutiny; the rule's other triggers ("not to record the cash") keep
+    their reading whatever the sentence refunds."""
+    return _NO_QUESTIONS.match(m.group()) is None or _REFUND.search(text) is None
 
 
 # --- rules compiled from the data files --------------------------------------------------------------------------

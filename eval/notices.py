@@ -52,11 +52,16 @@ CONTEXT = 400
 """Characters of the text shown on each side of a quote."""
 
 
-def findings(text: Text, analyzer: RulesAnalyzer, as_notice: bool = True) -> dict[tuple[str, str], Finding]:
-    """The findings on ``text`` by rule and quote hash; ``as_notice=False`` reads a notice like a contract."""
+def findings(
+    text: Text, analyzer: RulesAnalyzer, as_notice: bool = True, model: bool = True
+) -> dict[tuple[str, str], Finding]:
+    """The findings on ``text`` by rule and quote hash; ``as_notice=False`` reads a notice like a contract, and
+    ``model=False`` leaves out the notice model's second opinion (``compliance_sse.analyzers.notice_model``)."""
     doc = analyzer.new_document()
     if not as_notice:
         doc.notice = False
+    if not model:
+        doc.notice_model = None
     for number, page in enumerate(pages(text.body), start=1):
         doc.feed(ExtractedPage(number, page))
     doc.finish()
@@ -111,14 +116,15 @@ def _write(drawn: list[dict[str, Any]], out: Path, rng: random.Random) -> None:
             key.write(json.dumps({"id": ident, "group": x["group"]}) + "\n")
 
 
-def flags(fresh_dir: Path, where: str, out: Path) -> int:
+def flags(fresh_dir: Path, where: str, out: Path, model: bool = True) -> int:
     """Write the flags of severity 3 or more on the legal texts of part ``where``, with where each quote sits in its
-    text, for :func:`step` to compare with those of another version of the code; returns how many."""
+    text, for :func:`step` to compare with those of another version of the code (or the same code without the notice
+    model, ``model=False``); returns how many."""
     analyzer = RulesAnalyzer()
     rows = [
         _row(text, rule, digest, f)
         for text in _legal(fresh_dir, {where})
-        for (rule, digest), f in findings(text, analyzer).items()
+        for (rule, digest), f in findings(text, analyzer, model=model).items()
         if f.severity >= SEVERE
     ]
     out.write_text(json.dumps(rows))
@@ -153,7 +159,7 @@ def step(old: Path, new: Path, out: Path, kept: int | None = None) -> dict[str, 
     return {g: len(rows) for g, rows in groups.items()}
 
 
-def score(fresh_dir: Path, labels: Path = LABELS) -> str:
+def score(fresh_dir: Path, labels: Path = LABELS, model: bool = True) -> str:
     analyzer = RulesAnalyzer()
     files = {path.stem: path for path in sorted(labels.glob("*.jsonl"))}
     rows = []
@@ -163,7 +169,8 @@ def score(fresh_dir: Path, labels: Path = LABELS) -> str:
     for name, path in files.items():
         labelled = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         now = {
-            doc: findings(by_part[name][doc], analyzer) for doc in {x["doc"] for x in labelled} & by_part[name].keys()
+            doc: findings(by_part[name][doc], analyzer, model=model)
+            for doc in {x["doc"] for x in labelled} & by_part[name].keys()
         }
         total: Counter[tuple[str, str]] = Counter()
         raised: Counter[tuple[str, str]] = Counter()
@@ -192,10 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     draw.add_argument("part", help="a fresh part of eval.ordinary, such as fresh-8")
     draw.add_argument("out", type=Path)
     draw.add_argument("--per-group", type=int, default=120)
-    sub.add_parser("score", help="how the labelled flags come out now")
+    rate = sub.add_parser("score", help="how the labelled flags come out now")
+    rate.add_argument("--no-model", action="store_true", help="leave out the notice model's second opinion")
     dump = sub.add_parser("flags", help="write a fresh part's flags, to compare two versions of the code with step")
     dump.add_argument("part")
     dump.add_argument("out", type=Path)
+    dump.add_argument("--no-model", action="store_true", help="leave out the notice model's second opinion")
     change = sub.add_parser("step", help="draw the flags a change removed, kept and added, to label")
     change.add_argument("old", type=Path, help="the flags file of the part before the change")
     change.add_argument("new", type=Path, help="the flags file of the part after it")
@@ -213,9 +222,9 @@ def main(argv: list[str] | None = None) -> int:
         lowered, kept = sample(args.fresh_dir, args.part, args.out, args.per_group)
         print(f"{args.part}: {lowered} flags lowered, {kept} kept; sample in {args.out}")
     elif args.command == "flags":
-        print(f"{args.part}: {flags(args.fresh_dir, args.part, args.out)} flags in {args.out}")
+        print(f"{args.part}: {flags(args.fresh_dir, args.part, args.out, not args.no_model)} flags in {args.out}")
     else:
-        print(score(args.fresh_dir))
+        print(score(args.fresh_dir, model=not args.no_model))
     return 0
 
 

@@ -186,6 +186,38 @@ FRESH_SOURCES = {
     ),
     23: (("ota-demo", "**/*.md", "platform-terms"), ("ota-dsa", "**/*.md", "dsa-report")),
     24: (("tosback", "**/*.md", "tosback-terms"),),
+    25: (
+        ("tosback-old", "**/*.md", "tosback-terms"),
+        ("pga-old", "**/*.md", "platform-terms"),
+        ("vlopses-old", "**/*.md", "platform-terms"),
+        ("contrib-old", "**/*.md", "service-terms"),
+    ),
+    26: (
+        ("tosback-mid", "**/*.md", "tosback-terms"),
+        ("pga-mid", "**/*.md", "platform-terms"),
+        ("vlopses-mid", "**/*.md", "platform-terms"),
+        ("contrib-mid", "**/*.md", "service-terms"),
+        ("genai-eu-old", "**/*.md", "genai-terms"),
+        ("genai-contrib-old", "**/*.md", "genai-terms"),
+        ("dating-old", "**/*.md", "dating-terms"),
+        ("p2b-compliance-old", "**/*.md", "p2b-terms"),
+        ("user-rights-old", "**/*.md", "platform-terms"),
+        ("demo-old", "**/*.md", "platform-terms"),
+    ),
+    27: (
+        ("tosback-q", "**/*.md", "tosback-terms"),
+        ("pga-q", "**/*.md", "platform-terms"),
+        ("vlopses-q", "**/*.md", "platform-terms"),
+        ("contrib-q", "**/*.md", "service-terms"),
+        ("site-policy-old", "*.md", "site-policy"),
+        ("site-policy-mid", "*.md", "site-policy"),
+        ("legal-docs-old", "*/en-US.md", "mozilla-legal"),
+        ("legal-docs-mid", "*/en-US.md", "mozilla-legal"),
+        ("basecamp-old", "**/*.md", "basecamp-policy"),
+        ("basecamp-mid", "**/*.md", "basecamp-policy"),
+        ("legalmattic-old", "**/*.md", "automattic-legal"),
+        ("legalmattic-mid", "**/*.md", "automattic-legal"),
+    ),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

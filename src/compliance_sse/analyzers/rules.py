@@ -48,6 +48,7 @@ from .concepts import (
     notice_clause,
     read_sentence,
 )
+from .notice_model import NoticeModel, notice_model
 from .recognizers import IdentifierMatch, find_identifiers, fold_case, mask
 from .rules_table import (
     EXPORT_CLAUSE,
@@ -654,6 +655,9 @@ class DocumentAnalysis:
     notice: bool | None = None
     """The document is a notice to its reader (see ``is_notice``), decided on its first page with text: there its
     standard-form clauses are noted at severity 2, not raised."""
+    notice_model: NoticeModel | None = None
+    """In a notice, the second opinion that notes a flag read as an ordinary clause (``RulesAnalyzer`` passes the
+    shipped one; ``None`` raises every flag as the rules do)."""
     proposal: bool | None = None
     """The document is a technical proposal (see ``is_proposal``), decided on its first page with text: there every
     finding but an instruction to the reviewer is noted at ``PROPOSAL_SEVERITY``."""
@@ -909,7 +913,8 @@ class DocumentAnalysis:
             if hit.rule.category == "sanctions" and EXPORT_CLAUSE.search(unit.text):
                 continue  # a clause keeping goods out of a country is no dealing with it
             fid = unit.recorded.get(hit.rule.category)
-            severity = self._level(hit.rule.category, hit.severity)
+            quote = _quote(unit, hit.start, hit.end) if self.notice else ""
+            severity = self._level(hit.rule.category, hit.severity, hit.rule.id, quote)
             if (
                 fid is None
                 and unit.recorded
@@ -929,15 +934,24 @@ class DocumentAnalysis:
             self._record_concept(hit, unit, new)
         unit.hits = []
 
-    def _level(self, category: str, severity: int) -> int:
-        """``severity`` as this document reads it: in a technical proposal, a design discussed is noted."""
+    def _level(self, category: str, severity: int, rule_id: str = "", quote: str = "") -> int:
+        """``severity`` as this document reads it: in a technical proposal, a design discussed is noted; in a notice,
+        so is a flag of ``rule_id`` on ``quote`` that the notice model reads as ordinary (see ``notice_model``)."""
         if self.proposal and category != "document_integrity":
             return min(severity, PROPOSAL_SEVERITY)
+        if (
+            self.notice
+            and severity > STANDARD_FORM_SEVERITY
+            and self.notice_model is not None
+            and self.notice_model.ordinary(rule_id, quote)
+        ):
+            return STANDARD_FORM_SEVERITY
         return severity
 
     def _record_concept(self, hit: ConceptHit, unit: _Unit, new: list[Finding]) -> None:
         rule = _concept_rule(hit.rule, hit.severity)
-        severity = self._level(rule.category, hit.severity)
+        quote = _quote(unit, hit.start, hit.end) if self.notice else ""
+        severity = self._level(rule.category, hit.severity, rule.id, quote)
         if not hit.deferred:
             before = self.findings.get(rule_key(rule, hit.key))
             self._record(rule, hit.key, unit, hit.start, hit.end, new)
@@ -1098,7 +1112,9 @@ class DocumentAnalysis:
         evidence = _evidence(unit, start, end, sensitive if sensitive is not None else _sensitive_spans(unit.text))
         fid = rule_key(rule, key)
         unit.recorded.setdefault(rule.category, fid)
-        severity = self._level(rule.category, rule.severity if severity is None else severity)
+        severity = self._level(
+            rule.category, rule.severity if severity is None else severity, rule.id, _first_quote(evidence)
+        )
         existing = self.findings.get(fid) or self.deferred.get(fid)
         if existing is not None:
             for ev in evidence:
@@ -1417,6 +1433,15 @@ def _sensitive_spans(text: str) -> list[tuple[int, int]]:
     return [(m.start, m.end) for m in find_identifiers(text) if m.sensitive]
 
 
+def _quote(unit: _Unit, start: int, end: int) -> str:
+    """The quote a finding on ``unit.text[start:end]`` would show (the notice model reads it)."""
+    return _first_quote(_evidence(unit, start, end, _sensitive_spans(unit.text)))
+
+
+def _first_quote(evidence: list[Evidence]) -> str:
+    return evidence[0].quote if evidence else ""
+
+
 def _evidence(unit: _Unit, start: int, end: int, sensitive: list[tuple[int, int]]) -> list[Evidence]:
     a, b = _window(unit.text, start, end)
     out: list[Evidence] = []
@@ -1465,7 +1490,14 @@ class RulesAnalyzer(Analyzer):
         return list(self._rules)
 
     def new_document(self, page_count: int = 0) -> DocumentAnalysis:
-        return DocumentAnalysis(self._rules, self._data, page_count, index=self._index, designated=self._designated)
+        return DocumentAnalysis(
+            self._rules,
+            self._data,
+            page_count,
+            notice_model=notice_model(),
+            index=self._index,
+            designated=self._designated,
+        )
 
     async def analyze(self, pages: AsyncIterator[ExtractedPage], ctx: AnalysisContext) -> AnalysisResult:
         doc = self.new_document(ctx.page_count)

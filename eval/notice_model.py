@@ -1,0 +1,166 @@
+"""Train the notice model (``compliance_sse.analyzers.notice_model``) on the labelled flags of ``eval/notices/``.
+
+``python -m eval.notice_model cv`` scores each labelled part with a model trained on the other parts (leave one part
+out) and prints, for cuts of the score, how many keeps and how many standard or misread flags a cut would note
+instead of raise. ``python -m eval.notice_model train`` fits the model on every part and writes
+``src/compliance_sse/data/notice_model.json`` with the highest cut at which leave-one-part-out noted no more than
+``KEEP_BUDGET`` of the keeps.
+
+The examples are the labelled flags the rules raise at severity 3 or more today with the model left out, each as its
+rule and quote (the texts come from ``--fresh-dir``, as for ``eval.notices``); a keep is the positive class. The fit
+is a class-weighted, L2-regularised logistic regression by seeded stochastic gradient descent, in plain Python so
+that the service needs no library to read it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from compliance_sse.analyzers.notice_model import NoticeModel, grams, vector
+from compliance_sse.analyzers.rules import RulesAnalyzer
+
+from .notices import LABELS, _digest, _legal, findings
+from .ordinary import FRESH_ENV, SEVERE, part
+
+__all__ = ["Example", "collect", "fit", "main"]
+
+OUT = Path(__file__).resolve().parents[1] / "src" / "compliance_sse" / "data" / "notice_model.json"
+KEEP_BUDGET = 0.05
+"""The share of keeps leave-one-part-out may note at the chosen cut."""
+ALPHA = 0.01
+EPOCHS = 40
+MIN_DF = 2
+SEED = 11
+
+Example = tuple[str, str, str, bool]
+"""(part, rule, quote, keep)"""
+
+
+def collect(fresh_dir: Path) -> list[Example]:
+    analyzer = RulesAnalyzer()
+    files = {path.stem: path for path in sorted(LABELS.glob("*.jsonl"))}
+    by_part: dict[str, dict[str, Any]] = {name: {} for name in files}
+    for text in _legal(fresh_dir, set(files)):
+        by_part[part(text)][text.label] = text
+    out: list[Example] = []
+    for name, path in files.items():
+        labelled = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        now = {
+            d: findings(by_part[name][d], analyzer, model=False)
+            for d in {x["doc"] for x in labelled}
+            if d in by_part[name]
+        }
+        seen: set[tuple[str, str, str]] = set()
+        for x in labelled:
+            f = now.get(x["doc"], {}).get((x["rule"], x["quote_sha1"]))
+            if f is None or f.severity < SEVERE or (x["doc"], x["rule"], x["quote_sha1"]) in seen:
+                continue
+            seen.add((x["doc"], x["rule"], x["quote_sha1"]))
+            quote = next(ev.quote for ev in f.evidence if _digest(ev.quote) == x["quote_sha1"])
+            out.append((name, x["rule"], quote, x["label"] == "keep"))
+    return out
+
+
+def fit(examples: list[Example], threshold: float = 0.5) -> NoticeModel:
+    features = [grams(rule, quote) for _, rule, quote, _ in examples]
+    labels = [keep for *_, keep in examples]
+    n = len(examples)
+    df = Counter(f for fs in features for f in fs)
+    idf = {f: math.log((1 + n) / (1 + d)) + 1 for f, d in df.items() if d >= MIN_DF}
+    xs = [vector(fs, idf) for fs in features]
+    positives = sum(labels)
+    weight = {True: n / (2 * max(positives, 1)), False: n / (2 * max(n - positives, 1))}
+    w: dict[str, float] = defaultdict(float)
+    bias = 0.0
+    order = list(range(n))
+    rng = random.Random(SEED)
+    t = 0
+    for _ in range(EPOCHS):
+        rng.shuffle(order)
+        for i in order:
+            t += 1
+            eta = 1.0 / (ALPHA * (t + 1000))
+            x = xs[i]
+            z = max(-30.0, min(30.0, bias + sum(w[f] * v for f, v in x.items())))
+            err = (1.0 / (1.0 + math.exp(-z)) - labels[i]) * weight[labels[i]]
+            for f, v in x.items():
+                w[f] = w[f] * (1 - eta * ALPHA) - eta * err * v
+            bias -= eta * err * 0.1
+    rules = frozenset(rule for _, rule, _, _ in examples)
+    return NoticeModel(idf, {f: w.get(f, 0.0) for f in idf}, bias, threshold, rules)
+
+
+def cross_scores(examples: list[Example]) -> list[float]:
+    """Each example's keep probability from a model trained on the other parts."""
+    scores = [0.0] * len(examples)
+    for held in sorted({p for p, *_ in examples}):
+        model = fit([e for e in examples if e[0] != held])
+        for i, (p, rule, quote, _) in enumerate(examples):
+            if p == held:
+                scores[i] = model.keep_probability(rule, quote)
+    return scores
+
+
+def choose(examples: list[Example], scores: list[float]) -> float:
+    """The highest cut that notes no more than ``KEEP_BUDGET`` of the keeps."""
+    keeps = sorted(s for s, (*_, keep) in zip(scores, examples, strict=True) if keep)
+    allowed = int(KEEP_BUDGET * len(keeps))
+    return keeps[allowed] if allowed < len(keeps) else 1.0
+
+
+def curve(examples: list[Example], scores: list[float]) -> list[str]:
+    keeps = sum(keep for *_, keep in examples)
+    rows = []
+    for cut in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, choose(examples, scores)):
+        noted = [keep for s, (*_, keep) in zip(scores, examples, strict=True) if s < cut]
+        rows.append(
+            f"cut {cut:.3f}: notes {sum(noted)} of {keeps} keeps and {len(noted) - sum(noted)} of "
+            f"{len(examples) - keeps} standard or misread flags"
+        )
+    return rows
+
+
+def write(model: NoticeModel, examples: list[Example], out: Path = OUT) -> None:
+    data = {
+        "about": "compliance_sse.analyzers.notice_model; written by python -m eval.notice_model train",
+        "examples": len(examples),
+        "keeps": sum(keep for *_, keep in examples),
+        "threshold": round(model.threshold, 4),
+        "bias": round(model.bias, 5),
+        "rules": sorted(model.rules),
+        "features": {f: [round(model.idf[f], 4), round(model.weights[f], 5)] for f in sorted(model.idf)},
+    }
+    out.write_text(json.dumps(data, indent=0, ensure_ascii=False) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--fresh-dir", type=Path, default=os.environ.get(FRESH_ENV) or None)
+    parser.add_argument("command", choices=("cv", "train"))
+    args = parser.parse_args(argv)
+    if args.fresh_dir is None or not args.fresh_dir.is_dir():
+        print(
+            f"eval.notice_model: give --fresh-dir (or ${FRESH_ENV}) holding the fresh parts' folders", file=sys.stderr
+        )
+        return 2
+    examples = collect(args.fresh_dir)
+    scores = cross_scores(examples)
+    print(f"{len(examples)} labelled flags raised today, {sum(k for *_, k in examples)} keeps; leave one part out:")
+    print("\n".join(curve(examples, scores)))
+    if args.command == "train":
+        cut = choose(examples, scores)
+        write(fit(examples, cut), examples)
+        print(f"wrote {OUT} (cut {cut:.3f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

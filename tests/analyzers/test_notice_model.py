@@ -1,0 +1,62 @@
+"""The notice model: a second opinion that notes, in a notice only, a flag it reads as an ordinary clause."""
+
+from __future__ import annotations
+
+from compliance_sse.analyzers.notice_model import NoticeModel, grams, notice_model
+from compliance_sse.analyzers.rules import RulesAnalyzer, analyze_pages
+from compliance_sse.pipeline.models import ExtractedPage
+from eval.notice_model import fit
+
+NOTICE = "Privacy Policy\n\nThis privacy policy explains how we use your information when you use our app.\n\n"
+ORDINARY = "We may process your personal data without your knowledge or consent where this is permitted by law."
+"""Flagged by the rules (personal data processed without telling the person), a clause many notices hold."""
+RISK = "We sell your personal information to data brokers."
+
+
+def severities(text: str, model: bool = True) -> dict[str, int]:
+    doc = RulesAnalyzer().new_document()
+    if not model:
+        doc.notice_model = None
+    doc.feed(ExtractedPage(1, text))
+    doc.finish()
+    return {f.rule_id or f.category: f.severity for f in doc.result().findings}
+
+
+def test_the_shipped_model_is_whole() -> None:
+    model = notice_model()
+    assert 0 < model.threshold < 1
+    assert model.rules and model.idf.keys() == model.weights.keys()
+    named = {f.removeprefix("rule:") for f in model.idf if f.startswith("rule:")}
+    assert named and named <= model.rules
+
+
+def test_in_a_notice_an_ordinary_clause_is_noted_and_a_sale_still_raised() -> None:
+    assert severities(NOTICE + ORDINARY, model=False) == {"DP-C-NO-NOTICE": 3}
+    assert severities(NOTICE + ORDINARY) == {"DP-C-NO-NOTICE": 2}
+    assert severities(NOTICE + RISK)["DP-SALE"] >= 4
+    assert severities(NOTICE + RISK) == severities(NOTICE + RISK, model=False)
+
+
+def test_outside_a_notice_the_model_is_not_asked() -> None:
+    memo = "Internal memo on the customer database.\n\n" + ORDINARY
+    assert {f.rule_id: f.severity for f in analyze_pages([memo]).findings} == {"DP-C-NO-NOTICE": 3}
+
+
+def test_a_rule_it_was_not_trained_on_is_left_as_raised() -> None:
+    model = notice_model()
+    assert not model.ordinary("NO-SUCH-RULE", ORDINARY)
+    assert model.ordinary("DP-C-NO-NOTICE", ORDINARY)
+
+
+def test_features_are_words_pairs_rule_and_category() -> None:
+    assert grams("DP-C-SELL", "We sell data.") == {
+        "we", "sell", "data", "we sell", "sell data", "rule:DP-C-SELL", "category:DP",
+    }  # fmt: skip
+
+
+def test_training_learns_which_words_a_reviewer_keeps() -> None:
+    keep = [("p1", "DP-C-SELL", f"we sell your data to brokers for cash {n}", True) for n in range(20)]
+    ordinary = [("p1", "DP-C-SELL", f"we never sell your data to anyone at all {n}", False) for n in range(60)]
+    model: NoticeModel = fit(keep + ordinary, threshold=0.5)
+    assert model.ordinary("DP-C-SELL", "we never sell your data to anyone at all")
+    assert not model.ordinary("DP-C-SELL", "we sell your data to brokers for cash")

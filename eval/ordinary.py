@@ -218,6 +218,18 @@ FRESH_SOURCES = {
         ("legalmattic-old", "**/*.md", "automattic-legal"),
         ("legalmattic-mid", "**/*.md", "automattic-legal"),
     ),
+    28: (
+        ("tosback-e", "**/*.md", "tosback-terms"),
+        ("pga-e", "**/*.md", "platform-terms"),
+        ("vlopses-e", "**/*.md", "platform-terms"),
+        ("contrib-e", "**/*.md", "service-terms"),
+        ("genai-eu-mid", "**/*.md", "genai-terms"),
+        ("genai-contrib-mid", "**/*.md", "genai-terms"),
+        ("dating-mid", "**/*.md", "dating-terms"),
+        ("p2b-compliance-mid", "**/*.md", "p2b-terms"),
+        ("user-rights-mid", "**/*.md", "platform-terms"),
+        ("demo-mid", "**/*.md", "platform-terms"),
+    ),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

@@ -8,9 +8,11 @@ from compliance_sse.pipeline.models import ExtractedPage
 from eval.notice_model import fit
 
 NOTICE = "Privacy Policy\n\nThis privacy policy explains how we use your information when you use our app.\n\n"
-ORDINARY = "We may process your personal data without your knowledge or consent where this is permitted by law."
-"""Flagged by the rules (personal data processed without telling the person), a clause many notices hold."""
+ORDINARY = "You agree to keep your password secure and confidential and not to let anyone else use your account."
+"""Flagged by the rules as secrecy over money (AML-SECRECY): a misreading the model has learnt to weigh."""
 RISK = "We sell your personal information to data brokers."
+UNPROTECTED = "Your personal data is transferred to servers in India without any safeguards."
+"""The rules' own reading keeps it a risk in a notice (a safeguard said to be missing): the model is not asked."""
 
 
 def severities(text: str, model: bool = True) -> dict[str, int]:
@@ -31,21 +33,27 @@ def test_the_shipped_model_is_whole() -> None:
 
 
 def test_in_a_notice_an_ordinary_clause_is_noted_and_a_sale_still_raised() -> None:
-    assert severities(NOTICE + ORDINARY, model=False) == {"DP-C-NO-NOTICE": 3}
-    assert severities(NOTICE + ORDINARY) == {"DP-C-NO-NOTICE": 2}
+    assert severities(NOTICE + ORDINARY, model=False) == {"AML-SECRECY": 3}
+    assert severities(NOTICE + ORDINARY) == {"AML-SECRECY": 2}
     assert severities(NOTICE + RISK)["DP-SALE"] >= 4
     assert severities(NOTICE + RISK) == severities(NOTICE + RISK, model=False)
 
 
+def test_a_missing_safeguard_consent_or_notice_is_never_weighed_away() -> None:
+    model = notice_model()
+    assert model.ordinary("XB-TRANSFER", UNPROTECTED)  # the model alone would note it
+    assert severities(NOTICE + UNPROTECTED)["XB-TRANSFER"] >= 3
+
+
 def test_outside_a_notice_the_model_is_not_asked() -> None:
     memo = "Internal memo on the customer database.\n\n" + ORDINARY
-    assert {f.rule_id: f.severity for f in analyze_pages([memo]).findings} == {"DP-C-NO-NOTICE": 3}
+    assert {f.rule_id: f.severity for f in analyze_pages([memo]).findings} == {"AML-SECRECY": 3}
 
 
 def test_a_rule_it_was_not_trained_on_is_left_as_raised() -> None:
     model = notice_model()
     assert not model.ordinary("NO-SUCH-RULE", ORDINARY)
-    assert model.ordinary("DP-C-NO-NOTICE", ORDINARY)
+    assert model.ordinary("AML-SECRECY", ORDINARY)
 
 
 def test_features_are_words_pairs_rule_and_category() -> None:

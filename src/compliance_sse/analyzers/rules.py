@@ -914,7 +914,7 @@ class DocumentAnalysis:
                 continue  # a clause keeping goods out of a country is no dealing with it
             fid = unit.recorded.get(hit.rule.category)
             quote = _quote(unit, hit.start, hit.end) if self.notice else ""
-            severity = self._level(hit.rule.category, hit.severity, hit.rule.id, quote)
+            severity = self._level(hit.rule.category, hit.severity, hit.rule.id, unit, quote)
             if (
                 fid is None
                 and unit.recorded
@@ -934,15 +934,22 @@ class DocumentAnalysis:
             self._record_concept(hit, unit, new)
         unit.hits = []
 
-    def _level(self, category: str, severity: int, rule_id: str = "", quote: str = "") -> int:
+    def _level(
+        self, category: str, severity: int, rule_id: str = "", unit: _Unit | None = None, quote: str = ""
+    ) -> int:
         """``severity`` as this document reads it: in a technical proposal, a design discussed is noted; in a notice,
-        so is a flag of ``rule_id`` on ``quote`` that the notice model reads as ordinary (see ``notice_model``)."""
+        so is a flag of ``rule_id`` on ``quote`` that the notice model reads as ordinary, unless the rules' own
+        reading of its sentence (``notice_clause``) keeps it a risk: data sold or passed on for others' marketing, a
+        consent, notice or safeguard said to be missing."""
         if self.proposal and category != "document_integrity":
             return min(severity, PROPOSAL_SEVERITY)
         if (
             self.notice
             and severity > STANDARD_FORM_SEVERITY
+            and unit is not None
             and self.notice_model is not None
+            and rule_id in self.notice_model.rules
+            and notice_clause(unit.read(), category)
             and self.notice_model.ordinary(rule_id, quote)
         ):
             return STANDARD_FORM_SEVERITY
@@ -951,7 +958,7 @@ class DocumentAnalysis:
     def _record_concept(self, hit: ConceptHit, unit: _Unit, new: list[Finding]) -> None:
         rule = _concept_rule(hit.rule, hit.severity)
         quote = _quote(unit, hit.start, hit.end) if self.notice else ""
-        severity = self._level(rule.category, hit.severity, rule.id, quote)
+        severity = self._level(rule.category, hit.severity, rule.id, unit, quote)
         if not hit.deferred:
             before = self.findings.get(rule_key(rule, hit.key))
             self._record(rule, hit.key, unit, hit.start, hit.end, new)
@@ -1113,7 +1120,7 @@ class DocumentAnalysis:
         fid = rule_key(rule, key)
         unit.recorded.setdefault(rule.category, fid)
         severity = self._level(
-            rule.category, rule.severity if severity is None else severity, rule.id, _first_quote(evidence)
+            rule.category, rule.severity if severity is None else severity, rule.id, unit, _first_quote(evidence)
         )
         existing = self.findings.get(fid) or self.deferred.get(fid)
         if existing is not None:

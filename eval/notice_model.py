@@ -23,8 +23,9 @@ import random
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from compliance_sse.analyzers.concepts import notice_clause, read_sentence
 from compliance_sse.analyzers.notice_model import NoticeModel, grams, vector
 from compliance_sse.analyzers.rules import RulesAnalyzer
 
@@ -41,8 +42,14 @@ EPOCHS = 40
 MIN_DF = 2
 SEED = 11
 
-Example = tuple[str, str, str, bool]
-"""(part, rule, quote, keep)"""
+
+class Example(NamedTuple):
+    part: str
+    rule: str
+    quote: str
+    keep: bool
+    weighed: bool
+    """The rules' own reading lets the model weigh it in a notice (``notice_clause`` of the quote)."""
 
 
 def collect(fresh_dir: Path, without: frozenset[str] = frozenset()) -> list[Example]:
@@ -67,13 +74,14 @@ def collect(fresh_dir: Path, without: frozenset[str] = frozenset()) -> list[Exam
                 continue
             seen.add((x["doc"], x["rule"], x["quote_sha1"]))
             quote = next(ev.quote for ev in f.evidence if _digest(ev.quote) == x["quote_sha1"])
-            out.append((name, x["rule"], quote, x["label"] == "keep"))
+            weighed = notice_clause(read_sentence(quote), f.category)
+            out.append(Example(name, x["rule"], quote, x["label"] == "keep", weighed))
     return out
 
 
 def fit(examples: list[Example], threshold: float = 0.5) -> NoticeModel:
-    features = [grams(rule, quote) for _, rule, quote, _ in examples]
-    labels = [keep for *_, keep in examples]
+    features = [grams(e.rule, e.quote) for e in examples]
+    labels = [e.keep for e in examples]
     n = len(examples)
     df = Counter(f for fs in features for f in fs)
     idf = {f: math.log((1 + n) / (1 + d)) + 1 for f, d in df.items() if d >= MIN_DF}
@@ -96,36 +104,40 @@ def fit(examples: list[Example], threshold: float = 0.5) -> NoticeModel:
             for f, v in x.items():
                 w[f] = w[f] * (1 - eta * ALPHA) - eta * err * v
             bias -= eta * err * 0.1
-    rules = frozenset(rule for _, rule, _, _ in examples)
+    rules = frozenset(e.rule for e in examples)
     return NoticeModel(idf, {f: w.get(f, 0.0) for f in idf}, bias, threshold, rules)
 
 
 def cross_scores(examples: list[Example]) -> list[float]:
     """Each example's keep probability from a model trained on the other parts."""
     scores = [0.0] * len(examples)
-    for held in sorted({p for p, *_ in examples}):
-        model = fit([e for e in examples if e[0] != held])
-        for i, (p, rule, quote, _) in enumerate(examples):
-            if p == held:
-                scores[i] = model.keep_probability(rule, quote)
+    for held in sorted({e.part for e in examples}):
+        model = fit([e for e in examples if e.part != held])
+        for i, e in enumerate(examples):
+            if e.part == held:
+                scores[i] = model.keep_probability(e.rule, e.quote)
     return scores
 
 
 def choose(examples: list[Example], scores: list[float]) -> float:
     """The highest cut that notes no more than ``KEEP_BUDGET`` of the keeps."""
-    keeps = sorted(s for s, (*_, keep) in zip(scores, examples, strict=True) if keep)
+    keeps = sorted(s for s, e in zip(scores, examples, strict=True) if e.keep)
     allowed = int(KEEP_BUDGET * len(keeps))
     return keeps[allowed] if allowed < len(keeps) else 1.0
 
 
 def curve(examples: list[Example], scores: list[float]) -> list[str]:
-    keeps = sum(keep for *_, keep in examples)
+    """Per cut, the keeps and the others a model trained without their part would note, alone and where the rules'
+    own reading lets it weigh the flag (as the analyzer asks it)."""
+    keeps = sum(e.keep for e in examples)
     rows = []
     for cut in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, choose(examples, scores)):
-        noted = [keep for s, (*_, keep) in zip(scores, examples, strict=True) if s < cut]
+        noted = [e for s, e in zip(scores, examples, strict=True) if s < cut]
+        asked = [e for e in noted if e.weighed]
         rows.append(
-            f"cut {cut:.3f}: notes {sum(noted)} of {keeps} keeps and {len(noted) - sum(noted)} of "
-            f"{len(examples) - keeps} standard or misread flags"
+            f"cut {cut:.3f}: notes {sum(e.keep for e in noted)} of {keeps} keeps and "
+            f"{sum(not e.keep for e in noted)} of {len(examples) - keeps} standard or misread flags; where the "
+            f"rules let it weigh: {sum(e.keep for e in asked)} and {sum(not e.keep for e in asked)}"
         )
     return rows
 
@@ -135,11 +147,11 @@ def write(model: NoticeModel, examples: list[Example], out: Path = OUT) -> None:
     head = {
         "about": "compliance_sse.analyzers.notice_model; written by python -m eval.notice_model train",
         "examples": len(examples),
-        "keeps": sum(keep for *_, keep in examples),
+        "keeps": sum(e.keep for e in examples),
         "threshold": round(model.threshold, 4),
         "bias": round(model.bias, 5),
         "rules": sorted(model.rules),
-        "trained_on": sorted({p for p, *_ in examples}, key=lambda p: int(p.rpartition("-")[2])),
+        "trained_on": sorted({e.part for e in examples}, key=lambda p: int(p.rpartition("-")[2])),
     }
     lines = [
         f"{json.dumps(f, ensure_ascii=False)}: [{model.idf[f]:.4f}, {model.weights[f]:.5f}]" for f in sorted(model.idf)
@@ -162,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     examples = collect(args.fresh_dir, frozenset(args.without))
     scores = cross_scores(examples)
-    print(f"{len(examples)} labelled flags raised today, {sum(k for *_, k in examples)} keeps; leave one part out:")
+    print(f"{len(examples)} labelled flags raised today, {sum(e.keep for e in examples)} keeps; leave one part out:")
     print("\n".join(curve(examples, scores)))
     if args.command == "train":
         cut = choose(examples, scores)

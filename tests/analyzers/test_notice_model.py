@@ -5,7 +5,7 @@ from __future__ import annotations
 from compliance_sse.analyzers.notice_model import NoticeModel, grams, notice_model
 from compliance_sse.analyzers.rules import RulesAnalyzer, analyze_pages
 from compliance_sse.pipeline.models import ExtractedPage
-from eval.notice_model import fit
+from eval.notice_model import Example, fit
 
 NOTICE = "Privacy Policy\n\nThis privacy policy explains how we use your information when you use our app.\n\n"
 ORDINARY = "You agree to keep your password secure and confidential and not to let anyone else use your account."
@@ -63,8 +63,10 @@ def test_features_are_words_pairs_rule_and_category() -> None:
 
 
 def test_training_learns_which_words_a_reviewer_keeps() -> None:
-    keep = [("p1", "DP-C-SELL", f"we sell your data to brokers for cash {n}", True) for n in range(20)]
-    ordinary = [("p1", "DP-C-SELL", f"we never sell your data to anyone at all {n}", False) for n in range(60)]
+    keep = [Example("p1", "DP-C-SELL", f"we sell your data to brokers for cash {n}", True, True) for n in range(20)]
+    ordinary = [
+        Example("p1", "DP-C-SELL", f"we never sell your data to anyone at all {n}", False, True) for n in range(60)
+    ]
     model: NoticeModel = fit(keep + ordinary, threshold=0.5)
     assert model.ordinary("DP-C-SELL", "we never sell your data to anyone at all")
     assert not model.ordinary("DP-C-SELL", "we sell your data to brokers for cash")

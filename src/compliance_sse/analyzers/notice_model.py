@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from itertools import pairwise
+from typing import Any
 
 __all__ = ["NoticeModel", "grams", "notice_model"]
 
@@ -49,17 +50,15 @@ class NoticeModel:
     """The rules the model was trained on; a flag of any other rule is left as the rules raise it."""
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> NoticeModel:
-        features = data["features"]
-        assert isinstance(features, dict)
-        rules = data["rules"]
-        assert isinstance(rules, list)
+    def from_json(cls, data: dict[str, Any]) -> NoticeModel:
+        """The model as ``eval.notice_model`` writes it: each feature's idf and weight, the bias, cut and rules."""
+        features: dict[str, list[float]] = data["features"]
         return cls(
-            idf={f: float(v[0]) for f, v in features.items()},
-            weights={f: float(v[1]) for f, v in features.items()},
-            bias=float(data["bias"]),  # type: ignore[arg-type]
-            threshold=float(data["threshold"]),  # type: ignore[arg-type]
-            rules=frozenset(rules),
+            idf={f: float(idf) for f, (idf, _) in features.items()},
+            weights={f: float(weight) for f, (_, weight) in features.items()},
+            bias=float(data["bias"]),
+            threshold=float(data["threshold"]),
+            rules=frozenset(data["rules"]),
         )
 
     def keep_probability(self, rule_id: str, quote: str) -> float:

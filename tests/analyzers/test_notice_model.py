@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from compliance_sse.analyzers.notice_model import NoticeModel, grams, notice_model
 from compliance_sse.analyzers.rules import RulesAnalyzer, analyze_pages
 from compliance_sse.pipeline.models import ExtractedPage
@@ -70,3 +72,23 @@ def test_training_learns_which_words_a_reviewer_keeps() -> None:
     model: NoticeModel = fit(keep + ordinary, threshold=0.5)
     assert model.ordinary("DP-C-SELL", "we never sell your data to anyone at all")
     assert not model.ordinary("DP-C-SELL", "we sell your data to brokers for cash")
+
+
+def test_the_model_is_read_with_the_analyzer_not_on_a_first_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``analyze`` sets up each document in the event loop: the model is read when the analyzer is built."""
+    notice_model.cache_clear()
+    analyzer = RulesAnalyzer()
+
+    def unreadable() -> None:
+        raise AssertionError("the notice model was read after the analyzer was built")
+
+    monkeypatch.setattr("compliance_sse.analyzers.notice_model.resources.files", unreadable)
+    notice_model.cache_clear()
+    try:
+        doc = analyzer.new_document()
+        doc.feed(ExtractedPage(1, NOTICE + ORDINARY))
+        doc.finish()
+        assert [f.severity for f in doc.result().findings] == [2]
+    finally:
+        monkeypatch.undo()
+        notice_model.cache_clear()

@@ -1488,6 +1488,7 @@ class RulesAnalyzer(Analyzer):
         # Parse every trigger's anchors now, not on the first page of the first job.
         self._index = _TriggerIndex.build(self._rules)
         self._designated = DesignatedNames(self._data)
+        self._notice_model = notice_model()  # read here, never in the event loop on a first page
         for rule in self._rules:
             for trigger in rule.triggers:
                 literal_anchors(trigger)
@@ -1501,7 +1502,7 @@ class RulesAnalyzer(Analyzer):
             self._rules,
             self._data,
             page_count,
-            notice_model=notice_model(),
+            notice_model=self._notice_model,
             index=self._index,
             designated=self._designated,
         )

@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from compliance_sse.errors import BadRequest, JobLost, NotFound
+from compliance_sse.eventlog import redis_tail
 from compliance_sse.eventlog.base import JobRecord, LogEvent
 from compliance_sse.eventlog.redis import FIRST_REPLAY_BATCH, REPLAY_BATCH, LeaseLost, RedisEventLog, Tail
 from compliance_sse.eventlog.redis_connection import connect
@@ -252,6 +253,36 @@ async def test_live_readers_resume_when_redis_comes_back_within_the_grace(make_l
         second = await writer.append(job_id, "done", b"{}")
         assert (await asyncio.wait_for(pending, 20)).id == second
         assert [e async for e in events] == []
+
+
+async def test_a_reader_joining_while_the_idle_tail_lets_its_connection_go_is_served(
+    make_log: MakeLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last reader leaves, the tail closes its connection, and a new reader joins during that close."""
+    writer, reader = make_log(), make_log(tail="shared")
+    closing, closed = asyncio.Event(), asyncio.Event()
+    drop = redis_tail._TailShard._drop_connection
+
+    async def slow_drop(shard: Any) -> None:
+        if shard._conn is not None and not closed.is_set():
+            closing.set()
+            await closed.wait()
+        await drop(shard)
+
+    monkeypatch.setattr(redis_tail._TailShard, "_drop_connection", slow_drop)
+    first, second = await _job(writer), await _job(writer)
+    for job_id in (first, second):
+        await reader.get_job(job_id)
+    live = asyncio.create_task(_drain(reader, first))
+    await until(lambda: reader.tail_stats["waiters"] == 1, limit_s=10)
+    await writer.append(first, "done", b"{}")
+    assert [e.event for e in await live] == ["done"]
+    await asyncio.wait_for(closing.wait(), 10)  # no reader left: the tail is letting its connection go
+    joining = asyncio.create_task(_drain(reader, second))
+    await until(lambda: reader.tail_stats["waiters"] == 1, limit_s=10)
+    closed.set()
+    await writer.append(second, "done", b"{}")
+    assert [e.event for e in await joining] == ["done"], "the tail follows the stream that joined"
 
 
 @pytest.mark.parametrize("tail", ["shared", "per_listener"])

@@ -189,8 +189,9 @@ class _TailShard:
         backoff = 0.05
         while not self._closed:
             if not self._watches:
-                await self._drop_connection()  # an idle shard holds no connection
+                # Cleared before the close awaits: a reader joining during it sets it again.
                 self._has_watches.clear()
+                await self._drop_connection()  # an idle shard holds no connection
                 await self._has_watches.wait()
                 continue
             streams: dict[Any, Any] = {key: watch.cursor for key, watch in self._watches.items()}

@@ -164,6 +164,12 @@ def gated_executor() -> Iterator[GatedExecutor]:
     executor.shutdown(wait=True)
 
 
+def event_ids(events: list[ServerSentEvent]) -> list[str]:
+    """The ids events carry themselves: a parsed event without an id field keeps the last id seen (WHATWG), and
+    a heartbeat has none of its own, so it repeats the id before it."""
+    return [e.id for e in events if e.id and e.event != "heartbeat"]
+
+
 async def read_events(
     response: aiohttp.ClientResponse, *, limit: int | None = None, parser: EventParser | None = None
 ) -> list[ServerSentEvent]:

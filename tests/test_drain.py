@@ -18,10 +18,9 @@ from collections.abc import Callable, Iterator
 import aiohttp
 import pytest
 
-from compliance_sse.sse.models import ServerSentEvent
 from compliance_sse.sse.parser import EventParser
 
-from .conftest import form
+from .conftest import event_ids, form
 from .redis_server import delete_prefix, free_port
 from .test_process import _started
 
@@ -80,16 +79,11 @@ async def _drain_and_check(
         assert alive.status == 200
 
 
-def _ids(events: list[ServerSentEvent]) -> list[str]:
-    # A parsed event without an id field carries the last id seen (WHATWG): heartbeats have none of their own.
-    return [e.id for e in events if e.id and e.event != "heartbeat"]
-
-
 async def _read_until_heartbeat(resp: aiohttp.ClientResponse, parser: EventParser) -> list[str]:
     ids: list[str] = []
     while True:
         events = parser.feed(await asyncio.wait_for(resp.content.readany(), 30))
-        ids += _ids(events)
+        ids += event_ids(events)
         if any(e.event == "heartbeat" for e in events):
             return ids
 
@@ -151,7 +145,7 @@ async def test_redis_drain_moves_the_stream_to_another_replica(
                     assert other.status == 200, "the other replica still takes traffic"
                 rest = await asyncio.wait_for(resp.content.read(), DRAIN_S + 15)
             assert b": server shutting down; reconnect with Last-Event-ID" in rest
-            seen += _ids(parser.feed(rest) + parser.flush())
+            seen += event_ids(parser.feed(rest) + parser.flush())
             await _exits_in_time(a)
             # The client resumes on the other replica: no event lost or repeated, and the job ends there.
             headers = {"Last-Event-ID": seen[-1]}
@@ -161,6 +155,6 @@ async def test_redis_drain_moves_the_stream_to_another_replica(
             async with session.get(f"{base_b}/jobs/{job_id}/events") as full:
                 everything = EventParser().feed(await asyncio.wait_for(full.content.read(), 30))
         assert tail[-1].event in ("done", "error")
-        assert seen + _ids(tail) == _ids(everything)
+        assert seen + event_ids(tail) == event_ids(everything)
     finally:
         delete_prefix(redis_url, prefix)

@@ -27,7 +27,7 @@ import redis
 from compliance_sse.sse.models import ServerSentEvent
 from compliance_sse.sse.parser import EventParser
 
-from .conftest import form, read_events
+from .conftest import event_ids, form, read_events
 from .polling import until
 from .redis_server import HOST, delete_prefix, free_port
 
@@ -183,7 +183,7 @@ async def _events(session: aiohttp.ClientSession, url: str, last_id: str | None 
 
 def _check_complete(events: list[ServerSentEvent], pages: int) -> None:
     """No gap, no duplicate: ids strictly increase, each page was extracted once, percent never fell."""
-    ids = [tuple(int(p) for p in (e.id or "").split("-")) for e in events]
+    ids = [tuple(int(p) for p in i.split("-")) for i in event_ids(events)]
     assert ids == sorted(set(ids)), "ids strictly increase"
     assert [e.event for e in events[:2]] == ["job", "progress"] and events[-1].event == "done"
     progress = [orjson.loads(e.data) for e in events if e.event == "progress"]

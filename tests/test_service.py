@@ -18,7 +18,7 @@ from compliance_sse.keys import STREAMS
 from compliance_sse.settings import Settings
 from compliance_sse.sse.models import ServerSentEvent
 
-from .conftest import GatedExecutor, form, iter_events, read_events
+from .conftest import GatedExecutor, event_ids, form, iter_events, read_events
 from .polling import until
 
 Client = TestClient[web.Request, web.Application]
@@ -60,7 +60,7 @@ async def test_analyze_sse_streams_the_whole_lifecycle(make_client: MakeClient, 
         "events_url": f"/jobs/{job_id}/events",
         "report_url": f"/jobs/{job_id}/report",
     }
-    ids = [int(e.id or 0) for e in events]
+    ids = [int(i) for i in event_ids(events)]
     assert ids == sorted(set(ids)), "ids strictly increase"
     progress = [data(e) for e in events if e.event == "progress"]
     stages = [p["stage"] for p in progress]

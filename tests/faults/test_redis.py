@@ -22,7 +22,7 @@ from compliance_sse.app import create_app
 from compliance_sse.settings import Settings
 from compliance_sse.sse.models import ServerSentEvent
 from compliance_sse.sse.parser import EventParser
-from tests.conftest import GatedExecutor
+from tests.conftest import GatedExecutor, event_ids
 from tests.polling import until
 from tests.redis_server import RedisServer, redis_server
 
@@ -116,7 +116,7 @@ async def test_redis_killed_mid_stream_then_restarted(
         writer.close()
         if data == "kept":
             assert status == 200 and tail[-1].event == "done", "the job finishes once Redis is back"
-            ids = [e.id for e in seen + rest[:-1] + tail]
+            ids = event_ids(seen + rest[:-1] + tail)
             assert len(ids) == len(set(ids)), "every event once"
         else:
             assert status == 404, "the job went with Redis's data"

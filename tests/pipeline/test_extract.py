@@ -52,6 +52,7 @@ from compliance_sse.pipeline.models import ExtractedPage
 
 from ..conftest import Pdf
 from ..pdfs import make_pdf
+from ..polling import until
 from .conftest import MakeExtractor, RecordingExecutor
 
 _original_extract_text = pypdf.PageObject.extract_text
@@ -421,6 +422,7 @@ async def test_thread_close_does_not_wait_for_a_stuck_page(
     extractor = await make_extractor()
     async with extractor.open(pdf("s03")) as ex:
         await stuck_page_2.entered.wait()
+        stuck = {t for t in threading.enumerate() if t.name.startswith("csse-extract")}
         await extractor.close()
         assert extractor.stats["busy"] == 1
         stuck_page_2.release()
@@ -429,6 +431,9 @@ async def test_thread_close_does_not_wait_for_a_stuck_page(
             async for page in ex:
                 numbers.append(page.number)
     assert numbers == [1, 2]
+    await until(
+        lambda: not any(t.is_alive() for t in stuck), limit_s=30, every_s=0.01, what="the released thread to stop"
+    )
 
 
 async def test_thread_mode_leaves_nothing_behind(pdf: Pdf) -> None:

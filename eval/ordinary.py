@@ -103,6 +103,16 @@ risks on its service and what it does about them), and a twenty-fourth seeded ma
 A twenty-sixth part, ``fresh-24``, was added at the end of round 10 and counted at the round's start and end code,
 no flag of it read before: the notices of ToS;DR's ToSBack collection (``tosback/**/*.md``), other versions of many
 services' terms and policies whose ToS;DR texts earlier parts hold, and a twenty-fifth seeded man-page sample.
+
+(``fresh-25`` to ``fresh-28`` are earlier versions of tracked notices: docs/EVALUATION.md, round 11.)
+
+A thirty-first part, ``fresh-29``, was added and counted at the start of round 12, before any flag of it was read: a
+seeded 1 % of the DMOZ privacy-policy corpus (the privacy policies of 117,000 websites of every kind, crawled for a
+CODASPY 2021 paper and released under CC0: ``dmoz/*/*.txt``, each text's first line its address), a source none of
+the earlier parts drew on, and a thirtieth seeded man-page sample. Round 12 reads its flags.
+
+A thirty-second part, ``fresh-30``, was added and counted with ``fresh-29``, at the same code, and no flag of it is
+read before round 12 ends: the next seeded 1 % of the DMOZ corpus and a thirty-first seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -230,6 +240,8 @@ FRESH_SOURCES = {
         ("user-rights-mid", "**/*.md", "platform-terms"),
         ("demo-mid", "**/*.md", "platform-terms"),
     ),
+    29: (("dmoz", "*/*.txt", "dmoz-policy", (0, 1)),),
+    30: (("dmoz", "*/*.txt", "dmoz-policy", (1, 2)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

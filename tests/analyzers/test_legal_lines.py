@@ -114,6 +114,20 @@ def test_a_notice_table_of_contents_is_no_sentence_but_a_disclaimer_in_capitals_
     assert "DP-SALE" in raised(POLICY + " WE MAY SELL YOUR PERSONAL DATA TO DATA BROKERS WITHOUT YOUR CONSENT.")
 
 
+def test_a_saved_web_pages_menu_is_no_sentence_in_any_document() -> None:
+    menu = (
+        "Benefits, Grants, Loans Government Agencies and Elected Officials A-Z Index of Government Agencies Military "
+        "Programs and Benefits Health Insurance Disability Services Travel and Immigration Voter Registration"
+    )
+    assert raised(MEMO + " " + menu) == set()
+    assert raised(POLICY + " " + menu) == set()
+    named = (
+        "The Deposit was wired to Rosneft Trading Services Limited via Gazprombank Moscow Central Branch for Crimea "
+        "Sevastopol Port Works"
+    )
+    assert "SAN-JUR-CRIMEA" in raised(MEMO + " " + named), "a verb in lower case makes names a sentence"
+
+
 def test_a_ban_on_acting_without_consent_is_a_control() -> None:
     ban = (
         "We encourage parents to help enforce this Policy by instructing their children never to provide Personal "
@@ -449,6 +463,13 @@ def test_a_remedy_after_a_connective_is_still_a_remedy() -> None:
         "will delete that information from our database."
     )
     assert raised(MEMO + " " + remedy) == set()
+    for remedy in (
+        "In the event we learn that we collected personal information from a child under 13 without parental "
+        "consent, we will delete that information.",
+        "Consistent with the requirements of COPPA, if we learn that we received information from a child without "
+        "verified parental consent, we will delete it.",
+    ):
+        assert raised(MEMO + " " + remedy) == set(), remedy
     assert "DP-C-NO-NOTICE" in raised(
         MEMO + " We collect personal information from children under 13 without parental consent."
     )

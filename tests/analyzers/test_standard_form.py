@@ -93,6 +93,8 @@ def test_passing_data_on_for_others_marketing_stays_a_risk_in_a_notice() -> None
     for resale in (
         "We may share your personal information with third parties for their own direct marketing purposes.",
         "We may share your personal information with third party advertisers and ad networks.",
+        "We may share your personal information with other companies so that they may offer you products.",
+        "We may share member information with nonaffiliated third parties for marketing purposes.",
     ):
         assert top(f"{POLICY} {resale}") >= 3, resale
 
@@ -214,3 +216,26 @@ def test_a_denied_practice_or_a_remedy_is_a_control_in_a_contract_too() -> None:
 def test_special_category_data_stays_a_risk_in_a_notice() -> None:
     biometric = "If you opt into Face ID, we might also collect information about your faceprint and fingerprints."
     assert top(f"{POLICY} {biometric}") >= 3
+
+
+def test_a_saved_web_page_is_a_notice_by_its_address_on_a_line_of_its_own() -> None:
+    menu = "Home About Us Admissions Academics Athletics Alumni Giving News Events Contact Us Search " * 40
+    body = "When you apply, we collect your name and your e-mail address, and you may ask us to correct them."
+    page = f"https://www.example.edu/about/privacy-statement/\n{menu}\n{body}"
+    assert is_notice(page)
+    assert not is_notice(f"https://www.example.edu/about/admissions/\n{menu}\n{body}")
+    cited = (
+        f"{MEMO} The supplier shall follow https://www.example.com/privacy when you ask, as you agreed with your team."
+    )
+    assert not is_notice(cited)
+    clause = "We may share personal information with third parties such as our payment and hosting providers."
+    assert severities(f"{page} {clause}") == {"DP-SALE": 2}
+
+
+def test_a_notice_may_speak_of_its_reader_as_the_data_subject() -> None:
+    gdpr = (
+        "GDPR Privacy Policy. The processing of personal data of a data subject shall always be in line with the "
+        "GDPR. Each data subject has the right to access; the data subject may object at any time."
+    )
+    assert is_notice(gdpr)
+    assert not is_notice("Data processing memo. The data subject of the audit was the payroll system of the firm.")

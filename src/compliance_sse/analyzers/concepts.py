@@ -1149,11 +1149,14 @@ _YOU = frozenset(["you", "your"])
 _TRADE = frozenset(["sell", "rent", "monetise", "monetize", "trade"])
 _THEIR_MARKETING = re.compile(
     r"\bfor (?:their|its) (?:own )?(?:direct )?marketing\b|\bthird[- ]part(?:y|ies)'? advertisers\b|\bsponsors\b|"
-    r"\bad(?:vertising)? networks\b|\bdata (?:brokers?|aggregat\w+)|\blead buyers?\b",
+    r"\bad(?:vertising)? networks\b|\bdata (?:brokers?|aggregat\w+)|\blead buyers?\b|"
+    r"\bso (?:that )?they (?:may|can|could|might) (?:offer|market|promote|advertise)\b|"
+    r"\b(?:non-?affiliated|unaffiliated) (?:third[- ]part(?:y|ies)|companies|organi[sz]ations)\b[^.;]{0,60}\bfor "
+    r"(?:their )?(?:marketing|promotional) purposes\b",
     re.I,
 )
 """Data passed on for others' own marketing: a sale in all but name (California's "sharing"), not a disclosed
-use."""
+use: "so that they may offer you products", shared with unaffiliated companies "for marketing purposes"."""
 _MISSING = ("CONSENT_OK", "NOTICE", "INFORM", "SAFEGUARD")
 _DEAL_TERM = re.compile(
     r"\b(?:terms?|agreements?|contracts?|fees?|prices?|pricing|rates?|tariffs?|charges?|conditions|polic(?:y|ies)|"

@@ -167,8 +167,16 @@ _NOTICE_TITLE = re.compile(
     r"prohibited) use policy\b|\busage policy\b|\bterms of services\b|\bnotice of privacy practices\b",
     re.IGNORECASE,
 )
+_NOTICE_ADDRESS = re.compile(
+    r"^[ \t]*https?://[^\s/]+/\S*?(?:privacy|terms|cookies?|data[-_]?protection|gdpr|legal|conditions|eula)"
+    r"\S*[ \t]*\r?$",
+    re.IGNORECASE | re.MULTILINE,
+)
+"""A saved web page's address, on a line of its own as a browser prints it in a page's header or footer, naming a
+privacy, terms or legal page ("https://example.com/about/privacy-statement/"): a notice's title, however far its
+menus push the title of the page itself. An address inside a sentence ("see our policy at https://...") is none."""
 _READER = re.compile(r"\byou(?:rs?|rself|rselves)?\b", re.IGNORECASE)
-_USERS = re.compile(r"\b(?:users?|visitors?)\b", re.IGNORECASE)
+_USERS = re.compile(r"\b(?:users?|visitors?|data subjects?)\b", re.IGNORECASE)
 NOTICE_READER_WORDS = 3
 """A notice to its reader names itself (a privacy policy, terms of service) and speaks to "you" on its first page."""
 NOTICE_HEAD_CHARS = 400
@@ -388,14 +396,15 @@ class _Unit:
 
 def is_notice(text: str) -> bool:
     """A privacy policy, terms of service or the like, speaking to its reader: it names itself so on this page (its
-    first with text) and says "you" at least ``NOTICE_READER_WORDS`` times, or, when the title opens the page
-    (``NOTICE_HEAD_CHARS``), says "you", "users" or "visitors" that often. A contract that only refers to a privacy
-    policy further down, and speaks of its parties, is none."""
-    title = _NOTICE_TITLE.search(text)
-    if title is None:
+    first with text), or carries its address (``_NOTICE_ADDRESS``), and says "you" at least ``NOTICE_READER_WORDS``
+    times, or, when the title or address opens the page (``NOTICE_HEAD_CHARS``), says "you", "users", "visitors" or
+    "data subjects" that often. A contract that only refers to a privacy policy further down, and speaks of its
+    parties, is none."""
+    titles = [m.start() for m in (_NOTICE_TITLE.search(text), _NOTICE_ADDRESS.search(text)) if m is not None]
+    if not titles:
         return False
     readers = len(_READER.findall(text))
-    if title.start() < NOTICE_HEAD_CHARS:
+    if min(titles) < NOTICE_HEAD_CHARS:
         readers += len(_USERS.findall(text))
     return readers >= NOTICE_READER_WORDS
 
@@ -1347,9 +1356,26 @@ def _heading_run(text: str) -> bool:
     return titled >= 0.6 * len(words) and all(w[0].isupper() for w in words[-2:])
 
 
+MENU_WORDS = 10
+"""Words of four letters or more a saved web page's menu runs to, at the least, in a document that is no notice."""
+
+
+def _menu(text: str) -> bool:
+    """A saved web page's menu, its links run together ("Benefits, Grants, Loans Government Agencies and Elected
+    Officials A-Z Index of ..."), in any document: headings run together (``_heading_run``), ``MENU_WORDS`` long or
+    longer, with no subject or verb in lower case (``_NOT_HEADING``: "We can be contacted at the Bala Sailing Club" is
+    a sentence)."""
+    return (
+        _heading_run(text)
+        and len(_LONG_WORD.findall(text)) >= MENU_WORDS
+        and not any(w in _NOT_HEADING for w in re.findall(r"\b[a-z]+\b", text))
+    )
+
+
 _REMEDY = re.compile(
-    r"^\W*(?:(?:however|but|and|also|further(?:more)?|moreover|in addition|similarly)\W+)?(?:"
-    r"(?:if|in the event that|when|where|should)\b[^.;]{0,40}\b(?:learn|discover|become aware|are made aware|"
+    r"^\W*(?:(?:however|but|and|also|further(?:more)?|moreover|in addition|similarly)\W+)?"
+    r"(?:(?:consistent with|in (?:accordance|compliance|line) with|as required by|under)\b[^,.;]{0,80},\s*)?(?:"
+    r"(?:if|in the event(?: that)?|when|where|should)\b[^.;]{0,40}\b(?:learn|discover|become aware|are made aware|"
     r"find out|notice)\w*\b[^.]{0,200}\b(?:delete|remove|erase|destroy|purge)\w*"
     r"|if you(?:['\u2019]re| are)? (?:believe|think|suspect|become aware|a parent|parents?)\b[^.]{0,200}\b"
     r"(?:notify|contact|tell|inform|let us know|report|delete|remove)\w*)",
@@ -1357,7 +1383,7 @@ _REMEDY = re.compile(
 )
 """A remedy ("If we learn that we have collected data of a child without parental consent, we will delete it", "If
 you believe a child gave us data without consent, please notify us"), perhaps after a connective ("However, if
-..."): a control, whatever the condition names."""
+...") or the law it follows ("Consistent with COPPA, if we learn ..."): a control, whatever the condition names."""
 
 
 _CONTENTS_ENTRY = re.compile(r"(?:\.\s?|\u2026\s?){4,}\s*\d{1,4}$")
@@ -1371,9 +1397,9 @@ def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -
     so is a sentence forbidding an act done without something, or defining a term. In a notice to its reader, a
     rule naming a conduct done without something is one too (``_conduct_item``), unless it is an item of a list
     led in by what the firm does ("We may:", "How we use data:"). In any document, a practice the firm denies
-    (``_DENIAL``), a remedy (``_REMEDY``) and an entry of a table of contents (``_CONTENTS_ENTRY``) are policy too,
-    and in a notice so are a right of the reader (``_READER_RIGHT``) and headings run together (``_heading_run``,
-    ``_question_headings``).
+    (``_DENIAL``), a remedy (``_REMEDY``), an entry of a table of contents (``_CONTENTS_ENTRY``) and a saved web
+    page's menu (``_menu``) are policy too, and in a notice so are a right of the reader (``_READER_RIGHT``) and
+    headings run together (``_heading_run``, ``_question_headings``).
 
     An item's second sentence does not end the list; a heading or another lead-in does. ``lead``: the lead-in of
     the list the previous units ended inside (``"forbidding"``, ``"firm"`` or ``""``); returns this one's."""
@@ -1385,6 +1411,7 @@ def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -
             _DENIAL.match(unit.text)
             or _REMEDY.match(unit.text)
             or (unit.text[-1:].isdigit() and _CONTENTS_ENTRY.search(unit.text) is not None)
+            or _menu(unit.text)
             or (notice and (_READER_RIGHT.match(unit.text) or _heading_run(unit.text) or _question_headings(unit.text)))
         )
         if item or conduct or control or _PROHIBITIVE_HEAD.match(unit.text) or _DEFINITION.match(unit.text):

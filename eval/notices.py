@@ -22,6 +22,8 @@ three steps (docs/EVALUATION.md, round 8); ``fresh-14``'s texts are technical pr
 ``fresh-20`` holds only a sample of the flags kept at the round's end. ``fresh-21.jsonl`` to ``fresh-23.jsonl`` are
 round 10's first three steps (``fresh-23``: all 13 flags of its part, none changed by its step), and
 ``fresh-24.jsonl`` the round end to end: its start against its fourth step, on notices no step had been read off.
+``fresh-29.jsonl`` is a sample of the flags of round 12's read part at its start (group ``kept``), and
+``fresh-30.jsonl`` that round's steps on its unread part (docs/EVALUATION.md, round 12).
 """
 
 from __future__ import annotations

@@ -239,3 +239,21 @@ def test_a_notice_may_speak_of_its_reader_as_the_data_subject() -> None:
     )
     assert is_notice(gdpr)
     assert not is_notice("Data processing memo. The data subject of the audit was the payroll system of the firm.")
+
+
+def test_a_health_notice_of_privacy_practices_notes_the_health_data_it_describes() -> None:
+    npp = (
+        "Notice of Privacy Practices. THIS NOTICE DESCRIBES HOW MEDICAL INFORMATION ABOUT YOU MAY BE USED AND "
+        "DISCLOSED AND HOW YOU CAN GET ACCESS TO THIS INFORMATION. Please review it carefully; you may ask us for a "
+        "copy."
+    )
+    for routine in (
+        "We may use and disclose medical information about you for our own health care operations.",
+        "We may use or disclose your health information without your authorization for treatment and payment.",
+        "We use and disclose medical information about you for a number of different purposes, and we may consult "
+        "other health care providers about your medical history without your consent.",
+    ):
+        assert top(f"{npp} {routine}") == 2, routine
+    sale = "We may sell your medical information to data brokers."
+    assert top(f"{npp} {sale}") >= 3
+    assert top(f"{POLICY} We may use and disclose medical information about you for our own operations.") >= 3

@@ -43,6 +43,7 @@ __all__ = [
     "lemmas",
     "match_rules",
     "notice_clause",
+    "passes_on",
     "read_sentence",
 ]
 
@@ -1165,14 +1166,19 @@ _DEAL_TERM = re.compile(
 )
 
 
+def passes_on(sc: SentenceConcepts) -> bool:
+    """The sentence sells, rents or monetises data, or passes it on for others' marketing (``_THEIR_MARKETING``)."""
+    words = frozenset().union(*(t.lemmas for t in sc.tokens))
+    return bool(words & _TRADE) or _THEIR_MARKETING.search(sc.text) is not None
+
+
 def notice_clause(sc: SentenceConcepts, category: str) -> bool:
     """The clause states its practice openly: no sale or rental of data, no passing it on for others' marketing,
     and no consent, notice, information or safeguard said to be missing ("we may change these terms at any time" is
     ordinary terms; "... at any time without notice" is what consumer groups flag). A service that may change
     without notice is still ordinary: for a change, only one of a term of the deal (terms, fees, prices, the
     agreement) without notice is a risk."""
-    words = frozenset().union(*(t.lemmas for t in sc.tokens))
-    if words & _TRADE or _THEIR_MARKETING.search(sc.text):
+    if passes_on(sc):
         return False
     if category == "risk_management" and _DEAL_TERM.search(sc.text) is None:
         return all(sc.lacking(c) is None for c in _MISSING if c != "NOTICE")

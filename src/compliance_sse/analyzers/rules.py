@@ -46,6 +46,7 @@ from .concepts import (
     clause_openings,
     match_rules,
     notice_clause,
+    passes_on,
     read_sentence,
 )
 from .notice_model import NoticeModel, notice_model
@@ -661,6 +662,9 @@ class DocumentAnalysis:
     list_lead: str = ""
     """The last page ended inside a list led in by a prohibition (``"forbidding"``) or by what the firm does
     (``"firm"``); see ``_mark_forbidden_lists``."""
+    health_notice: bool = False
+    """The notice is a health provider's or plan's notice of privacy practices (``_HEALTH_NOTICE``), decided with
+    ``notice``."""
     notice: bool | None = None
     """The document is a notice to its reader (see ``is_notice``), decided on its first page with text: there its
     standard-form clauses are noted at severity 2, not raised."""
@@ -706,6 +710,7 @@ class DocumentAnalysis:
             return new
         if self.notice is None:
             self.notice = is_notice(page.text)
+            self.health_notice = self.notice and _HEALTH_NOTICE.search(page.text) is not None
             self.proposal = is_proposal(page.text)
         spans = _split(norm, breaks, bool(self.notice))
         units = [_Unit(norm[a:b], [_Part(page.number, a, b)], [0]) for a, b in spans]
@@ -937,21 +942,31 @@ class DocumentAnalysis:
                 continue  # a pattern rule already names this sentence's risk, at least as seriously
             if fid is not None:
                 existing = self.findings.get(fid) or self.deferred.get(fid)
-                if existing is not None and existing.severity < severity:
+                if existing is not None and existing.severity < severity and not self._health_data(existing, unit):
                     existing.severity = severity
                 continue
             self._record_concept(hit, unit, new)
         unit.hits = []
 
+    def _health_data(self, rule: str | Finding, unit: _Unit) -> bool:
+        """Whether ``rule`` (an id, or a finding's) is the health data a notice of privacy practices exists to
+        describe, on a sentence that neither sells it nor passes it on for others' marketing: such a finding is noted,
+        and another rule's hit on the sentence does not raise it."""
+        rule_id = rule if isinstance(rule, str) else rule.rule_id or ""
+        return self.health_notice and rule_id in _SPECIAL_RULES and not passes_on(unit.read())
+
     def _level(
         self, category: str, severity: int, rule_id: str = "", unit: _Unit | None = None, quote: str = ""
     ) -> int:
-        """``severity`` as this document reads it: in a technical proposal, a design discussed is noted; in a notice,
-        so is a flag of ``rule_id`` on ``quote`` that the notice model reads as ordinary, unless the rules' own
-        reading of its sentence (``notice_clause``) keeps it a risk: data sold or passed on for others' marketing, a
-        consent, notice or safeguard said to be missing."""
+        """``severity`` as this document reads it: in a technical proposal, a design discussed is noted; in a health
+        provider's notice of privacy practices, so is the health data it exists to describe, unless sold or passed on
+        for others' marketing (``passes_on``); in a notice, so is a flag of ``rule_id`` on ``quote`` that the notice
+        model reads as ordinary, unless the rules' own reading of its sentence (``notice_clause``) keeps it a risk:
+        data sold or passed on for others' marketing, a consent, notice or safeguard said to be missing."""
         if self.proposal and category != "document_integrity":
             return min(severity, PROPOSAL_SEVERITY)
+        if unit is not None and self._health_data(rule_id, unit):
+            return min(severity, STANDARD_FORM_SEVERITY)
         if (
             self.notice
             and severity > STANDARD_FORM_SEVERITY
@@ -1356,6 +1371,15 @@ def _heading_run(text: str) -> bool:
     return titled >= 0.6 * len(words) and all(w[0].isupper() for w in words[-2:])
 
 
+_SPECIAL_RULES = frozenset(["DP-SPECIAL", "DP-C-SPECIAL"])
+_HEALTH_NOTICE = re.compile(
+    r"\bnotice of (?:health information )?privacy practices\b|\bthis notice describes how (?:your )?(?:medical|health|"
+    r"protected health) information\b",
+    re.IGNORECASE,
+)
+"""A health provider's or plan's notice of privacy practices, by its name or by the sentence HIPAA requires it to
+open with ("This notice describes how medical information about you may be used and disclosed ...", 45 CFR
+164.520(b)(1)(i))."""
 MENU_WORDS = 10
 """Words of four letters or more a saved web page's menu runs to, at the least, in a document that is no notice."""
 

@@ -23,7 +23,8 @@ three steps (docs/EVALUATION.md, round 8); ``fresh-14``'s texts are technical pr
 round 10's first three steps (``fresh-23``: all 13 flags of its part, none changed by its step), and
 ``fresh-24.jsonl`` the round end to end: its start against its fourth step, on notices no step had been read off.
 ``fresh-29.jsonl`` is a sample of the flags of round 12's read part at its start (group ``kept``), and
-``fresh-30.jsonl`` that round's steps on its unread part (docs/EVALUATION.md, round 12).
+``fresh-30.jsonl`` that round's first four steps on its unread part, ``fresh-31.jsonl`` its fifth on the next
+(docs/EVALUATION.md, round 12).
 """
 
 from __future__ import annotations

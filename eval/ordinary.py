@@ -117,6 +117,9 @@ read before round 12 ends: the next seeded 1 % of the DMOZ corpus and a thirty-f
 A thirty-third part, ``fresh-31``, was added and counted once round 12's first four steps were measured on
 ``fresh-30``, before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a thirty-second seeded
 man-page sample.
+
+A thirty-fourth part, ``fresh-32``, was added and counted once round 12's fifth step was measured on ``fresh-31``,
+before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a thirty-third seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -247,6 +250,7 @@ FRESH_SOURCES = {
     29: (("dmoz", "*/*.txt", "dmoz-policy", (0, 1)),),
     30: (("dmoz", "*/*.txt", "dmoz-policy", (1, 2)),),
     31: (("dmoz", "*/*.txt", "dmoz-policy", (2, 3)),),
+    32: (("dmoz", "*/*.txt", "dmoz-policy", (3, 4)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

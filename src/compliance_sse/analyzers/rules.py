@@ -1380,6 +1380,8 @@ _HEALTH_NOTICE = re.compile(
 """A health provider's or plan's notice of privacy practices, by its name or by the sentence HIPAA requires it to
 open with ("This notice describes how medical information about you may be used and disclosed ...", 45 CFR
 164.520(b)(1)(i))."""
+_SENTENCE_WORD = re.compile(r"\b(?:" + "|".join(sorted(_NOT_HEADING)) + r")\b")
+"""A subject or a verb in lower case (``_NOT_HEADING``): searched first, as most sentences hold one early."""
 MENU_WORDS = 10
 """Words of four letters or more a saved web page's menu runs to, at the least, in a document that is no notice."""
 
@@ -1389,11 +1391,7 @@ def _menu(text: str) -> bool:
     Officials A-Z Index of ..."), in any document: headings run together (``_heading_run``), ``MENU_WORDS`` long or
     longer, with no subject or verb in lower case (``_NOT_HEADING``: "We can be contacted at the Bala Sailing Club" is
     a sentence)."""
-    return (
-        _heading_run(text)
-        and len(_LONG_WORD.findall(text)) >= MENU_WORDS
-        and not any(w in _NOT_HEADING for w in re.findall(r"\b[a-z]+\b", text))
-    )
+    return _SENTENCE_WORD.search(text) is None and len(_LONG_WORD.findall(text)) >= MENU_WORDS and _heading_run(text)
 
 
 _REMEDY = re.compile(

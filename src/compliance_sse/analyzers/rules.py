@@ -942,17 +942,20 @@ class DocumentAnalysis:
                 continue  # a pattern rule already names this sentence's risk, at least as seriously
             if fid is not None:
                 existing = self.findings.get(fid) or self.deferred.get(fid)
-                if existing is not None and existing.severity < severity and not self._health_data(existing, unit):
+                if (
+                    existing is not None
+                    and existing.severity < severity
+                    and not self._health_data(existing.rule_id or "", unit)
+                ):
                     existing.severity = severity
                 continue
             self._record_concept(hit, unit, new)
         unit.hits = []
 
-    def _health_data(self, rule: str | Finding, unit: _Unit) -> bool:
-        """Whether ``rule`` (an id, or a finding's) is the health data a notice of privacy practices exists to
-        describe, on a sentence that neither sells it nor passes it on for others' marketing: such a finding is noted,
-        and another rule's hit on the sentence does not raise it."""
-        rule_id = rule if isinstance(rule, str) else rule.rule_id or ""
+    def _health_data(self, rule_id: str, unit: _Unit) -> bool:
+        """Whether ``rule_id`` names the health data a notice of privacy practices exists to describe, on a sentence
+        that neither sells it nor passes it on for others' marketing: such a finding is noted, and another rule's hit
+        on the sentence does not raise it."""
         return self.health_notice and rule_id in _SPECIAL_RULES and not passes_on(unit.read())
 
     def _level(
@@ -1358,14 +1361,14 @@ it goes on to what the firm does ("You may opt out, but we still sell ...")."""
 _LONG_WORD = re.compile(r"\b[A-Za-z]{4,}")
 
 
-def _heading_run(text: str) -> bool:
+def _heading_run(text: str, least: int = 6) -> bool:
     """Headings run together, as a web page's menu or table of contents loses its line breaks ("Table of Contents
-    How We Collect Information How We Use the Information ..."): six or more words of four letters or more, at
+    How We Collect Information How We Use the Information ..."): ``least`` or more words of four letters or more, at
     least 60 % of them capitalised (not in capitals throughout, as a disclaimer is), the last two too: a run that
     ends in a sentence ("... How Long We Retain Your Data If you leave a comment, it is kept indefinitely") is read
     as one."""
     words = _LONG_WORD.findall(text)
-    if len(words) < 6:
+    if len(words) < least:
         return False
     titled = sum(1 for w in words if w[0].isupper() and not w.isupper())
     return titled >= 0.6 * len(words) and all(w[0].isupper() for w in words[-2:])
@@ -1391,7 +1394,7 @@ def _menu(text: str) -> bool:
     Officials A-Z Index of ..."), in any document: headings run together (``_heading_run``), ``MENU_WORDS`` long or
     longer, with no subject or verb in lower case (``_NOT_HEADING``: "We can be contacted at the Bala Sailing Club" is
     a sentence)."""
-    return _SENTENCE_WORD.search(text) is None and len(_LONG_WORD.findall(text)) >= MENU_WORDS and _heading_run(text)
+    return _SENTENCE_WORD.search(text) is None and _heading_run(text, MENU_WORDS)
 
 
 _REMEDY = re.compile(
@@ -1433,8 +1436,11 @@ def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -
             _DENIAL.match(unit.text)
             or _REMEDY.match(unit.text)
             or (unit.text[-1:].isdigit() and _CONTENTS_ENTRY.search(unit.text) is not None)
-            or _menu(unit.text)
-            or (notice and (_READER_RIGHT.match(unit.text) or _heading_run(unit.text) or _question_headings(unit.text)))
+            or (
+                _READER_RIGHT.match(unit.text) or _heading_run(unit.text) or _question_headings(unit.text)
+                if notice
+                else _menu(unit.text)  # a menu is a heading run, which a notice already reads as none
+            )
         )
         if item or conduct or control or _PROHIBITIVE_HEAD.match(unit.text) or _DEFINITION.match(unit.text):
             unit.forbidden = True

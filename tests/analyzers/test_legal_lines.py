@@ -505,3 +505,33 @@ def test_a_consent_withdrawn_by_visiting_a_page_is_the_way_out() -> None:
     assert "DP-C-DEFAULT-CONSENT" in raised(
         MEMO + " By visiting the site you consent to the processing of your personal data for marketing."
     )
+
+
+def test_a_match_among_the_links_of_a_menu_run_into_a_sentence_is_no_sentence() -> None:
+    links = (
+        "Care Diploma Worksite Learning Classroom and Community Support Faculty Disability and Applied Behaviour "
+        "Analysis Early Childhood Education Health Information Management Medical Office Assistant Careers Alumni "
+        "Giving Directions Parking Library Bookstore Housing Athletics Events Calendar News Contact"
+    )
+    sentence = "We collect your name and e-mail address when you apply."
+    assert raised(f"{MEMO} {links} {sentence}") == set()
+    assert raised(f"{POLICY} {links} {sentence}") == set()
+    risk = "We share the diagnosis and medical history of applicants with employers."
+    assert "DP-SPECIAL" in raised(f"{MEMO} {links} {risk}"), "the sentence after the menu is read"
+    named = (
+        "Payment Instructions: Beneficiary Crimea Sevastopol Port Works Account Gazprombank Moscow Central Branch "
+        "Rosneft Trading Services Limited Reference Invoice Number"
+    )
+    assert "SAN-JUR-CRIMEA" not in raised(f"{MEMO} {named}")
+    assert "SAN-JUR-CRIMEA" in raised(f"{MEMO} The deposit was wired to Sevastopol Port Works in Crimea.")
+
+
+def test_a_defined_term_unquoted_or_with_its_quotation_marks_lost_says_what_a_word_means() -> None:
+    for definition in (
+        "Sensitive Personal Data means any personal data revealing racial or ethnic origin, political opinions, "
+        "religious beliefs, trade union membership, health or sex life.",
+        "\ufffdSale\ufffd or \ufffdsell\ufffd means selling, renting, releasing, disclosing or making available a "
+        "consumer's personal information to a third party for monetary or other valuable consideration.",
+    ):
+        assert raised(f"{POLICY}\n{definition}") == set(), definition
+    assert "DP-SALE" in raised(f"{POLICY}\nThis means that we sell your personal data to data brokers.")

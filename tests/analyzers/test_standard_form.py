@@ -257,3 +257,30 @@ def test_a_health_notice_of_privacy_practices_notes_the_health_data_it_describes
     sale = "We may sell your medical information to data brokers."
     assert top(f"{npp} {sale}") >= 3
     assert top(f"{POLICY} We may use and disclose medical information about you for our own operations.") >= 3
+
+
+def test_special_category_data_a_notice_names_without_handling_it_is_no_practice() -> None:
+    named = "This Statement of Privacy applies to the Marin Medical Society web site and governs data collection."
+    assert top(f"{POLICY} {named}") < 3
+    for handled in (
+        "We also process your genetic information to estimate your ethnicity.",
+        "Our partners gather information from consumers, which may include self-reported health information.",
+    ):
+        assert top(f"{POLICY} {handled}") >= 3, handled
+    assert top(f"{MEMO} The leaked file held the medical records of 4,000 patients.") >= 3, "a contract keeps it"
+
+
+def test_data_that_goes_with_a_business_sold_is_standard_but_a_sale_of_data_is_not() -> None:
+    for merger in (
+        "If we are acquired by or merged with another company, we may sell or transfer your personal information to "
+        "the new owner as part of that transaction.",
+        "In addition, if any bankruptcy or reorganization proceeding is brought by or against us, your information "
+        "may be considered an asset of ours and may be sold or transferred to third parties.",
+    ):
+        assert top(f"{POLICY} {merger}") == 2, merger
+    for sale in (
+        "We may sell your personal information to other companies.",
+        "As to donors acquired through our mailings, we sell their personal information to other charities.",
+        "If we are acquired, we may also sell your personal information to data brokers.",
+    ):
+        assert top(f"{POLICY} {sale}") >= 3, sale

@@ -1166,10 +1166,24 @@ _DEAL_TERM = re.compile(
 )
 
 
+_BUSINESS_SALE = re.compile(
+    r"\b(?:merg(?:e|es|ed|er|ers|ing)|acquisitions?|(?:is|are|be|been|being|gets?) acquired|bankrupt\w*|"
+    r"insolven\w*|reorgani[sz]\w*|receivership|successors?(?: entit\w+| in interest)?|divest\w*|change of "
+    r"(?:control|ownership)|sale of (?:all |substantially all |(?:a |some )?(?:part|portion) of )?(?:(?:our|its|the|"
+    r"their) )?(?:company|business|assets|stock|shares))\b",
+    re.I,
+)
+"""A business sold, merged or wound up: data that goes with it is sold as one of its assets, not traded."""
+
+
 def passes_on(sc: SentenceConcepts) -> bool:
-    """The sentence sells, rents or monetises data, or passes it on for others' marketing (``_THEIR_MARKETING``)."""
+    """The sentence sells, rents or monetises data, or passes it on for others' marketing (``_THEIR_MARKETING``). A
+    sale that goes with the business, in a merger, an acquisition or a bankruptcy (``_BUSINESS_SALE``), is not a
+    trade in the data: every notice discloses it."""
+    if _THEIR_MARKETING.search(sc.text) is not None:
+        return True
     words = frozenset().union(*(t.lemmas for t in sc.tokens))
-    return bool(words & _TRADE) or _THEIR_MARKETING.search(sc.text) is not None
+    return bool(words & _TRADE) and _BUSINESS_SALE.search(sc.text) is None
 
 
 def notice_clause(sc: SentenceConcepts, category: str) -> bool:

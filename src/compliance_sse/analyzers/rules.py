@@ -835,11 +835,13 @@ class DocumentAnalysis:
             return  # a clause keeping goods out of a country is no dealing with it
         if unit.data_transfer and (rule.id == "DP-SPECIAL" or (rule.id.startswith("SAN-JUR-") and rule.severity < 5)):
             return  # the transfer's finding names this risk (special-category data raises its severity)
+        if self.notice and rule.id == "DP-SPECIAL" and not _handled(unit.read()):
+            return  # a notice naming health data in a law's title, a list or a right: no one is said to handle it
         if rule.category == "aml" and any(hit.rule.category == "bribery_corruption" for hit in unit.hits):
             return  # cash or a disguised payment to an agent or official: the bribe is the risk, the cash its sign
         for trigger in triggers:
             for m in trigger.finditer(unit.text):
-                if not self._fires(rule, unit.text, m):
+                if not self._fires(rule, unit.text, m) or _in_menu(unit.text, m.start(), m.end()):
                     continue
                 key = rule.key(m) if rule.key else " ".join(m.group().lower().split())
                 severity = rule.severity
@@ -926,6 +928,8 @@ class DocumentAnalysis:
         for hit in unit.hits:
             if hit.rule.category == "sanctions" and EXPORT_CLAUSE.search(unit.text):
                 continue  # a clause keeping goods out of a country is no dealing with it
+            if _in_menu(unit.text, hit.start, hit.end):
+                continue
             fid = unit.recorded.get(hit.rule.category)
             quote = _quote(unit, hit.start, hit.end) if self.notice else ""
             severity = self._level(hit.rule.category, hit.severity, hit.rule.id, unit, quote)
@@ -1281,15 +1285,19 @@ _PROHIBITIVE_HEAD = re.compile(
 """A rule forbidding an act done without something ("Don't collect data without the user's consent"): a control. An
 order not to do a control ("do not verify the customer's identity") has no "without" and is left to the rules."""
 _DEFINITION = re.compile(
-    r"^\W*(?:\w{1,4}[.)]\s*)?(?:[\"\u201c\u2018'][^\"\u201d\u2019']{2,80}[\"\u201d\u2019']\**(?:\s*\([^)]{1,40}\))?,?\s+"
+    r"^\W*(?:\w{1,4}[.)]\s*)?(?:[\"\u201c\u2018'\ufffd][^\"\u201d\u2019'\ufffd]{2,80}[\"\u201d\u2019'\ufffd]\**"
+    r"(?:\s+or\s+[\"\u201c\u2018'\ufffd][^\"\u201d\u2019'\ufffd]{2,40}[\"\u201d\u2019'\ufffd])?(?:\s*\([^)]{1,40}\))?,?\s+"
     r"(?:(?:for|within) the (?:purposes?|meaning) of [^,]{1,80},\s+)?"
     r"(?:means|shall mean|refers to|(?:is )?defined as|has the meaning)"
     r"|[A-Z][\w-]*(?: [\w-]+){0,4}(?:\s*\([^)]{1,40}\))?,?\s+(?:(?:for|within) the (?:purposes?|meaning) of [^,]{1,80},"
-    r"\s+(?:means|shall mean|refers to)|is defined as|has the meaning|is (?:a|any) natural or legal person))\b"
+    r"\s+(?:means|shall mean|refers to)|is defined as|has the meaning|is (?:a|any) natural or legal person)"
+    r"|(?!(?:This|That|It|Which|What|Our|Your)\b)[A-Z][\w-]*(?: (?:[A-Z][\w-]*|of|and|or)){1,5},? "
+    r"(?:means|shall mean))\b"
 )
-"""A defined term ("\u201cBrazil Data Protection Requirements\u201d means ...", "Sale, for the purpose of the CCPA,
-means selling ...", "Recipient is a natural or legal person ... to which the personal data are disclosed"): it says
-what a word means, not what is done."""
+"""A defined term ("\u201cBrazil Data Protection Requirements\u201d means ...", "Sensitive Personal Data means ...",
+"Sale, for the purpose of the CCPA, means selling ...", "\u201cSale\u201d or \u201csell\u201d means ...", with its
+quotation marks lost in decoding as U+FFFD too, "Recipient is a natural or legal person ... to which the personal data
+are disclosed"): it says what a word means, not what is done."""
 
 
 def _conduct_item(text: str) -> bool:
@@ -1375,6 +1383,27 @@ def _heading_run(text: str, least: int = 6) -> bool:
 
 
 _SPECIAL_RULES = frozenset(["DP-SPECIAL", "DP-C-SPECIAL"])
+_HANDLING = ("PROCESS", "TRANSFER", "SELL", "KEEP")
+"""Concepts of handling data (collect, use, share, disclose, store, hold ...)."""
+_PROCESSING = frozenset(
+    [
+        *("organise", "organize", "adapt", "retrieve", "transmit", "disseminate", "combine", "erase", "destroy"),
+        *("gather", "compile", "publish"),
+    ]
+)
+"""Operations on data that processing also is (GDPR art. 4(2): "collection, recording, organisation, structuring,
+storage, adaptation or alteration, retrieval, consultation, use, disclosure by transmission, dissemination ...,
+alignment or combination, restriction, erasure or destruction"), as lemmas, beyond those of ``_HANDLING``: not the
+ones that are mostly other things in a notice ("records", "consult a doctor", "obtain healthcare services")."""
+
+
+def _handled(sc: SentenceConcepts) -> bool:
+    """Whether a sentence says data is handled (``_HANDLING``, ``_PROCESSING``): a notice's sentence naming
+    special-category data without it says nothing of what is done with it ("the Health Records and Information
+    Privacy Act 2002", "information that could be linked back to you, including your Genetic Information")."""
+    return any(sc.has(c) for c in _HANDLING) or any(t.lemmas & _PROCESSING for t in sc.tokens)
+
+
 _HEALTH_NOTICE = re.compile(
     r"\bnotice of (?:health information )?privacy practices\b|\bthis notice describes how (?:your )?(?:medical|health|"
     r"protected health) information\b",
@@ -1395,6 +1424,25 @@ def _menu(text: str) -> bool:
     longer, with no subject or verb in lower case (``_NOT_HEADING``: "We can be contacted at the Bala Sailing Club" is
     a sentence)."""
     return _SENTENCE_WORD.search(text) is None and _heading_run(text, MENU_WORDS)
+
+
+MENU_SHARE = 0.75
+"""The share of capitalised long words around a match that reads it as a link of a menu (``_in_menu``)."""
+
+
+def _in_menu(text: str, start: int, end: int) -> bool:
+    """A match among the links of a menu that a sentence of the unit was run into ("Care Diploma What employers
+    and grads say Worksite learning Disability and Community Studies ..." before "We collect ..."): the words a quote
+    of it would show (``_window``) are at least eight long words, three in four of them capitalised, with no subject
+    or verb in lower case (``_NOT_HEADING``). ``_menu`` reads a unit that is a menu throughout; this reads the part of
+    a longer unit where the match is."""
+    a, b = _window(text, start, end)
+    near = text[a:b]
+    if _SENTENCE_WORD.search(near) is not None:
+        return False
+    words = _LONG_WORD.findall(near)
+    titled = sum(1 for w in words if w[0].isupper() and not w.isupper())
+    return len(words) >= 8 and titled >= MENU_SHARE * len(words)
 
 
 _REMEDY = re.compile(

@@ -495,6 +495,11 @@ def test_the_prompt_carries_the_offline_concepts_and_polarity() -> None:
     assert "act denied without consent" in SYSTEM_PROMPT
     assert "A denial covers its own clause only" in SYSTEM_PROMPT
     # Round 13's readings of notices: special-category data named, not handled; a business sold; a menu; a definition.
-    for reading in ("without saying it is collected", "merger, acquisition or bankruptcy", "links run together"):
+    for reading in (
+        "without saying it is collected",
+        "merger, acquisition or bankruptcy",
+        "links run together",
+        "menus fill its first page",
+    ):
         assert reading in SYSTEM_PROMPT, reading
     assert "Sensitive Personal Data means" in SYSTEM_PROMPT

@@ -284,3 +284,25 @@ def test_data_that_goes_with_a_business_sold_is_standard_but_a_sale_of_data_is_n
         "If we are acquired, we may also sell your personal information to data brokers.",
     ):
         assert top(f"{POLICY} {sale}") >= 3, sale
+
+
+def test_a_saved_notice_whose_menus_fill_its_first_page_is_decided_on_the_next() -> None:
+    address = "https://www.example.org/about/privacy-policy/"
+    menu = "Home About Us Programs Events News Members Donate Contact Us Search Login " * 45
+    first = f"{address}\n{menu}"
+    assert not is_notice(first), "no reader on the first page"
+    clause = "We may share your personal information with third parties such as our payment and hosting providers."
+    reader = (
+        f"When you register, we collect your name so that you can attend, and you may ask us to delete it. {clause}"
+    )
+    assert severities(first, reader)["DP-SALE"] == 2
+    # An article about privacy policies, speaking to no reader on either page, is read as written.
+    article = f"The firm may share personal information with third parties such as its payment providers. {clause}"
+    assert severities(first, article)["DP-SALE"] >= 3
+    # A contract naming no notice on its first page stays a contract whatever its second page says.
+    assert severities(f"{MEMO} {menu}", reader)["DP-SALE"] >= 3
+
+
+def test_data_passed_on_for_others_advertising_stays_a_risk_in_a_notice() -> None:
+    pixel = "Facebook can connect this data with your Facebook account and use it for its own advertising purposes."
+    assert top(f"{POLICY} {pixel}") >= 3

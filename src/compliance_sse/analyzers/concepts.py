@@ -1149,7 +1149,8 @@ _WE = frozenset(["we", "our", "us"])
 _YOU = frozenset(["you", "your"])
 _TRADE = frozenset(["sell", "rent", "monetise", "monetize", "trade"])
 _THEIR_MARKETING = re.compile(
-    r"\bfor (?:their|its) (?:own )?(?:direct )?marketing\b|\bthird[- ]part(?:y|ies)'? advertisers\b|\bsponsors\b|"
+    r"\bfor (?:their|its) (?:own )?(?:direct )?(?:marketing|advertising|promotional)\b|"
+    r"\bthird[- ]part(?:y|ies)'? advertisers\b|\bsponsors\b|"
     r"\bad(?:vertising)? networks\b|\bdata (?:brokers?|aggregat\w+)|\blead buyers?\b|"
     r"\bso (?:that )?they (?:may|can|could|might) (?:offer|market|promote|advertise)\b|"
     r"\b(?:non-?affiliated|unaffiliated) (?:third[- ]part(?:y|ies)|companies|organi[sz]ations)\b[^.;]{0,60}\bfor "

@@ -400,12 +400,23 @@ def is_notice(text: str) -> bool:
     first with text), or carries its address (``_NOTICE_ADDRESS``), and says "you" at least ``NOTICE_READER_WORDS``
     times, or, when the title or address opens the page (``NOTICE_HEAD_CHARS``), says "you", "users", "visitors" or
     "data subjects" that often. A contract that only refers to a privacy policy further down, and speaks of its
-    parties, is none."""
+    parties, is none. (A document whose first page names a notice without speaking to its reader is decided on its
+    next page: ``DocumentAnalysis.titled``.)"""
+    title = _notice_title(text)
+    return title is not None and _speaks_to_reader(text, title < NOTICE_HEAD_CHARS)
+
+
+def _notice_title(text: str) -> int | None:
+    """Where ``text`` first names itself a notice, by its title or its address (``None``: it does not)."""
     titles = [m.start() for m in (_NOTICE_TITLE.search(text), _NOTICE_ADDRESS.search(text)) if m is not None]
-    if not titles:
-        return False
+    return min(titles, default=None)
+
+
+def _speaks_to_reader(text: str, headed: bool) -> bool:
+    """``text`` says "you" at least ``NOTICE_READER_WORDS`` times, counting "users", "visitors" and "data subjects"
+    too when a notice's title opens its document (``headed``)."""
     readers = len(_READER.findall(text))
-    if min(titles) < NOTICE_HEAD_CHARS:
+    if headed:
         readers += len(_USERS.findall(text))
     return readers >= NOTICE_READER_WORDS
 
@@ -663,11 +674,16 @@ class DocumentAnalysis:
     """The last page ended inside a list led in by a prohibition (``"forbidding"``) or by what the firm does
     (``"firm"``); see ``_mark_forbidden_lists``."""
     health_notice: bool = False
-    """The notice is a health provider's or plan's notice of privacy practices (``_HEALTH_NOTICE``), decided with
-    ``notice``."""
+    """The document names itself a health provider's or plan's notice of privacy practices (``_HEALTH_NOTICE``) on
+    the pages that decide ``notice``; read so only when it is a notice."""
     notice: bool | None = None
     """The document is a notice to its reader (see ``is_notice``), decided on its first page with text: there its
-    standard-form clauses are noted at severity 2, not raised."""
+    standard-form clauses are noted at severity 2, not raised. A first page that names a notice but does not yet speak
+    to its reader (a saved web page's menus filled it) leaves the decision to the next page with text (``titled``),
+    from which on it holds."""
+    titled: bool | None = None
+    """The first page named a notice, by its title or address, and did not speak to its reader: whether the title
+    opened the page (``None``: no decision is pending)."""
     notice_model: NoticeModel | None = None
     """In a notice, the second opinion that notes a flag read as an ordinary clause (``RulesAnalyzer`` passes the
     shipped one; ``None`` raises every flag as the rules do)."""
@@ -709,9 +725,16 @@ class DocumentAnalysis:
             self._flush_tail(new)
             return new
         if self.notice is None:
-            self.notice = is_notice(page.text)
-            self.health_notice = self.notice and _HEALTH_NOTICE.search(page.text) is not None
+            title = _notice_title(page.text)
+            self.notice = title is not None and _speaks_to_reader(page.text, title < NOTICE_HEAD_CHARS)
+            self.titled = None if title is None or self.notice else title < NOTICE_HEAD_CHARS
+            self.health_notice = _HEALTH_NOTICE.search(page.text) is not None
             self.proposal = is_proposal(page.text)
+        elif self.titled is not None:
+            # A saved web page whose menus filled its first page: the next page speaks to the reader, or no page does.
+            self.notice = _speaks_to_reader(page.text, self.titled)
+            self.health_notice = self.health_notice or _HEALTH_NOTICE.search(page.text) is not None
+            self.titled = None
         spans = _split(norm, breaks, bool(self.notice))
         units = [_Unit(norm[a:b], [_Part(page.number, a, b)], [0]) for a, b in spans]
         # Drop trailing page numbers so that a clause cut by the page break can join the next page.
@@ -960,7 +983,7 @@ class DocumentAnalysis:
         """Whether ``rule_id`` names the health data a notice of privacy practices exists to describe, on a sentence
         that neither sells it nor passes it on for others' marketing: such a finding is noted, and another rule's hit
         on the sentence does not raise it."""
-        return self.health_notice and rule_id in _SPECIAL_RULES and not passes_on(unit.read())
+        return bool(self.notice) and self.health_notice and rule_id in _SPECIAL_RULES and not passes_on(unit.read())
 
     def _level(
         self, category: str, severity: int, rule_id: str = "", unit: _Unit | None = None, quote: str = ""

@@ -306,3 +306,8 @@ def test_a_saved_notice_whose_menus_fill_its_first_page_is_decided_on_the_next()
 def test_data_passed_on_for_others_advertising_stays_a_risk_in_a_notice() -> None:
     pixel = "Facebook can connect this data with your Facebook account and use it for its own advertising purposes."
     assert top(f"{POLICY} {pixel}") >= 3
+
+
+def test_a_change_without_notification_is_one_without_notice() -> None:
+    assert top(f"{TERMS} We may change the fees at any time with or without prior notification to you.") >= 3
+    assert top(f"{TERMS} We may change the fees at any time after prior notification to you.") == 2

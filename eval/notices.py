@@ -24,7 +24,8 @@ round 10's first three steps (``fresh-23``: all 13 flags of its part, none chang
 ``fresh-24.jsonl`` the round end to end: its start against its fourth step, on notices no step had been read off.
 ``fresh-29.jsonl`` is a sample of the flags of round 12's read part at its start (group ``kept``), and
 ``fresh-30.jsonl`` that round's first four steps on its unread part, ``fresh-31.jsonl`` its fifth on the next
-(docs/EVALUATION.md, round 12).
+(docs/EVALUATION.md, round 12). ``fresh-32.jsonl`` and ``fresh-33.jsonl`` are round 13's sixth and seventh steps,
+each on a part no flag of which had been read (docs/EVALUATION.md, round 13).
 """
 
 from __future__ import annotations

@@ -401,7 +401,7 @@ def is_notice(text: str) -> bool:
     times, or, when the title or address opens the page (``NOTICE_HEAD_CHARS``), says "you", "users", "visitors" or
     "data subjects" that often. A contract that only refers to a privacy policy further down, and speaks of its
     parties, is none. (A document whose first page names a notice without speaking to its reader is decided on its
-    next page: ``DocumentAnalysis.titled``.)"""
+    next page: ``DocumentAnalysis.notice_pending``.)"""
     title = _notice_title(text)
     return title is not None and _speaks_to_reader(text, title < NOTICE_HEAD_CHARS)
 
@@ -679,9 +679,10 @@ class DocumentAnalysis:
     notice: bool | None = None
     """The document is a notice to its reader (see ``is_notice``), decided on its first page with text: there its
     standard-form clauses are noted at severity 2, not raised. A first page that names a notice but does not yet speak
-    to its reader (a saved web page's menus filled it) leaves the decision to the next page with text (``titled``),
+    to its reader (a saved web page's menus filled it) leaves the decision to the next page with text
+    (``notice_pending``),
     from which on it holds."""
-    titled: bool | None = None
+    notice_pending: bool | None = None
     """The first page named a notice, by its title or address, and did not speak to its reader: whether the title
     opened the page (``None``: no decision is pending)."""
     notice_model: NoticeModel | None = None
@@ -727,14 +728,14 @@ class DocumentAnalysis:
         if self.notice is None:
             title = _notice_title(page.text)
             self.notice = title is not None and _speaks_to_reader(page.text, title < NOTICE_HEAD_CHARS)
-            self.titled = None if title is None or self.notice else title < NOTICE_HEAD_CHARS
+            self.notice_pending = None if title is None or self.notice else title < NOTICE_HEAD_CHARS
             self.health_notice = _HEALTH_NOTICE.search(page.text) is not None
             self.proposal = is_proposal(page.text)
-        elif self.titled is not None:
+        elif self.notice_pending is not None:
             # A saved web page whose menus filled its first page: the next page speaks to the reader, or no page does.
-            self.notice = _speaks_to_reader(page.text, self.titled)
+            self.notice = _speaks_to_reader(page.text, self.notice_pending)
             self.health_notice = self.health_notice or _HEALTH_NOTICE.search(page.text) is not None
-            self.titled = None
+            self.notice_pending = None
         spans = _split(norm, breaks, bool(self.notice))
         units = [_Unit(norm[a:b], [_Part(page.number, a, b)], [0]) for a, b in spans]
         # Drop trailing page numbers so that a clause cut by the page break can join the next page.
@@ -1401,8 +1402,12 @@ def _heading_run(text: str, least: int = 6) -> bool:
     words = _LONG_WORD.findall(text)
     if len(words) < least:
         return False
-    titled = sum(1 for w in words if w[0].isupper() and not w.isupper())
-    return titled >= 0.6 * len(words) and all(w[0].isupper() for w in words[-2:])
+    return _capitalised(words) >= 0.6 * len(words) and all(w[0].isupper() for w in words[-2:])
+
+
+def _capitalised(words: list[str]) -> int:
+    """How many of ``words`` are capitalised, not in capitals throughout."""
+    return sum(1 for w in words if w[0].isupper() and not w.isupper())
 
 
 _SPECIAL_RULES = frozenset(["DP-SPECIAL", "DP-C-SPECIAL"])
@@ -1464,8 +1469,7 @@ def _in_menu(text: str, start: int, end: int) -> bool:
     if _SENTENCE_WORD.search(near) is not None:
         return False
     words = _LONG_WORD.findall(near)
-    titled = sum(1 for w in words if w[0].isupper() and not w.isupper())
-    return len(words) >= 8 and titled >= MENU_SHARE * len(words)
+    return len(words) >= 8 and _capitalised(words) >= MENU_SHARE * len(words)
 
 
 _REMEDY = re.compile(

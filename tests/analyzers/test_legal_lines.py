@@ -518,12 +518,11 @@ def test_a_match_among_the_links_of_a_menu_run_into_a_sentence_is_no_sentence() 
     assert raised(f"{POLICY} {links} {sentence}") == set()
     risk = "We share the diagnosis and medical history of applicants with employers."
     assert "DP-SPECIAL" in raised(f"{MEMO} {links} {risk}"), "the sentence after the menu is read"
-    named = (
-        "Payment Instructions: Beneficiary Crimea Sevastopol Port Works Account Gazprombank Moscow Central Branch "
-        "Rosneft Trading Services Limited Reference Invoice Number"
-    )
-    assert "SAN-JUR-CRIMEA" not in raised(f"{MEMO} {named}")
-    assert "SAN-JUR-CRIMEA" in raised(f"{MEMO} The deposit was wired to Sevastopol Port Works in Crimea.")
+    for payment in (
+        "Pay to Crimea Sevastopol Port Works, account at Gazprombank Moscow Central Branch.",
+        "The deposit was wired to Sevastopol Port Works in Crimea.",
+    ):
+        assert "SAN-JUR-CRIMEA" in raised(f"{MEMO} {payment}"), "a sentence short enough to quote is no menu"
 
 
 def test_a_defined_term_unquoted_or_with_its_quotation_marks_lost_says_what_a_word_means() -> None:

@@ -1463,7 +1463,10 @@ def _in_menu(text: str, start: int, end: int) -> bool:
     and grads say Worksite learning Disability and Community Studies ..." before "We collect ..."): the words a quote
     of it would show (``_window``) are at least eight long words, three in four of them capitalised, with no subject
     or verb in lower case (``_NOT_HEADING``). ``_menu`` reads a unit that is a menu throughout; this reads the part of
-    a longer unit where the match is."""
+    a unit too long to quote whole where the match is. A unit short enough to quote whole is a sentence unless
+    ``_menu`` says otherwise ("Pay to Crimea Sevastopol Port Works, account at Gazprombank Moscow Central Branch.")."""
+    if len(text) <= MAX_QUOTE_CHARS:
+        return False
     a, b = _window(text, start, end)
     near = text[a:b]
     if _SENTENCE_WORD.search(near) is not None:

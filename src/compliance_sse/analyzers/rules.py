@@ -402,14 +402,18 @@ def is_notice(text: str) -> bool:
     "data subjects" that often. A contract that only refers to a privacy policy further down, and speaks of its
     parties, is none. (A document whose first page names a notice without speaking to its reader is decided on its
     next page: ``DocumentAnalysis.notice_pending``.)"""
-    title = _notice_title(text)
-    return title is not None and _speaks_to_reader(text, title < NOTICE_HEAD_CHARS)
+    return _notice_reading(text)[0]
 
 
-def _notice_title(text: str) -> int | None:
-    """Where ``text`` first names itself a notice, by its title or its address (``None``: it does not)."""
+def _notice_reading(text: str) -> tuple[bool, bool | None]:
+    """Whether ``text`` is a notice (``is_notice``), and, when it names one without speaking to its reader, whether
+    the title opened it, for the next page's decision (``None``: nothing is pending)."""
     titles = [m.start() for m in (_NOTICE_TITLE.search(text), _NOTICE_ADDRESS.search(text)) if m is not None]
-    return min(titles, default=None)
+    if not titles:
+        return False, None
+    headed = min(titles) < NOTICE_HEAD_CHARS
+    notice = _speaks_to_reader(text, headed)
+    return notice, None if notice else headed
 
 
 def _speaks_to_reader(text: str, headed: bool) -> bool:
@@ -680,8 +684,7 @@ class DocumentAnalysis:
     """The document is a notice to its reader (see ``is_notice``), decided on its first page with text: there its
     standard-form clauses are noted at severity 2, not raised. A first page that names a notice but does not yet speak
     to its reader (a saved web page's menus filled it) leaves the decision to the next page with text
-    (``notice_pending``),
-    from which on it holds."""
+    (``notice_pending``), from which on it holds."""
     notice_pending: bool | None = None
     """The first page named a notice, by its title or address, and did not speak to its reader: whether the title
     opened the page (``None``: no decision is pending)."""
@@ -726,9 +729,7 @@ class DocumentAnalysis:
             self._flush_tail(new)
             return new
         if self.notice is None:
-            title = _notice_title(page.text)
-            self.notice = title is not None and _speaks_to_reader(page.text, title < NOTICE_HEAD_CHARS)
-            self.notice_pending = None if title is None or self.notice else title < NOTICE_HEAD_CHARS
+            self.notice, self.notice_pending = _notice_reading(page.text)
             self.health_notice = _HEALTH_NOTICE.search(page.text) is not None
             self.proposal = is_proposal(page.text)
         elif self.notice_pending is not None:

@@ -13,9 +13,9 @@ Two kinds of folder:
   ``n`` versions (the commits that wrote it, oldest first), a folder takes the versions at the fractions it names:
   ``old`` the first, ``mid`` the one at ``n // 2``, ``q`` those at a quarter and three quarters, ``e`` those at one,
   three, five and seven eighths. A version is kept only when at least half of its sentences (split at ``.!?`` and
-  line breaks, longer than 40 characters) are in neither the file's version at the head (none if it was deleted) nor a version already taken, in the
-  order ``old``, ``mid``, ``q``, ``e``. A version at a fraction is written as ``PATH`` for ``old`` and ``mid`` and as
-  ``STEM.q1.md`` or ``STEM.e3.md`` (numerator) for the others.
+  line breaks, longer than 40 characters) are in neither the file's version at the head (none if it was deleted)
+  nor a version already taken, in the order ``old``, ``mid``, ``q``, ``e``. A version at a fraction is written as
+  ``PATH`` for ``old`` and ``mid`` and as ``STEM.q1.md`` or ``STEM.e3.md`` (numerator) for the others.
 
 The heads of these repositories move, so a later clone gives other texts than the figures in docs/EVALUATION.md were
 counted on: each round says when its snapshots were taken.
@@ -217,7 +217,7 @@ def history(repo: Path, spec: History, out: Path, prefix: str, chunk: int = 200)
             refs.append(f"HEAD:{path}")
             refs += [f"{commits[int(f * len(commits))]}:{path}" for stage in spec.stages for f in STAGES[stage]]
         blobs = _blobs(repo, refs)
-        for path, commits in batch:
+        for path, _ in batch:
             seen = sentences(next(blobs))
             for stage in spec.stages:
                 for fraction in STAGES[stage]:

@@ -124,6 +124,9 @@ Round 13 measured its sixth step on it.
 
 A thirty-fifth part, ``fresh-33``, was added and counted once round 13's sixth step was measured on ``fresh-32``,
 before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a thirty-fourth seeded man-page sample.
+
+A thirty-sixth part, ``fresh-34``, was added and counted at the start of round 14, before any flag of it was read: the
+next seeded 1 % of the DMOZ corpus and a thirty-fifth seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -256,6 +259,7 @@ FRESH_SOURCES = {
     31: (("dmoz", "*/*.txt", "dmoz-policy", (2, 3)),),
     32: (("dmoz", "*/*.txt", "dmoz-policy", (3, 4)),),
     33: (("dmoz", "*/*.txt", "dmoz-policy", (4, 5)),),
+    34: (("dmoz", "*/*.txt", "dmoz-policy", (5, 6)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from compliance_sse.analyzers.notice_model import NoticeModel, grams, notice_model
@@ -14,7 +16,7 @@ ORDINARY = "You agree to keep your password secure and confidential and not to l
 """Flagged by the rules as secrecy over money (AML-SECRECY): a misreading the model has learnt to weigh."""
 RISK = "We sell your personal information to data brokers."
 UNPROTECTED = "Your personal data is transferred to servers in India without any safeguards."
-"""The rules' own reading keeps it a risk in a notice (a safeguard said to be missing): the model is not asked."""
+"""The rules' own reading keeps it a risk in a notice (a safeguard said to be missing): no model is asked."""
 
 
 def severities(text: str, model: bool = True) -> dict[str, int]:
@@ -42,9 +44,15 @@ def test_in_a_notice_an_ordinary_clause_is_noted_and_a_sale_still_raised() -> No
 
 
 def test_a_missing_safeguard_consent_or_notice_is_never_weighed_away() -> None:
-    model = notice_model()
-    assert model.ordinary("XB-TRANSFER", UNPROTECTED)  # the model alone would note it
-    assert severities(NOTICE + UNPROTECTED)["XB-TRANSFER"] >= 3
+    doc = RulesAnalyzer().new_document()
+    assert doc.notice_model is not None
+    doc.notice_model = dataclasses.replace(doc.notice_model, threshold=1.0)  # a model that would note every flag
+    assert doc.notice_model.ordinary("XB-TRANSFER", UNPROTECTED)
+    doc.feed(ExtractedPage(1, NOTICE + UNPROTECTED + " " + ORDINARY))
+    doc.finish()
+    raised = {f.rule_id: f.severity for f in doc.result().findings}
+    assert raised["XB-TRANSFER"] >= 3
+    assert raised["AML-SECRECY"] == 2  # the same model notes what the rules let it weigh
 
 
 def test_outside_a_notice_the_model_is_not_asked() -> None:

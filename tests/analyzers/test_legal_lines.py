@@ -50,6 +50,22 @@ def test_a_question_heading_run_into_a_notice_sentence_is_no_part_of_it() -> Non
     assert "DP-SALE" in raised(POLICY + " How we will use it We sell your personal data to data brokers.")
 
 
+def test_a_heading_run_into_a_sentence_naming_the_firm_or_after_a_mark_is_no_part_of_it() -> None:
+    for promise in (
+        "How we disclose Personal Data AzireVPN will never share or sell your Personal Data with any third parties.",
+        "Information Sharing and Onward Transfer CobbleStone does not sell, rent, or otherwise share your personal "
+        "information with any third parties except in the limited circumstances described below.",
+        "How we share the information we collect\u00b6 We do not share, sell, rent, or trade User Personal "
+        "Information with third parties for their commercial purposes.",
+    ):
+        assert raised(POLICY + " " + promise) == set(), promise
+    for sale in (
+        "Sharing Your Data Acme may sell your personal data to data brokers.",
+        "Data Sales Acme Corp sells your personal data to data brokers.",
+    ):
+        assert raised(POLICY + " " + sale) & {"DP-SALE", "DP-C-SELL"}, sale
+
+
 def test_an_act_denied_without_consent_is_a_promise_to_ask() -> None:
     for promise in (
         "Any personal information we collect will be used solely to improve our services, and will not be sold to "

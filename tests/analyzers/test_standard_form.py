@@ -311,3 +311,31 @@ def test_data_passed_on_for_others_advertising_stays_a_risk_in_a_notice() -> Non
 def test_a_change_without_notification_is_one_without_notice() -> None:
     assert top(f"{TERMS} We may change the fees at any time with or without prior notification to you.") >= 3
     assert top(f"{TERMS} We may change the fees at any time after prior notification to you.") == 2
+
+
+def test_others_data_or_someone_elses_act_without_consent_is_no_use_by_the_firm() -> None:
+    for sentence in (
+        "You must not collect information about other users without their express consent.",
+        "Do not post another person's personal details without his or her permission.",
+        "If you believe someone is using your account without your permission, contact us at once.",
+        "If you disclose personal information without the buyer's consent, you are responsible for that disclosure.",
+    ):
+        assert severities(TERMS + " " + sentence).get("DP-C-NO-NOTICE", 0) < 3, sentence
+    for sentence in (  # the firm's own use, and data passed on to other users, stay a risk
+        "We may use your personal information without your permission.",
+        "We may disclose your personal data to other users without your consent.",
+        "You agree that we may share your personal data with advertisers without your consent.",
+    ):
+        raised = severities(TERMS + " " + sentence)
+        assert max(raised.get(r, 0) for r in ("DP-C-NO-NOTICE", "DP-CONSENT", "DP-SALE")) >= 3, sentence
+
+
+def test_a_contact_detail_named_is_no_call_made() -> None:
+    denied = (
+        "We do not sell or rent any personally identifiable information about you, including but not limited to, "
+        "your emails, addresses, names, and phone numbers, to any third party without your permission."
+    )
+    assert top(POLICY + " " + denied) < 3
+    assert severities(POLICY + " We phone customers and record their phone numbers without consent.")[
+        "DP-C-NO-NOTICE"
+    ] >= 3

@@ -40,6 +40,7 @@ __all__ = [
     "ConceptHit",
     "ConceptRule",
     "SentenceConcepts",
+    "is_name",
     "lemmas",
     "match_rules",
     "notice_clause",
@@ -66,6 +67,20 @@ def lemmas(word: str) -> frozenset[str]:
     if w.endswith("s") and len(w) >= 3 and w[-2] != "s":
         out.add(w[:-1])  # plurals lemminflect does not know: "CVs", "SCCs"
     return frozenset(out)
+
+
+_UNLISTED_WORDS = frozenset(["website", "online", "email", "ecommerce", "app", "apps"])
+
+
+def is_name(word: str) -> bool:
+    """A capitalised word that reads as a name, not an English word: in camel case ("CobbleStone", "AzireVPN") or
+    unknown to the lemmatiser ("Coflnet", "Hasbro"; not "Goods", "Website")."""
+    if not word[:1].isupper():
+        return False
+    if any(c.isupper() for c in word[1:]):
+        return any(c.islower() for c in word)  # not an acronym ("IP", "GDPR")
+    w = word.lower()
+    return w.isalpha() and w not in _UNLISTED_WORDS and not getAllLemmas(w)
 
 
 NEGATORS = frozenset(
@@ -763,6 +778,9 @@ def _ordinary_senses(sc: SentenceConcepts) -> None:
         _keep(hits, "CONCEAL", lambda a, b: not _nothing_hidden(tokens, a, b))
     if "SPECIAL" in hits:  # "the fingerprint of a subkey", "fingerprints of keys": a digest, not a person's
         _keep(hits, "SPECIAL", lambda a, b: not ("fingerprint" in tokens[a].lemmas and _near(tokens, a, _DIGESTED)))
+    if "TRANSFER" in hits and "CONTACT" in hits:  # "your emails and phone numbers": a detail named, no call made
+        details = [(c, d) for c, d in hits["CONTACT"] if d - c > 1]
+        _keep(hits, "TRANSFER", lambda a, b: not (b - a == 1 and any(c <= a and b <= d for c, d in details)))
 
 
 def _beside_digit(sc: SentenceConcepts, a: int) -> bool:
@@ -1062,6 +1080,46 @@ def _firm_shares_personal_data(sc: SentenceConcepts) -> bool:
     )
 
 
+_OTHERS = r"(?:other|another)\s+(?:users?|people|persons?|individuals?|members?|customers?|visitors?|buyers?|sellers?)"
+_OTHERS_DATA = re.compile(
+    rf"\b(?:of|about|from|belonging\s+to)\s+(?:{_OTHERS}|others)\b|\b{_OTHERS}['\u2019]|\bothers['\u2019]"
+    r"|\b(?:a|any|another)\s+person['\u2019]s\b",
+    re.I,
+)
+"""Whose data it is, when it is other people's: "information about other users", "another person's details"."""
+_YOUR = re.compile(r"\byour\b", re.I)
+_OTHER_ACTORS = frozenset(["someone", "somebody", "anyone", "anybody", "stranger", "son", "daughter", "child", "you"])
+_FIRST_PERSON = frozenset(["we", "us", "i"])
+_ACTS = ("PROCESS", "SELL", "KEEP", "TRANSFER")
+
+
+def _firm_uses_personal_data(sc: SentenceConcepts) -> bool:
+    """Personal data the firm uses unasked, not the reader's conduct towards others' data ("collect information about
+    other users without their consent", a rule of the service) or someone else's act ("if someone is using your
+    account without your permission", "if you disclose a buyer's details without consent")."""
+    if not _personal_data(sc):
+        return False
+    if _OTHERS_DATA.search(sc.text) and not _YOUR.search(sc.text):
+        return False
+    acts = [a for concept in _ACTS for a, _ in sc.hits.get(concept, ()) if not sc.action_denied(a)]
+    return not acts or any(not _by_another(sc, a) for a in acts)
+
+
+def _by_another(sc: SentenceConcepts, a: int) -> bool:
+    """The act at ``a`` has a person other than the firm as its subject, just before it in its clause."""
+    clause = sc.tokens[a].clause
+    for k in range(a - 1, max(-1, a - 6), -1):
+        token = sc.tokens[k]
+        if token.clause != clause:
+            return False
+        word = sc.text[token.start : token.end].lower()
+        if word in _FIRST_PERSON:
+            return False
+        if word in _OTHER_ACTORS or word == "children":
+            return True
+    return False
+
+
 _SERVICE_NOUNS = frozenset(["processor", "provider", "vendor", "service", "supplier", "relayer"])
 
 
@@ -1085,6 +1143,7 @@ _CHECKS: dict[str, Callable[[SentenceConcepts], bool]] = {
     "risky_destination": _risky_destination,
     "any_destination": _any_destination,
     "personal_data": _personal_data,
+    "firm_uses_personal_data": _firm_uses_personal_data,
     "deemed_consent": _deemed_consent,
     "not_personal_data": _not_personal_data,
     "quoted_label": _quoted_label,

@@ -336,6 +336,7 @@ def test_a_contact_detail_named_is_no_call_made() -> None:
         "your emails, addresses, names, and phone numbers, to any third party without your permission."
     )
     assert top(POLICY + " " + denied) < 3
-    assert severities(POLICY + " We phone customers and record their phone numbers without consent.")[
-        "DP-C-NO-NOTICE"
-    ] >= 3
+    assert (
+        severities(POLICY + " We phone customers and record their phone numbers without consent.")["DP-C-NO-NOTICE"]
+        >= 3
+    )

@@ -127,6 +127,9 @@ before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a thi
 
 A thirty-sixth part, ``fresh-34``, was added and counted at the start of round 14, before any flag of it was read: the
 next seeded 1 % of the DMOZ corpus and a thirty-fifth seeded man-page sample.
+
+A thirty-seventh part, ``fresh-35``, was added and counted once round 14's first step was measured on ``fresh-34``,
+before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a thirty-sixth seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -260,6 +263,7 @@ FRESH_SOURCES = {
     32: (("dmoz", "*/*.txt", "dmoz-policy", (3, 4)),),
     33: (("dmoz", "*/*.txt", "dmoz-policy", (4, 5)),),
     34: (("dmoz", "*/*.txt", "dmoz-policy", (5, 6)),),
+    35: (("dmoz", "*/*.txt", "dmoz-policy", (6, 7)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

@@ -325,6 +325,8 @@ def test_others_data_or_someone_elses_act_without_consent_is_no_use_by_the_firm(
         "We may use your personal information without your permission.",
         "We may disclose your personal data to other users without your consent.",
         "You agree that we may share your personal data with advertisers without your consent.",
+        "Data from children is collected without parental consent.",  # a passive's subject is what is done to
+        "The app collects location data from children without parental consent.",
     ):
         raised = severities(TERMS + " " + sentence)
         assert max(raised.get(r, 0) for r in ("DP-C-NO-NOTICE", "DP-CONSENT", "DP-SALE")) >= 3, sentence

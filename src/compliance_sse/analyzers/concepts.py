@@ -1088,8 +1088,9 @@ _OTHERS_DATA = re.compile(
 )
 """Whose data it is, when it is other people's: "information about other users", "another person's details"."""
 _YOUR = re.compile(r"\byour\b", re.I)
-_OTHER_ACTORS = frozenset(["someone", "somebody", "anyone", "anybody", "stranger", "son", "daughter", "child", "you"])
-_FIRST_PERSON = frozenset(["we", "us", "i"])
+_OTHER_ACTORS = frozenset(
+    ["someone", "somebody", "anyone", "anybody", "stranger", "strangers", "son", "daughter", "child", "children", "you"]
+)
 _ACTS = ("PROCESS", "SELL", "KEEP", "TRANSFER")
 
 
@@ -1097,27 +1098,40 @@ def _firm_uses_personal_data(sc: SentenceConcepts) -> bool:
     """Personal data the firm uses unasked, not the reader's conduct towards others' data ("collect information about
     other users without their consent", a rule of the service) or someone else's act ("if someone is using your
     account without your permission", "if you disclose a buyer's details without consent")."""
-    if not _personal_data(sc):
-        return False
+    return _personal_data(sc) and _firms_act(sc)
+
+
+def _firms_act(sc: SentenceConcepts) -> bool:
+    """The act is the firm's, or no one's named: not done to other people's data with no word of the reader's, nor
+    by someone other than the firm (``_by_another``)."""
     if _OTHERS_DATA.search(sc.text) and not _YOUR.search(sc.text):
         return False
     acts = [a for concept in _ACTS for a, _ in sc.hits.get(concept, ()) if not sc.action_denied(a)]
-    return not acts or any(not _by_another(sc, a) for a in acts)
+    return not acts or any(not _by_another(sc, a, acts) for a in acts)
 
 
-def _by_another(sc: SentenceConcepts, a: int) -> bool:
-    """The act at ``a`` has a person other than the firm as its subject, just before it in its clause."""
-    clause = sc.tokens[a].clause
-    for k in range(a - 1, max(-1, a - 6), -1):
+def _by_another(sc: SentenceConcepts, a: int, acts: Iterable[int] = ()) -> bool:
+    """The act at ``a`` has a person other than the firm as its subject, just before its verb group in its clause
+    ("someone has used or is using your account"). The subject of a passive is what is done to ("data from children
+    is collected"), not who does it."""
+    clause, verb, others = sc.tokens[a].clause, sc.text[sc.tokens[a].start : sc.tokens[a].end].lower(), set(acts)
+    for k in range(a - 1, max(-1, a - 8), -1):
         token = sc.tokens[k]
         if token.clause != clause:
             return False
         word = sc.text[token.start : token.end].lower()
-        if word in _FIRST_PERSON:
+        if word in _BE and not verb.endswith("ing"):
             return False
-        if word in _OTHER_ACTORS or word == "children":
-            return True
+        if word in _AUXILIARY or k in others or word in ("or", "and"):
+            continue
+        return word in _OTHER_ACTORS
     return False
+
+
+_BE = frozenset(["is", "are", "was", "were", "be", "been", "being"])
+_AUXILIARY = _BE | frozenset(
+    ["has", "have", "had", "may", "might", "will", "would", "can", "could", "shall", "should", "must", "also", "ever"]
+)
 
 
 _SERVICE_NOUNS = frozenset(["processor", "provider", "vendor", "service", "supplier", "relayer"])
@@ -1144,6 +1158,7 @@ _CHECKS: dict[str, Callable[[SentenceConcepts], bool]] = {
     "any_destination": _any_destination,
     "personal_data": _personal_data,
     "firm_uses_personal_data": _firm_uses_personal_data,
+    "firms_act": _firms_act,
     "deemed_consent": _deemed_consent,
     "not_personal_data": _not_personal_data,
     "quoted_label": _quoted_label,

@@ -171,7 +171,8 @@ def current(repo: Path, spec: Current, out: Path) -> int:
 
 def versions(repo: Path) -> dict[str, list[str]]:
     """Per path, the commits that wrote it (added or modified, not deleted), oldest first."""
-    log = _git(repo, "log", "--reverse", "--no-renames", "--format=>%H", "--name-status", "HEAD").decode()
+    args = ("-c", "core.quotePath=false", "log", "--reverse", "--no-renames", "--format=>%H", "--name-status", "HEAD")
+    log = _git(repo, *args).decode("utf-8", errors="replace")  # paths as written, not quoted
     out: dict[str, list[str]] = defaultdict(list)
     commit = ""
     for line in log.splitlines():

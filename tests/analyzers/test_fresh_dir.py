@@ -40,6 +40,8 @@ def repo(tmp_path: Path) -> Path:
         if i == 0:
             files["Gone/Privacy Policy.md"] = "".join(sentence("gone", n) for n in range(4))
             files["README.md"] = "Not a notice. " * 10
+        if i in (0, 2):  # a name git would quote, written as it is
+            files["Caf\u00e9/Terms of Service.md"] = "".join(sentence(f"caf\u00e9 {i}", n) for n in range(4))
         if i == 1:
             files["Gone/Privacy Policy.md"] = None
         if i == 3:  # a version whose sentences are mostly the first version's: not new enough to keep
@@ -60,7 +62,8 @@ def test_each_stage_takes_its_version_when_enough_of_it_is_new(repo: Path, tmp_p
     # a file deleted since has no version at the head, so its only version is new; README.md is no notice
     assert (out / "acme-old/Gone/Privacy Policy.md").is_file()
     assert not list(out.glob("*/README.md"))
-    assert written == {"acme-old": 2, "acme-mid": 1, "acme-q": 1}
+    assert (out / "acme-old/Caf\u00e9/Terms of Service.md").read_text().startswith("Clause 0 of the caf\u00e9 0")
+    assert written == {"acme-old": 3, "acme-mid": 1, "acme-q": 1}
 
 
 def test_a_missing_clone_is_one_line_and_its_folders_are_left_out(repo: Path, tmp_path: Path) -> None:

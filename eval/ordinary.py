@@ -130,6 +130,9 @@ next seeded 1 % of the DMOZ corpus and a thirty-fifth seeded man-page sample.
 
 A thirty-seventh part, ``fresh-35``, was added and counted once round 14's first step was measured on ``fresh-34``,
 before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a thirty-sixth seeded man-page sample.
+
+A thirty-eighth part, ``fresh-36``, was added and counted once round 14's second step was measured on ``fresh-35``,
+before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a thirty-seventh seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -264,6 +267,7 @@ FRESH_SOURCES = {
     33: (("dmoz", "*/*.txt", "dmoz-policy", (4, 5)),),
     34: (("dmoz", "*/*.txt", "dmoz-policy", (5, 6)),),
     35: (("dmoz", "*/*.txt", "dmoz-policy", (6, 7)),),
+    36: (("dmoz", "*/*.txt", "dmoz-policy", (7, 8)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

@@ -27,7 +27,8 @@ round 10's first three steps (``fresh-23``: all 13 flags of its part, none chang
 (docs/EVALUATION.md, round 12). ``fresh-32.jsonl`` and ``fresh-33.jsonl`` are round 13's sixth and seventh steps,
 each on a part no flag of which had been read (docs/EVALUATION.md, round 13). ``fresh-34.jsonl`` is round 14's
 step, the notice model retrained on every earlier label, on the next unread part, and ``fresh-35.jsonl`` its second
-step on the part after it (docs/EVALUATION.md, round 14).
+step on the part after it, and ``fresh-36.jsonl`` its third, the model retrained again, on the next (docs/EVALUATION.md,
+round 14).
 """
 
 from __future__ import annotations

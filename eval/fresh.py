@@ -210,15 +210,16 @@ def _suffixed(name: str, stage: str, fraction: Fraction) -> str:
 def history(repo: Path, spec: History, out: Path, prefix: str, chunk: int = 200) -> dict[str, int]:
     """Write the versions each stage of ``spec`` keeps into ``out/PREFIX-STAGE``; returns how many per folder."""
     written = {f"{prefix}-{stage}": 0 for stage in spec.stages}
-    files = [(path, commits) for path, commits in versions(repo).items() if spec.name(path) is not None]
+    named = ((path, spec.name(path), commits) for path, commits in versions(repo).items())
+    files = [(path, name, commits) for path, name, commits in named if name is not None]
     for start in range(0, len(files), chunk):
         batch = files[start : start + chunk]
         refs = []
-        for path, commits in batch:  # the head's version (none when deleted), then one per fraction
+        for path, _, commits in batch:  # the head's version (none when deleted), then one per fraction
             refs.append(f"HEAD:{path}")
             refs += [f"{commits[int(f * len(commits))]}:{path}" for stage in spec.stages for f in STAGES[stage]]
         blobs = _blobs(repo, refs)
-        for path, _ in batch:
+        for _, name, _ in batch:
             seen = sentences(next(blobs))
             for stage in spec.stages:
                 for fraction in STAGES[stage]:
@@ -227,8 +228,6 @@ def history(repo: Path, spec: History, out: Path, prefix: str, chunk: int = 200)
                     if not new or len(new - seen) < NOVEL * len(new):
                         continue
                     seen |= new
-                    name = spec.name(path)
-                    assert name is not None
                     target = out / f"{prefix}-{stage}" / _suffixed(name, stage, fraction)
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_text(body)

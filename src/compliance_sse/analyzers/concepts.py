@@ -23,7 +23,7 @@ import bisect
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -1106,15 +1106,15 @@ def _firms_act(sc: SentenceConcepts) -> bool:
     by someone other than the firm (``_by_another``)."""
     if _OTHERS_DATA.search(sc.text) and not _YOUR.search(sc.text):
         return False
-    acts = [a for concept in _ACTS for a, _ in sc.hits.get(concept, ()) if not sc.action_denied(a)]
+    acts = {a for concept in _ACTS for a, _ in sc.hits.get(concept, ()) if not sc.action_denied(a)}
     return not acts or any(not _by_another(sc, a, acts) for a in acts)
 
 
-def _by_another(sc: SentenceConcepts, a: int, acts: Iterable[int] = ()) -> bool:
+def _by_another(sc: SentenceConcepts, a: int, acts: Collection[int] = ()) -> bool:
     """The act at ``a`` has a person other than the firm as its subject, just before its verb group in its clause
     ("someone has used or is using your account"). The subject of a passive is what is done to ("data from children
     is collected"), not who does it."""
-    clause, verb, others = sc.tokens[a].clause, sc.text[sc.tokens[a].start : sc.tokens[a].end].lower(), set(acts)
+    clause, verb = sc.tokens[a].clause, sc.text[sc.tokens[a].start : sc.tokens[a].end].lower()
     for k in range(a - 1, max(-1, a - 8), -1):
         token = sc.tokens[k]
         if token.clause != clause:
@@ -1122,7 +1122,7 @@ def _by_another(sc: SentenceConcepts, a: int, acts: Iterable[int] = ()) -> bool:
         word = sc.text[token.start : token.end].lower()
         if word in _BE and not verb.endswith("ing"):
             return False
-        if word in _AUXILIARY or k in others or word in ("or", "and"):
+        if word in _AUXILIARY or k in acts or word in ("or", "and"):
             continue
         return word in _OTHER_ACTORS
     return False

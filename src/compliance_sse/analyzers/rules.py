@@ -145,12 +145,14 @@ _ABBREVIATIONS = frozenset(
 """Words whose full stop does not end a sentence ("Passport No. E1234567K", "Mr. Tan")."""
 _GLUED_END = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
 """A sentence end with its space lost, as text copied from a web page has it ("with anyone?Our policy is")."""
-_RUN_IN = re.compile(r"(?<=[a-z0-9)\u00b6]) (?=(?:We|Our|If|When|Where|Please|This|These|Unless|You|Your) [a-z])")
+_RUN_IN = re.compile(
+    r"(?<=[a-z0-9)\u00b6]) (?=(?:We|Our|If|When|Where|Please|This|These|Unless|You|Your) [a-z]"
+    r"|([A-Z][A-Za-z0-9&-]*) (?:will|does|may|can|shall|never) [a-z])"
+)
 """Where a sentence may start after a heading its line break was lost from ("Sharing of personal information We
-do not share ..."): see ``_run_in_heading``."""
-_RUN_IN_NAME = re.compile(r"(?<=[a-z0-9)\u00b6]) (?=([A-Z][A-Za-z0-9&-]*) (?:will|does|may|can|shall|never) [a-z])")
-"""The same after a heading run into a sentence whose subject is the firm's name ("How we disclose Personal Data
-AzireVPN will never share ..."), when the word is a name (``is_name``), not an English word ("Virtual Goods may")."""
+do not share ...", "How we disclose Personal Data AzireVPN will never share ..."): see ``_run_in_heading``. A
+sentence whose subject is a capitalised word starts there only when the word is a name (``is_name``), not an English
+word ("Virtual Goods may")."""
 _NOT_HEADING = (
     frozenset(
         ["we", "you", "our", "your", "us", "i", "it", "they", "he", "she", "that", "which", "who", "whom", "whose"]
@@ -247,8 +249,9 @@ def _split(norm: str, breaks: list[int], notice: bool = False) -> list[tuple[int
         cuts.add(m.end())
     cuts.update(m.start() for m in _GLUED_END.finditer(norm))
     if notice:
-        named = (m for m in _RUN_IN_NAME.finditer(norm) if is_name(m.group(1)))
-        for m in itertools.chain(_RUN_IN.finditer(norm), named):
+        for m in _RUN_IN.finditer(norm):
+            if m.group(1) is not None and not is_name(m.group(1)):
+                continue
             words = norm[max(c for c in cuts if c <= m.start()) : m.start()]
             if _run_in_heading(words) or _question_headings(words):
                 cuts.add(m.end())

@@ -136,6 +136,9 @@ before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a thi
 
 A thirty-ninth part, ``fresh-37``, was added and counted at the start of round 15, before any flag of it was read: the
 next seeded 1 % of the DMOZ corpus and a thirty-eighth seeded man-page sample.
+
+A fortieth part, ``fresh-38``, was added and counted once round 15's first step was measured on ``fresh-37``, before
+any flag of it was read: the next seeded 1 % of the DMOZ corpus and a thirty-ninth seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -272,6 +275,7 @@ FRESH_SOURCES = {
     35: (("dmoz", "*/*.txt", "dmoz-policy", (6, 7)),),
     36: (("dmoz", "*/*.txt", "dmoz-policy", (7, 8)),),
     37: (("dmoz", "*/*.txt", "dmoz-policy", (8, 9)),),
+    38: (("dmoz", "*/*.txt", "dmoz-policy", (9, 10)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

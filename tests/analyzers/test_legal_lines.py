@@ -25,6 +25,18 @@ def test_a_sentence_whose_space_was_lost_ends_at_its_mark() -> None:
     assert "DP-SALE" in raised(MEMO + " Who gets my data?We sell customer data to data brokers.")
 
 
+def test_a_heading_glued_to_the_sentences_around_it_is_no_part_of_them() -> None:
+    # A heading in capitals whose line breaks were lost: after a sentence's mark, and before the next sentence.
+    page = (
+        "We will answer your request within a month.INFORMATION SHARING AND DISCLOSUREWe will not share, sell or rent "
+        "your personal information to third parties. Our Privacy PracticesThis notice describes how medical "
+        "information about you may be used and disclosed."
+    )
+    assert raised(POLICY + " " + page) & {"DP-SALE", "DP-C-SELL"} == set()
+    sale = "We answer within a month.INFORMATION SHARINGWe sell your personal data to data brokers."
+    assert raised(POLICY + " " + sale) & {"DP-SALE", "DP-C-SELL"}
+
+
 def test_a_heading_run_into_a_notice_sentence_is_no_part_of_it() -> None:
     promise = (
         "Sharing of personal information We do not share or disclose any of your personal information without your "
@@ -64,6 +76,22 @@ def test_a_heading_run_into_a_sentence_naming_the_firm_or_after_a_mark_is_no_par
         "Data Sales Acme Corp sells your personal data to data brokers.",
     ):
         assert raised(POLICY + " " + sale) & {"DP-SALE", "DP-C-SELL"}, sale
+
+
+def test_a_right_of_a_reader_where_they_live_is_the_readers() -> None:
+    for right in (
+        "If you are a California resident, you have a right to opt-out of the sale of your personal information.",
+        "As a California resident, you have a right to know the categories of personal information we have "
+        "collected, sold, or disclosed for business purposes.",
+        "If you are a resident of the United States of America, you can opt out of sharing personal information "
+        "with third-party advertisers.",
+    ):
+        assert raised(POLICY + " " + right) & {"DP-SALE", "DP-C-SELL"} == set(), right
+    for sale in (
+        "As a California resident, you may opt out, but we still sell your personal information to data brokers.",
+        "If you are a California resident, you acknowledge that we sell your personal information to data brokers.",
+    ):
+        assert "DP-SALE" in raised(POLICY + " " + sale), sale
 
 
 def test_an_act_denied_without_consent_is_a_promise_to_ask() -> None:

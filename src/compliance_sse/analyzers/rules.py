@@ -143,8 +143,12 @@ _ABBREVIATIONS = frozenset(
     ]
 )
 """Words whose full stop does not end a sentence ("Passport No. E1234567K", "Mr. Tan")."""
-_GLUED_END = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
-"""A sentence end with its space lost, as text copied from a web page has it ("with anyone?Our policy is")."""
+_GLUED_END = re.compile(
+    r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z]|[A-Z]{2,}\b)|(?<=[A-Za-z]{3})(?=(?:The|This|These|We|You|Your|Our|If|When) )"
+)
+"""A sentence end with its space lost, as text copied from a web page has it: before a sentence ("with
+anyone?Our policy is") or a heading in capitals ("those changes.SECTION 1 - CONTENT"), and after a heading, before
+the word that opens the next sentence ("CONTENT DISCLAIMERThe information", "Privacy PracticesThis notice")."""
 _RUN_IN = re.compile(
     r"(?<=[a-z0-9)\u00b6]) (?=(?:We|Our|If|When|Where|Please|This|These|Unless|You|Your) [a-z]"
     r"|([A-Z][A-Za-z0-9&-]*) (?:will|does|may|can|shall|never) [a-z])"
@@ -1381,7 +1385,7 @@ verify ...") is not among the verbs."""
 _READER_RIGHT = re.compile(
     r"^(?![^.]*\b(?:but|however|although|yet|while)\s*,?\s+we\b)"
     r"\W*(?:\w{1,4}[.)]\s*)?(?:[A-Z][a-z]+(?: [a-z]+){0,3}:\s+)?(?:(?:however|specifically|also|additionally|in "
-    r"addition|finally),?\s+)?(?:"
+    r"addition|finally),?\s+)?(?:(?:as an?|if you are an?|if you (?:live|reside) in) [^.,;:]{1,50},\s+)?(?:"
     r"(?:the\s+|your\s+)?right (?:to|of)\b"
     r"|(?:(?:a|an|the|each|any|every|all)\s+)?(?:\w+\s+){0,2}?(?:you|users?|data subjects?|consumers?|residents?|"
     r"individuals?|parents?|guardians?|customers?|members?|persons?)\s+(?:also\s+)?(?:ha(?:s|ve)|(?:shall|will|may|"
@@ -1397,8 +1401,9 @@ _READER_RIGHT = re.compile(
     re.I,
 )
 """A right of the reader ("You have the right to ...", "Right to erasure", "A California resident may opt out of
-...", "Ask us not to share ..."): in a notice, it says what the reader may ask, not what the firm does. Not when
-it goes on to what the firm does ("You may opt out, but we still sell ...")."""
+...", "If you are a resident of Nevada, you may ...", "Ask us not to share ..."): in a notice, it says what the
+reader may ask, not what the firm does. Not when it goes on to what the firm does ("You may opt out, but we still
+sell ...")."""
 _LONG_WORD = re.compile(r"\b[A-Za-z]{4,}")
 
 

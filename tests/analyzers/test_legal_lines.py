@@ -25,15 +25,15 @@ def test_a_sentence_whose_space_was_lost_ends_at_its_mark() -> None:
     assert "DP-SALE" in raised(MEMO + " Who gets my data?We sell customer data to data brokers.")
 
 
-def test_a_heading_glued_to_the_sentences_around_it_is_no_part_of_them() -> None:
-    # A heading in capitals whose line breaks were lost: after a sentence's mark, and before the next sentence.
+def test_a_name_in_capitals_glued_to_the_sentence_before_starts_a_sentence() -> None:
+    # Text copied from a web page lost the space after each full stop, and the firm's name is in capitals.
     page = (
-        "We will answer your request within a month.INFORMATION SHARING AND DISCLOSUREWe will not share, sell or rent "
-        "your personal information to third parties. Our Privacy PracticesThis notice describes how medical "
-        "information about you may be used and disclosed."
+        "ACME may contact you about services that may be offered.ACME\ufffddoes not sell, rent or lease its customer "
+        "lists to third parties.ACME\ufffdmay share data with trusted partners to help perform statistical analysis, "
+        "send you email or provide customer support."
     )
     assert raised(POLICY + " " + page) & {"DP-SALE", "DP-C-SELL"} == set()
-    sale = "We answer within a month.INFORMATION SHARINGWe sell your personal data to data brokers."
+    sale = "ACME may contact you about services that may be offered.ACME\ufffdsells its customer lists to data brokers."
     assert raised(POLICY + " " + sale) & {"DP-SALE", "DP-C-SELL"}
 
 

@@ -143,12 +143,10 @@ _ABBREVIATIONS = frozenset(
     ]
 )
 """Words whose full stop does not end a sentence ("Passport No. E1234567K", "Mr. Tan")."""
-_GLUED_END = re.compile(
-    r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z]|[A-Z]{2,}\b)|(?<=[A-Za-z]{3})(?=(?:The|This|These|We|You|Your|Our|If|When) )"
-)
+_GLUED_END = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z]|[A-Z]{2,}\b)")
 """A sentence end with its space lost, as text copied from a web page has it: before a sentence ("with
-anyone?Our policy is") or a heading in capitals ("those changes.SECTION 1 - CONTENT"), and after a heading, before
-the word that opens the next sentence ("CONTENT DISCLAIMERThe information", "Privacy PracticesThis notice")."""
+anyone?Our policy is"), or before a name or heading in capitals ("may be offered.NAEGELI does not sell", "those
+changes.SECTION 1 - CONTENT")."""
 _RUN_IN = re.compile(
     r"(?<=[a-z0-9)\u00b6]) (?=(?:We|Our|If|When|Where|Please|This|These|Unless|You|Your) [a-z]"
     r"|([A-Z][A-Za-z0-9&-]*) (?:will|does|may|can|shall|never) [a-z])"

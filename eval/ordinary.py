@@ -139,6 +139,9 @@ next seeded 1 % of the DMOZ corpus and a thirty-eighth seeded man-page sample.
 
 A fortieth part, ``fresh-38``, was added and counted once round 15's first step was measured on ``fresh-37``, before
 any flag of it was read: the next seeded 1 % of the DMOZ corpus and a thirty-ninth seeded man-page sample.
+
+A forty-first part, ``fresh-39``, was added and counted once round 15's second step was measured on ``fresh-38``,
+before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a fortieth seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -276,6 +279,7 @@ FRESH_SOURCES = {
     36: (("dmoz", "*/*.txt", "dmoz-policy", (7, 8)),),
     37: (("dmoz", "*/*.txt", "dmoz-policy", (8, 9)),),
     38: (("dmoz", "*/*.txt", "dmoz-policy", (9, 10)),),
+    39: (("dmoz", "*/*.txt", "dmoz-policy", (10, 11)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

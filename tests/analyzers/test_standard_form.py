@@ -342,3 +342,18 @@ def test_a_contact_detail_named_is_no_call_made() -> None:
         severities(POLICY + " We phone customers and record their phone numbers without consent.")["DP-C-NO-NOTICE"]
         >= 3
     )
+
+
+def test_bribery_words_in_a_privacy_notice_are_noted_not_raised() -> None:
+    customs = (
+        "You may be billed by the carrier, or forced to pay these fees prior to being released to you from customs."
+    )
+    assert severities(POLICY + " " + customs)["ABC-C-OFFICIAL-BENEFIT"] == 2
+    # Terms of service and a contract are no privacy notice: there the same words stay raised.
+    assert severities(TERMS + " " + customs)["ABC-C-OFFICIAL-BENEFIT"] >= 3
+    assert severities(MEMO + " " + customs)["ABC-C-OFFICIAL-BENEFIT"] >= 3
+    # A privacy notice is named by its address too, as a saved web page prints it on a line of its own.
+    saved = "https://example.com/legal/privacy-policy/\nBrightline\nWe answer you within a month. " + customs
+    assert severities(saved + " You and your data, you and your rights.")["ABC-C-OFFICIAL-BENEFIT"] == 2
+    # Due diligence is no bribery: a gap in it stays raised in a privacy notice.
+    assert top(POLICY + " We do not verify the identity of customers before opening accounts.") >= 3

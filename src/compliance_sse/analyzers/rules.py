@@ -690,6 +690,9 @@ class DocumentAnalysis:
     health_notice: bool = False
     """The document names itself a health provider's or plan's notice of privacy practices (``_HEALTH_NOTICE``) on
     the pages that decide ``notice``; read so only when it is a notice."""
+    privacy_notice: bool = False
+    """The document names itself a privacy, cookie or data protection notice (``_PRIVACY_NOTICE``) on the pages that
+    decide ``notice``; read so only when it is a notice."""
     notice: bool | None = None
     """The document is a notice to its reader (see ``is_notice``), decided on its first page with text: there its
     standard-form clauses are noted at severity 2, not raised. A first page that names a notice but does not yet speak
@@ -741,11 +744,13 @@ class DocumentAnalysis:
         if self.notice is None:
             self.notice, self.notice_pending = _notice_reading(page.text)
             self.health_notice = _HEALTH_NOTICE.search(page.text) is not None
+            self.privacy_notice = _PRIVACY_NOTICE.search(page.text) is not None
             self.proposal = is_proposal(page.text)
         elif self.notice_pending is not None:
             # A saved web page whose menus filled its first page: the next page speaks to the reader, or no page does.
             self.notice = _speaks_to_reader(page.text, self.notice_pending)
             self.health_notice = self.health_notice or _HEALTH_NOTICE.search(page.text) is not None
+            self.privacy_notice = self.privacy_notice or _PRIVACY_NOTICE.search(page.text) is not None
             self.notice_pending = None
         spans = _split(norm, breaks, bool(self.notice))
         units = [_Unit(norm[a:b], [_Part(page.number, a, b)], [0]) for a, b in spans]
@@ -1002,12 +1007,15 @@ class DocumentAnalysis:
     ) -> int:
         """``severity`` as this document reads it: in a technical proposal, a design discussed is noted; in a health
         provider's notice of privacy practices, so is the health data it exists to describe, unless sold or passed on
-        for others' marketing (``passes_on``); in a notice, so is a flag of ``rule_id`` on ``quote`` that the notice
+        for others' marketing (``passes_on``); in a privacy notice, so is a finding of a category no privacy notice
+        describes (``_NOT_PRIVACY_RISKS``); in a notice, so is a flag of ``rule_id`` on ``quote`` that the notice
         model reads as ordinary, unless the rules' own reading of its sentence (``notice_clause``) keeps it a risk:
         data sold or passed on for others' marketing, a consent, notice or safeguard said to be missing."""
         if self.proposal and category != "document_integrity":
             return min(severity, PROPOSAL_SEVERITY)
         if unit is not None and self._health_data(rule_id, unit):
+            return min(severity, STANDARD_FORM_SEVERITY)
+        if self.notice and self.privacy_notice and category in _NOT_PRIVACY_RISKS:
             return min(severity, STANDARD_FORM_SEVERITY)
         if (
             self.notice
@@ -1444,6 +1452,18 @@ def _handled(sc: SentenceConcepts) -> bool:
     return any(sc.has(c) for c in _HANDLING) or any(t.lemmas & _PROCESSING for t in sc.tokens)
 
 
+_PRIVACY_NOTICE = re.compile(
+    r"\b(?:privacy|cookies?|data protection) (?:policy|notice|statement)\b|^[ \t]*https?://[^\s/]+/\S*?(?:privacy|"
+    r"cookies?|data[-_]?protection|gdpr)\S*[ \t]*\r?$",
+    re.IGNORECASE | re.MULTILINE,
+)
+"""A privacy, cookie or data protection notice, by its name or by its address on a line of its own."""
+_NOT_PRIVACY_RISKS = frozenset(["bribery_corruption"])
+"""Categories whose findings a privacy notice does not describe: it tells its reader what is done with their data,
+not how the firm deals with officials and agents. The words that look like one there are of another sense ("the
+official website", "customs fees", "share it with HM Revenue & Customs", "a doctor's visit"): such a finding is noted
+at ``STANDARD_FORM_SEVERITY`` (docs/EVALUATION.md, round 15). Customer due diligence is not among them: a notice
+that says no one's identity is checked before an account is opened tells of a gap."""
 _HEALTH_NOTICE = re.compile(
     r"\bnotice of (?:health information )?privacy practices\b|\bthis notice describes how (?:your )?(?:medical|health|"
     r"protected health) information\b",

@@ -142,6 +142,9 @@ any flag of it was read: the next seeded 1 % of the DMOZ corpus and a thirty-nin
 
 A forty-first part, ``fresh-39``, was added and counted once round 15's second step was measured on ``fresh-38``,
 before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a fortieth seeded man-page sample.
+
+A forty-second part, ``fresh-40``, was added and counted once round 15's third step was measured on ``fresh-39``,
+before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a forty-first seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -280,6 +283,7 @@ FRESH_SOURCES = {
     37: (("dmoz", "*/*.txt", "dmoz-policy", (8, 9)),),
     38: (("dmoz", "*/*.txt", "dmoz-policy", (9, 10)),),
     39: (("dmoz", "*/*.txt", "dmoz-policy", (10, 11)),),
+    40: (("dmoz", "*/*.txt", "dmoz-policy", (11, 12)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

@@ -578,3 +578,25 @@ def test_a_defined_term_unquoted_or_with_its_quotation_marks_lost_says_what_a_wo
     ):
         assert raised(f"{POLICY}\n{definition}") == set(), definition
     assert "DP-SALE" in raised(f"{POLICY}\nThis means that we sell your personal data to data brokers.")
+
+
+def test_a_question_or_the_acts_term_for_a_sale_states_no_sale() -> None:
+    for words in (
+        "Does Stoneware sell personal information?",
+        "Our business or commercial purpose for collecting or selling that personal information.",
+        "The categories of third parties to whom the personal information was sold or disclosed for a business "
+        "purpose.",
+        'The CCPA requires that we use the term "sell" to include even sharing with business partners for operations.',
+        '(2) the categories of Personal Information "sold";',
+        "Whether we've sold your Personal Information, and if so, the categories of Personal Information received.",
+    ):
+        assert raised(POLICY + " " + words) & {"DP-SALE", "DP-C-SELL"} == set(), words
+    for sale in (
+        "We sell the categories of personal information listed above to data brokers.",
+        "We share your data with partners, who may sell it; the categories of personal information sold to them are "
+        "listed below.",
+        "Why do we sell your personal data to data brokers?",
+    ):
+        assert raised(POLICY + " " + sale) & {"DP-SALE", "DP-C-SELL"}, sale
+    # Outside a notice, a question in a memo is read as it stands.
+    assert "DP-SALE" in raised(MEMO + " Does the vendor sell customer personal data to data brokers?")

@@ -1410,6 +1410,37 @@ _READER_RIGHT = re.compile(
 ...", "If you are a resident of Nevada, you may ...", "Ask us not to share ..."): in a notice, it says what the
 reader may ask, not what the firm does. Not when it goes on to what the firm does ("You may opt out, but we still
 sell ...")."""
+_YES_NO_QUESTION = re.compile(
+    r"\W*(?:do|does|did|will|would|can|could|may|might|is|are|was|were|has|have|had|shall|should)\s[^.!?]{3,200}\?$",
+    re.I,
+)
+"""A question a notice asks ("Does Stoneware sell personal information?", "Do you sell the personal data
+collected?"), as a heading or a frequently asked question does: it asks, it states no practice; the answer after it
+is read on its own."""
+_MARK = "[\"'\u201c\u201d\u2018\u2019\ufffd]"
+_SALE_TERM = re.compile(
+    rf"{_MARK}(?:sell|sold|sale|selling)s?,?{_MARK}|\bthe term {_MARK}?(?:sell|sale)"
+    r"|\bpurposes? for (?:\w+ing,? )?(?:(?:and|or|and/or) )?(?:\w+ing,? ){0,3}(?:and/or|and|or) selling\b"
+    r"|\bcategories of (?:[\w\u2019']+ ){0,8}(?:(?:that|which) (?:we )?(?:have |has |was |were )?|we (?:have )?)?"
+    r"(?:(?:collected|disclosed|shared),? )*(?:(?:and|or|and/or) )?(?:sold|disclosed) (?:or (?:sold|disclosed) )?"
+    r"(?:for a business purpose|to)\b"
+    r"|\bwhether we(?:\u2019ve|'ve|\ufffdve| have)? (?:\w+ ){0,8}?(?:sold|selling)\b",
+    re.I,
+)
+_SALE_WORD = re.compile(r"\b(?:sell|sells|sold|selling|sale|sales|rent|rents|rented|renting)\b", re.I)
+
+
+def _sale_as_a_term(text: str) -> bool:
+    """Whether a notice's sentence names a sale only as the California Consumer Privacy Act's term, in the
+    disclosures the Act asks for ("the categories of personal information that we have sold or disclosed for a
+    business purpose", "the business or commercial purpose for collecting or selling", "whether we've sold your
+    Personal Information", "The CCPA requires that we use the term "sell" ...", "the categories of Personal
+    Information "sold""): every word of a sale in it is such a term ("We sell the categories of personal information
+    below", "partners, who may sell it; the categories ... sold to them" stay sales)."""
+    rest, terms = _SALE_TERM.subn(" ", text)
+    return terms > 0 and _SALE_WORD.search(rest) is None
+
+
 _LONG_WORD = re.compile(r"\b[A-Za-z]{4,}")
 
 
@@ -1547,7 +1578,11 @@ def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -
             or _REMEDY.match(unit.text)
             or (unit.text[-1:].isdigit() and _CONTENTS_ENTRY.search(unit.text) is not None)
             or (
-                _READER_RIGHT.match(unit.text) or _heading_run(unit.text) or _question_headings(unit.text)
+                _READER_RIGHT.match(unit.text)
+                or _heading_run(unit.text)
+                or _question_headings(unit.text)
+                or _YES_NO_QUESTION.match(unit.text)
+                or _sale_as_a_term(unit.text)
                 if notice
                 else _menu(unit.text)  # a menu is a heading run, which a notice already reads as none
             )

@@ -35,6 +35,10 @@ def test_a_name_in_capitals_glued_to_the_sentence_before_starts_a_sentence() -> 
     assert raised(POLICY + " " + page) & {"DP-SALE", "DP-C-SELL"} == set()
     sale = "ACME may contact you about services that may be offered.ACME\ufffdsells its customer lists to data brokers."
     assert raised(POLICY + " " + sale) & {"DP-SALE", "DP-C-SELL"}
+    # An abbreviation's full stop before a reference in capitals ends no sentence.
+    memo = MEMO + " Per invoice ref.INV-2024 the agent is paid a success fee in cash for the customs officer."
+    quotes = [ev.quote for f in analyze_pages([memo]).findings for ev in f.evidence]
+    assert any(q.startswith("Per invoice ref.INV-2024 the agent") for q in quotes), quotes
 
 
 def test_a_heading_run_into_a_notice_sentence_is_no_part_of_it() -> None:

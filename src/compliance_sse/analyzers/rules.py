@@ -245,11 +245,13 @@ def _split(norm: str, breaks: list[int], notice: bool = False) -> list[tuple[int
     cuts = {0, len(norm)}
     cuts.update(b for b in breaks if 0 < b < len(norm))
     for m in _SENT_END.finditer(norm):
-        word = norm[max(0, m.start() - 12) : m.start()].rsplit(" ", 1)[-1]
+        word = _word_before(norm, m.start())
         if word.endswith(".") and (word[:-1].lower() in _ABBREVIATIONS or (len(word) == 2 and word[0].isupper())):
             continue
         cuts.add(m.end())
-    cuts.update(m.start() for m in _GLUED_END.finditer(norm))
+    cuts.update(
+        m.start() for m in _GLUED_END.finditer(norm) if _word_before(norm, m.start())[:-1].lower() not in _ABBREVIATIONS
+    )
     if notice:
         for m in _RUN_IN.finditer(norm):
             if m.group(1) is not None and not is_name(m.group(1)):
@@ -268,6 +270,11 @@ def _split(norm: str, breaks: list[int], notice: bool = False) -> list[tuple[int
         if end > a:
             spans.append((a, end))
     return spans
+
+
+def _word_before(norm: str, at: int) -> str:
+    """The word that ends at ``at``, its mark included ("ref." in "Payment ref.INV-2024")."""
+    return norm[max(0, at - 12) : at].rsplit(" ", 1)[-1]
 
 
 def _run_in_heading(words: str) -> bool:

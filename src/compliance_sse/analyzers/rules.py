@@ -169,6 +169,13 @@ _LINE_ITEM = re.compile(
 )
 _HEADING = re.compile(r"(?:\d{1,2}(?:\.\d{1,2})*\.?\s+)?[A-Z][A-Z0-9 &/,'()-]{2,60}")
 _TERMINATED = re.compile(r"[.!?:;][\"'\u201d\u2019)\]]*$")
+
+
+def _address_naming(words: str) -> re.Pattern[str]:
+    """A web page's address on a line of its own whose path names one of ``words``."""
+    return re.compile(rf"^[ \t]*https?://[^\s/]+/\S*?(?:{words})\S*[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+
+
 _NOTICE_TITLE = re.compile(
     r"\b(?:privacy|cookies?|data protection|data privacy) (?:policy|notice|statement)\b|\bterms (?:of (?:service|"
     r"use|sale)|and conditions|& conditions)\b|\b(?:user|subscriber|customer|member(?:ship)?) agreement\b|"
@@ -176,11 +183,7 @@ _NOTICE_TITLE = re.compile(
     r"prohibited) use policy\b|\busage policy\b|\bterms of services\b|\bnotice of privacy practices\b",
     re.IGNORECASE,
 )
-_NOTICE_ADDRESS = re.compile(
-    r"^[ \t]*https?://[^\s/]+/\S*?(?:privacy|terms|cookies?|data[-_]?protection|gdpr|legal|conditions|eula)"
-    r"\S*[ \t]*\r?$",
-    re.IGNORECASE | re.MULTILINE,
-)
+_NOTICE_ADDRESS = _address_naming(r"privacy|terms|cookies?|data[-_]?protection|gdpr|legal|conditions|eula")
 """A saved web page's address, on a line of its own as a browser prints it in a page's header or footer, naming a
 privacy, terms or legal page ("https://example.com/about/privacy-statement/"): a notice's title, however far its
 menus push the title of the page itself. An address inside a sentence ("see our policy at https://...") is none."""
@@ -751,13 +754,13 @@ class DocumentAnalysis:
         if self.notice is None:
             self.notice, self.notice_pending = _notice_reading(page.text)
             self.health_notice = _HEALTH_NOTICE.search(page.text) is not None
-            self.privacy_notice = _PRIVACY_NOTICE.search(page.text) is not None
+            self.privacy_notice = any(p.search(page.text) for p in _PRIVACY_NOTICE)
             self.proposal = is_proposal(page.text)
         elif self.notice_pending is not None:
             # A saved web page whose menus filled its first page: the next page speaks to the reader, or no page does.
             self.notice = _speaks_to_reader(page.text, self.notice_pending)
             self.health_notice = self.health_notice or _HEALTH_NOTICE.search(page.text) is not None
-            self.privacy_notice = self.privacy_notice or _PRIVACY_NOTICE.search(page.text) is not None
+            self.privacy_notice = self.privacy_notice or any(p.search(page.text) for p in _PRIVACY_NOTICE)
             self.notice_pending = None
         spans = _split(norm, breaks, bool(self.notice))
         units = [_Unit(norm[a:b], [_Part(page.number, a, b)], [0]) for a, b in spans]
@@ -1490,10 +1493,9 @@ def _handled(sc: SentenceConcepts) -> bool:
     return any(sc.has(c) for c in _HANDLING) or any(t.lemmas & _PROCESSING for t in sc.tokens)
 
 
-_PRIVACY_NOTICE = re.compile(
-    r"\b(?:privacy|cookies?|data protection) (?:policy|notice|statement)\b|^[ \t]*https?://[^\s/]+/\S*?(?:privacy|"
-    r"cookies?|data[-_]?protection|gdpr)\S*[ \t]*\r?$",
-    re.IGNORECASE | re.MULTILINE,
+_PRIVACY_NOTICE = (
+    re.compile(r"\b(?:privacy|cookies?|data protection) (?:policy|notice|statement)\b", re.IGNORECASE),
+    _address_naming(r"privacy|cookies?|data[-_]?protection|gdpr"),
 )
 """A privacy, cookie or data protection notice, by its name or by its address on a line of its own."""
 _NOT_PRIVACY_RISKS = frozenset(["bribery_corruption"])

@@ -28,7 +28,9 @@ round 10's first three steps (``fresh-23``: all 13 flags of its part, none chang
 each on a part no flag of which had been read (docs/EVALUATION.md, round 13). ``fresh-34.jsonl`` is round 14's
 step, the notice model retrained on every earlier label, on the next unread part, and ``fresh-35.jsonl`` its second
 step on the part after it, and ``fresh-36.jsonl`` its third, the model retrained again, on the next (docs/EVALUATION.md,
-round 14).
+round 14). ``fresh-37.jsonl`` to ``fresh-40.jsonl`` are round 15's steps, each on the next unread part: the model
+retrained once more (not taken), the sentences of text whose spaces were lost, a privacy notice's bribery findings,
+and a notice's questions and the CCPA's term for a sale (docs/EVALUATION.md, round 15).
 """
 
 from __future__ import annotations

@@ -176,14 +176,17 @@ def _address_naming(words: str) -> re.Pattern[str]:
     return re.compile(rf"^[ \t]*https?://[^\s/]+/\S*?(?:{words})\S*[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
 
 
+_PRIVACY_TITLE = r"\b(?:privacy|cookies?|data protection|data privacy) (?:policy|notice|statement)\b"
+_PRIVACY_PAGES = r"privacy|cookies?|data[-_]?protection|gdpr"
+"""A privacy, cookie or data protection notice's name, and the words of its address."""
 _NOTICE_TITLE = re.compile(
-    r"\b(?:privacy|cookies?|data protection|data privacy) (?:policy|notice|statement)\b|\bterms (?:of (?:service|"
+    _PRIVACY_TITLE + r"|\bterms (?:of (?:service|"
     r"use|sale)|and conditions|& conditions)\b|\b(?:user|subscriber|customer|member(?:ship)?) agreement\b|"
     r"\bend[- ]user licen[cs]e agreement\b|\bcommunity (?:guidelines|standards|rules)\b|\b(?:acceptable|fair|"
     r"prohibited) use policy\b|\busage policy\b|\bterms of services\b|\bnotice of privacy practices\b",
     re.IGNORECASE,
 )
-_NOTICE_ADDRESS = _address_naming(r"privacy|terms|cookies?|data[-_]?protection|gdpr|legal|conditions|eula")
+_NOTICE_ADDRESS = _address_naming(_PRIVACY_PAGES + r"|terms|legal|conditions|eula")
 """A saved web page's address, on a line of its own as a browser prints it in a page's header or footer, naming a
 privacy, terms or legal page ("https://example.com/about/privacy-statement/"): a notice's title, however far its
 menus push the title of the page itself. An address inside a sentence ("see our policy at https://...") is none."""
@@ -247,14 +250,8 @@ def _split(norm: str, breaks: list[int], notice: bool = False) -> list[tuple[int
     """Sentence spans of ``norm``; in a notice, a heading run into the sentence after it is a span of its own."""
     cuts = {0, len(norm)}
     cuts.update(b for b in breaks if 0 < b < len(norm))
-    for m in _SENT_END.finditer(norm):
-        word = _word_before(norm, m.start())
-        if word.endswith(".") and (word[:-1].lower() in _ABBREVIATIONS or (len(word) == 2 and word[0].isupper())):
-            continue
-        cuts.add(m.end())
-    cuts.update(
-        m.start() for m in _GLUED_END.finditer(norm) if _word_before(norm, m.start())[:-1].lower() not in _ABBREVIATIONS
-    )
+    cuts.update(m.end() for m in _SENT_END.finditer(norm) if not _abbreviated(norm, m.start()))
+    cuts.update(m.start() for m in _GLUED_END.finditer(norm) if not _abbreviated(norm, m.start()))
     if notice:
         for m in _RUN_IN.finditer(norm):
             if m.group(1) is not None and not is_name(m.group(1)):
@@ -275,9 +272,11 @@ def _split(norm: str, breaks: list[int], notice: bool = False) -> list[tuple[int
     return spans
 
 
-def _word_before(norm: str, at: int) -> str:
-    """The word that ends at ``at``, its mark included ("ref." in "Payment ref.INV-2024")."""
-    return norm[max(0, at - 12) : at].rsplit(" ", 1)[-1]
+def _abbreviated(norm: str, at: int) -> bool:
+    """Whether the full stop just before ``at`` ends an abbreviation or an initial, not a sentence ("Passport No.
+    E1234567K", "Mr. Tan", "J. Smith", "Payment ref.INV-2024")."""
+    word = norm[max(0, at - 12) : at].rsplit(" ", 1)[-1]
+    return word.endswith(".") and (word[:-1].lower() in _ABBREVIATIONS or (len(word) == 2 and word[0].isupper()))
 
 
 def _run_in_heading(words: str) -> bool:
@@ -753,14 +752,12 @@ class DocumentAnalysis:
             return new
         if self.notice is None:
             self.notice, self.notice_pending = _notice_reading(page.text)
-            self.health_notice = _HEALTH_NOTICE.search(page.text) is not None
-            self.privacy_notice = any(p.search(page.text) for p in _PRIVACY_NOTICE)
+            self._read_names(page.text)
             self.proposal = is_proposal(page.text)
         elif self.notice_pending is not None:
             # A saved web page whose menus filled its first page: the next page speaks to the reader, or no page does.
             self.notice = _speaks_to_reader(page.text, self.notice_pending)
-            self.health_notice = self.health_notice or _HEALTH_NOTICE.search(page.text) is not None
-            self.privacy_notice = self.privacy_notice or any(p.search(page.text) for p in _PRIVACY_NOTICE)
+            self._read_names(page.text)
             self.notice_pending = None
         spans = _split(norm, breaks, bool(self.notice))
         units = [_Unit(norm[a:b], [_Part(page.number, a, b)], [0]) for a, b in spans]
@@ -1005,6 +1002,12 @@ class DocumentAnalysis:
                 continue
             self._record_concept(hit, unit, new)
         unit.hits = []
+
+    def _read_names(self, text: str) -> None:
+        """What kind of notice a page that decides ``notice`` names: a health notice of privacy practices, a privacy
+        notice (each read so only when the document is a notice)."""
+        self.health_notice = self.health_notice or _HEALTH_NOTICE.search(text) is not None
+        self.privacy_notice = self.privacy_notice or any(p.search(text) for p in _PRIVACY_NOTICE)
 
     def _health_data(self, rule_id: str, unit: _Unit) -> bool:
         """Whether ``rule_id`` names the health data a notice of privacy practices exists to describe, on a sentence
@@ -1427,9 +1430,9 @@ _YES_NO_QUESTION = re.compile(
 """A question a notice asks ("Does Stoneware sell personal information?", "Do you sell the personal data
 collected?"), as a heading or a frequently asked question does: it asks, it states no practice; the answer after it
 is read on its own."""
-_MARK = "[\"'\u201c\u201d\u2018\u2019\ufffd]"
+_TERM_QUOTE = "[\"'\u201c\u201d\u2018\u2019\ufffd]"
 _SALE_TERM = re.compile(
-    rf"{_MARK}(?:sell|sold|sale|selling)s?,?{_MARK}|\bthe term {_MARK}?(?:sell|sale)"
+    rf"{_TERM_QUOTE}(?:sell|sold|sale|selling)s?,?{_TERM_QUOTE}|\bthe term {_TERM_QUOTE}?(?:sell|sale)"
     r"|\bpurposes? for (?:\w+ing,? )?(?:(?:and|or|and/or) )?(?:\w+ing,? ){0,3}(?:and/or|and|or) selling\b"
     r"|\bcategories of (?:[\w\u2019']+ ){0,8}(?:(?:that|which) (?:we )?(?:have |has |was |were )?|we (?:have )?)?"
     r"(?:(?:collected|disclosed|shared),? )*(?:(?:and|or|and/or) )?(?:sold|disclosed) (?:or (?:sold|disclosed) )?"
@@ -1493,10 +1496,7 @@ def _handled(sc: SentenceConcepts) -> bool:
     return any(sc.has(c) for c in _HANDLING) or any(t.lemmas & _PROCESSING for t in sc.tokens)
 
 
-_PRIVACY_NOTICE = (
-    re.compile(r"\b(?:privacy|cookies?|data protection) (?:policy|notice|statement)\b", re.IGNORECASE),
-    _address_naming(r"privacy|cookies?|data[-_]?protection|gdpr"),
-)
+_PRIVACY_NOTICE = (re.compile(_PRIVACY_TITLE, re.IGNORECASE), _address_naming(_PRIVACY_PAGES))
 """A privacy, cookie or data protection notice, by its name or by its address on a line of its own."""
 _NOT_PRIVACY_RISKS = frozenset(["bribery_corruption"])
 """Categories whose findings a privacy notice does not describe: it tells its reader what is done with their data,

@@ -145,6 +145,9 @@ before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a for
 
 A forty-second part, ``fresh-40``, was added and counted once round 15's third step was measured on ``fresh-39``,
 before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a forty-first seeded man-page sample.
+
+A forty-third part, ``fresh-41``, was added and counted at the start of round 16, before any flag of it was read: the
+next seeded 1 % of the DMOZ corpus and a forty-second seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -284,6 +287,7 @@ FRESH_SOURCES = {
     38: (("dmoz", "*/*.txt", "dmoz-policy", (9, 10)),),
     39: (("dmoz", "*/*.txt", "dmoz-policy", (10, 11)),),
     40: (("dmoz", "*/*.txt", "dmoz-policy", (11, 12)),),
+    41: (("dmoz", "*/*.txt", "dmoz-policy", (12, 13)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

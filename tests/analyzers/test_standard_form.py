@@ -357,3 +357,34 @@ def test_bribery_words_in_a_privacy_notice_are_noted_not_raised() -> None:
     assert severities(saved + " You and your data, you and your rights.")["ABC-C-OFFICIAL-BENEFIT"] == 2
     # Due diligence is no bribery: a gap in it stays raised in a privacy notice.
     assert top(POLICY + " We do not verify the identity of customers before opening accounts.") >= 3
+
+
+def test_a_shops_catalogue_changing_without_notice_is_noted_but_a_fee_or_the_terms_stay_a_risk() -> None:
+    for catalogue in (
+        "All prices are subject to change without notice.",
+        "Prices and availability of products are subject to change without notice.",
+        "All descriptions of products or product pricing are subject to change at anytime without notice.",
+    ):
+        assert top(f"{TERMS} {catalogue}") == 2, catalogue
+        assert top(f"{MEMO} {catalogue}") >= 3, catalogue
+    for deal in (
+        "These terms are subject to change without notice.",
+        "Membership prices are subject to change without notice.",
+        "The price of your subscription may be changed at any time without notice.",
+        "Fees for premium products are subject to change without notice.",
+    ):
+        assert top(f"{TERMS} {deal}") >= 3, deal
+
+
+def test_keeping_the_comments_a_reader_posts_is_noted_but_keeping_personal_data_forever_stays_a_risk() -> None:
+    for posted in (
+        "If you leave a comment, the comment and its metadata are retained indefinitely.",
+        "Comments and their metadata are retained indefinitely.",
+    ):
+        assert top(f"{POLICY} {posted}") == 2, posted
+        assert top(f"{MEMO} {posted}") >= 3, posted
+    for kept in (
+        "We retain call recordings indefinitely.",
+        "Your comments and your personal information are kept forever.",
+    ):
+        assert top(f"{POLICY} {kept}") >= 3, kept

@@ -909,6 +909,10 @@ class ConceptRule(RuleText):
     standard_form: bool = False
     """A clause nearly every consumer terms or privacy notice holds (see ``notice_clause``): at most severity 2 in
     such a document, unless aggravated or kept from the person."""
+    noted_with: tuple[str, ...] = ()
+    """Concepts naming what a notice keeps as a matter of course ("the comment and its metadata are retained
+    indefinitely"): with one of them and no personal data named, unaggravated, the clause is noted in a notice (see
+    ``_noted``)."""
     near: int | None = None
     """The second slot within this many words of the first: the picture that "does not match the person we see"
     ten words after "an identity card" is not an identity left unverified."""
@@ -1171,7 +1175,7 @@ _CHECKS: dict[str, Callable[[SentenceConcepts], bool]] = {
 
 
 def _rule(row: dict[str, Any]) -> ConceptRule:
-    lists = {key: tuple(row.get(key, ())) for key in ("slots", "unless", "aggravate")}
+    lists = {key: tuple(row.get(key, ())) for key in ("slots", "unless", "aggravate", "noted_with")}
     return ConceptRule(**{**row, **lists})
 
 
@@ -1209,12 +1213,20 @@ def _severity(rule: ConceptRule, sc: SentenceConcepts, notice: bool = False) -> 
     factors = [c for c in rule.aggravate if sc.present(c) is not None]
     if rule.category in ("aml", "kyc_cdd") and _profile_gap(sc):
         factors.append("profile")
-    if not factors and notice and rule.standard_form and notice_clause(sc, rule.category):
+    if not factors and notice and ((rule.standard_form and notice_clause(sc, rule.category)) or _noted(rule, sc)):
         return min(rule.severity, STANDARD_FORM_SEVERITY)
     if rule.disclosable and not factors and _disclosed(sc):
         return rule.severity - 1
     bump = (1 if factors else 0) + (1 if len(factors) >= 3 else 0)
     return min(5, rule.severity + bump)
+
+
+def _noted(rule: ConceptRule, sc: SentenceConcepts) -> bool:
+    """The clause is about one of ``rule.noted_with`` (what the reader posted for others to read, say), and any
+    personal data it names is that: "If you leave a comment, the comment and its metadata are retained
+    indefinitely", not "your comments and your personal data are kept forever"."""
+    named = [a for c in rule.noted_with if sc.present(c) is not None for a, _ in sc.hits[c]]
+    return bool(named) and all(any(a <= x < b for x in named) for a, b in sc.hits.get("PERSONAL", ()))
 
 
 STANDARD_FORM_SEVERITY = 2
@@ -1239,6 +1251,28 @@ _DEAL_TERM = re.compile(
     r"subscriptions?|payments?)\b",
     re.I,
 )
+_CATALOGUE = re.compile(
+    r"\b(?:products?|items?|goods|merchandise|specifications?|availability|descriptions?|typographical|catalogu?es?|"
+    r"(?:published|listed|advertised|quoted|displayed|posted|stated) pric\w+|subject to change)\b",
+    re.I,
+)
+"""What a shop's notice lists for sale, or says of its prices in passing: the products, their descriptions and
+availability, the published prices, prices "subject to change"."""
+_RUNNING_DEAL = re.compile(r"\b(?:memberships?|plans?|recurring|renew\w*|your (?:order|purchase|account))\b", re.I)
+"""A deal the reader is already in: a membership, a plan, what renews, the reader's own order or account."""
+
+
+def _catalogue_change(text: str) -> bool:
+    """A shop's catalogue changing: the only term of the deal it names is the price, of goods on offer or in passing
+    ("All prices are subject to change without notice", "descriptions of products or product pricing are subject
+    to change at any time without notice"), not a fee, the terms, or a price of a deal the reader is already in."""
+    terms = [m.group().lower() for m in _DEAL_TERM.finditer(text)]
+    return (
+        bool(terms)
+        and all(t.startswith("pric") for t in terms)
+        and _CATALOGUE.search(text) is not None
+        and _RUNNING_DEAL.search(text) is None
+    )
 
 
 _BUSINESS_SALE = re.compile(
@@ -1266,10 +1300,10 @@ def notice_clause(sc: SentenceConcepts, category: str) -> bool:
     and no consent, notice, information or safeguard said to be missing ("we may change these terms at any time" is
     ordinary terms; "... at any time without notice" is what consumer groups flag). A service that may change
     without notice is still ordinary: for a change, only one of a term of the deal (terms, fees, prices, the
-    agreement) without notice is a risk."""
+    agreement) without notice is a risk, and a shop's catalogue is not one (``_catalogue_change``)."""
     if passes_on(sc):
         return False
-    if category == "risk_management" and _DEAL_TERM.search(sc.text) is None:
+    if category == "risk_management" and (_DEAL_TERM.search(sc.text) is None or _catalogue_change(sc.text)):
         return all(sc.lacking(c) is None for c in _MISSING if c != "NOTICE")
     return all(sc.lacking(c) is None for c in _MISSING)
 

@@ -604,3 +604,26 @@ def test_a_question_or_the_acts_term_for_a_sale_states_no_sale() -> None:
         assert raised(POLICY + " " + sale) & {"DP-SALE", "DP-C-SELL"}, sale
     # Outside a notice, a question in a memo is read as it stands.
     assert "DP-SALE" in raised(MEMO + " Does the vendor sell customer personal data to data brokers?")
+
+
+def test_a_long_remedy_is_still_a_remedy() -> None:
+    remedy = (
+        "If Acme Cosmetics learns that a child under the age of 13 years has provided PII (personally identifiable "
+        "information) to the Acme Cosmetics Site without verifiable parental consent, Acme Cosmetics will use "
+        "commercially reasonable efforts to delete such information from its databases."
+    )
+    assert raised(MEMO + " " + remedy) == set()
+
+
+def test_consent_named_as_a_legal_basis_is_no_use_without_consent() -> None:
+    for basis in (
+        "Generally, we do not rely on consent as a legal basis for processing your personal data other than in "
+        "relation to sending third party direct marketing communications to you.",
+        "We do not use consent as the lawful basis for processing your personal data, except for marketing e-mails.",
+    ):
+        assert raised(MEMO + " " + basis) == set(), basis
+    for missing in (
+        "We process your personal data without your consent.",
+        "We use your personal data for profiling without asking for your consent.",
+    ):
+        assert raised(MEMO + " " + missing), missing

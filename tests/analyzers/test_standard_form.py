@@ -388,3 +388,40 @@ def test_keeping_the_comments_a_reader_posts_is_noted_but_keeping_personal_data_
         "Your comments and your personal information are kept forever.",
     ):
         assert top(f"{POLICY} {kept}") >= 3, kept
+
+
+def test_an_option_of_a_request_form_is_what_the_reader_asks() -> None:
+    for option in (
+        "Request to Know - Categories of third parties By selecting this option, you are instructing us to tell you "
+        "the categories of third parties with whom we shared your personal information.",
+        "Request to Opt-In By selecting this option, you are giving your permission to sell your personal "
+        "information to third parties.",
+    ):
+        assert top(f"{POLICY} {option}") <= 2, option
+    assert top(f"{POLICY} We sell your personal information to third parties for their marketing.") >= 3
+
+
+def test_a_list_the_firm_denies_is_no_practice() -> None:
+    denied = (
+        "The library does not:\n\u2022 Collect personally identifiable contact information from children under 13 "
+        "without prior verifiable parental consent.\n\u2022 Distribute to third parties any personal information "
+        "collected from a child under 13 without prior verifiable parental consent."
+    )
+    assert top(f"{POLICY} {denied}") <= 2
+    done = "We may:\n\u2022 Collect contact information from children under 13 without parental consent."
+    assert top(f"{POLICY} {done}") >= 3
+
+
+def test_access_for_people_with_disabilities_is_no_special_category_data() -> None:
+    for access in (
+        "Section 508 requires that individuals with disabilities, who are members of the public seeking information "
+        "or services from us, have access to and use of information and data comparable to that of others.",
+        "Our software is adapted for use by people living with various disabilities.",
+    ):
+        assert top(f"{POLICY} {access}") <= 2, access
+        assert top(f"{MEMO} {access}") <= 2, access
+    for data in (
+        "We collect information about your disability to provide accommodations.",
+        "We collect and share health data of people with disabilities.",
+    ):
+        assert top(f"{POLICY} {data}") >= 3, data

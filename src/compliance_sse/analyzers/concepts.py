@@ -347,6 +347,7 @@ class SentenceConcepts:
                 or self._asked_for_something_else(a)
                 or self._consent_kept(a, b)
                 or self._declined(a)
+                or self._a_legal_basis(a, b)
             ):
                 continue  # a consent that is not the data subject's, or not missing
             if concept == "ERASE_REQ" and not self._erasure_refused(a):
@@ -395,6 +396,15 @@ class SentenceConcepts:
             if tokens[k].lemmas & _ACTION_NEGATORS:
                 return True
         return False
+
+    def _a_legal_basis(self, a: int, b: int) -> bool:
+        """Whether a consent read as lacking is named as a legal basis, the one a processing does not rest on ("we do
+        not rely on consent as a legal basis for processing your personal data other than ..."): the notice says on
+        what ground it processes, not that it processes without asking where it must."""
+        return (
+            _AS_A_BASIS.match(self.text, self.tokens[b - 1].end) is not None
+            or _RELY_ON.search(self.text, 0, self.tokens[a].start) is not None
+        )
 
     def _declined(self, a: int) -> bool:
         """Whether a consent read as lacking is one the person may refuse, a choice and what follows from it ("you may
@@ -974,6 +984,10 @@ def _risky_destination(sc: SentenceConcepts) -> bool:
 
 def _any_destination(sc: SentenceConcepts) -> bool:
     return bool(sc.countries)
+
+
+_AS_A_BASIS = re.compile(r"\s+as\s+(?:a|the|our|its|their)\s+(?:legal|lawful)\s+(?:basis|bases|ground)\b", re.I)
+_RELY_ON = re.compile(r"\brel(?:y|ies|ied|ying)\s+(?:up)?on\s+(?:(?:your|their|the|such)\s+)?$", re.I)
 
 
 def _personal_data(sc: SentenceConcepts) -> bool:

@@ -1323,7 +1323,7 @@ _FORBIDDING = re.compile(
     r"\b(?:(?:do|does|will|shall|may|must|can)\s*(?:not|n't)|cannot|never)\s+(?:be\s+)?(?:allow|permit|accept|"
     r"tolerate|engage|make|offer|give|pay|use|host|post|upload|submit|share|send)\w*|\b(?:prohibit\w*|forbid\w*|"
     r"not (?:allowed|permitted|acceptable|tolerated))\b|\b(?:must|may|shall) not\b|\bagree\w* not to\b|"
-    r"\brefrain from\b",
+    r"\brefrain from\b|\b(?:(?:do|does|will|shall)\s*(?:not|n't)|never)\s*:$",
     re.I,
 )
 _LIST_MARK = re.compile(r"(?:[\u2022\u25aa\u25cf\u25e6*\-\u2013]|\d{1,2}[.)]|[a-z]{1,4}\.|\(?[a-zA-Z0-9]{1,3}\))\s")
@@ -1423,6 +1423,13 @@ _READER_RIGHT = re.compile(
 ...", "If you are a resident of Nevada, you may ...", "Ask us not to share ..."): in a notice, it says what the
 reader may ask, not what the firm does. Not when it goes on to what the firm does ("You may opt out, but we still
 sell ...")."""
+_READERS_CHOICE = re.compile(
+    r"\bby (?:selecting|choosing|checking|ticking|clicking)\s+(?:on\s+)?(?:this|that|the)\s+"
+    r"(?:option|box|button|link)\b,?\s+you (?:are|will be|have)\b",
+    re.I,
+)
+"""An option of a form the notice offers its reader ("Request to Know By selecting this option, you are instructing
+us to tell you the categories of third parties ..."): what the reader asks by choosing it, not what the firm does."""
 _YES_NO_QUESTION = re.compile(
     r"\W*(?:do|does|did|will|would|can|could|may|might|is|are|was|were|has|have|had|shall|should)\s[^.!?]{3,200}\?$",
     re.I,
@@ -1551,7 +1558,7 @@ _REMEDY = re.compile(
     r"^\W*(?:(?:however|but|and|also|further(?:more)?|moreover|in addition|similarly)\W+)?"
     r"(?:(?:consistent with|in (?:accordance|compliance|line) with|as required by|under)\b[^,.;]{0,80},\s*)?(?:"
     r"(?:if|in the event(?: that)?|when|where|should)\b[^.;]{0,40}\b(?:learn|discover|become aware|are made aware|"
-    r"find out|notice)\w*\b[^.]{0,200}\b(?:delete|remove|erase|destroy|purge)\w*"
+    r"find out|notice)\w*\b[^.]{0,300}\b(?:delete|remove|erase|destroy|purge)\w*"
     r"|if you(?:['\u2019]re| are)? (?:believe|think|suspect|become aware|a parent|parents?)\b[^.]{0,200}\b"
     r"(?:notify|contact|tell|inform|let us know|report|delete|remove)\w*)",
     re.I,
@@ -1573,8 +1580,9 @@ def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -
     rule naming a conduct done without something is one too (``_conduct_item``), unless it is an item of a list
     led in by what the firm does ("We may:", "How we use data:"). In any document, a practice the firm denies
     (``_DENIAL``), a remedy (``_REMEDY``), an entry of a table of contents (``_CONTENTS_ENTRY``) and a saved web
-    page's menu (``_menu``) are policy too, and in a notice so are a right of the reader (``_READER_RIGHT``) and
-    headings run together (``_heading_run``, ``_question_headings``).
+    page's menu (``_menu``) are policy too, and in a notice so are a right of the reader (``_READER_RIGHT``), an
+    option of a form the reader may choose (``_READERS_CHOICE``) and headings run together (``_heading_run``,
+    ``_question_headings``).
 
     An item's second sentence does not end the list; a heading or another lead-in does. ``lead``: the lead-in of
     the list the previous units ended inside (``"forbidding"``, ``"firm"`` or ``""``); returns this one's."""
@@ -1591,6 +1599,7 @@ def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -
                 or _heading_run(unit.text)
                 or _question_headings(unit.text)
                 or _YES_NO_QUESTION.match(unit.text)
+                or _READERS_CHOICE.search(unit.text)
                 or _sale_as_a_term(unit.text)
                 if notice
                 else _menu(unit.text)  # a menu is a heading run, which a notice already reads as none

@@ -96,6 +96,12 @@ POLICY_CONTEXT = re.compile(
 
 _CLAUSE_BREAK = re.compile(r"[;:]|\.\s|\b(?:but|however|whereas|although|except|unless|provided that)\b", _I)
 
+_ACCESS = r"\b(?:access\w*|accommodat\w*|assistive|adapted)\b"
+_DISABLED = (
+    r"\b(?:people|persons|individuals|users|visitors|employees|students|customers|applicants|members|those) "
+    r"(?:with|living with|who have) (?:a |an |any |\w+ )?disabilit\w*"
+)
+"""Access made for people with disabilities (``_ACCESS`` near ``_DISABLED``): a service for them, not their data."""
 _NOT_INCLUDING = r"(?<!including )(?<!including, )"
 """Not after "including": "including, without limitation" means "for example", not "with no limit"."""
 
@@ -1077,6 +1083,8 @@ def _static_rules() -> list[Rule]:
                 r"\b(?:discriminat\w*|harass\w*|hate|hateful|intoleran\w*|bigot\w*|protected (?:status|"
                 r"characteristics?|class\w*|categor\w*)|regardless of|irrespective of|equal opportunit\w*)\b"
                 r"[^.;]{0,100}\b(?:race|racial|religio\w*|ethnic\w*|sexual orientation|disabilit\w*)\b",
+                # Access for people with disabilities (Section 508, accommodations) is about a service, not data.
+                rf"{_ACCESS}[^.;]{{0,200}}{_DISABLED}|{_DISABLED}[^.;]{{0,200}}{_ACCESS}",
             ),
             requires_any=_rx(
                 # "criminal records" names the data; it does not record it.

@@ -921,8 +921,8 @@ class ConceptRule(RuleText):
     such a document, unless aggravated or kept from the person."""
     noted_with: tuple[str, ...] = ()
     """Concepts naming what a notice keeps as a matter of course ("the comment and its metadata are retained
-    indefinitely"): with one of them and no personal data named, unaggravated, the clause is noted in a notice (see
-    ``_noted``)."""
+    indefinitely"): with one of them, no other personal data named and nothing aggravating, the clause is noted in a
+    notice (see ``_noted``)."""
     near: int | None = None
     """The second slot within this many words of the first: the picture that "does not match the person we see"
     ten words after "an identity card" is not an identity left unverified."""
@@ -988,6 +988,7 @@ def _any_destination(sc: SentenceConcepts) -> bool:
 
 _AS_A_BASIS = re.compile(r"\s+as\s+(?:a|the|our|its|their)\s+(?:legal|lawful)\s+(?:basis|bases|ground)\b", re.I)
 _RELY_ON = re.compile(r"\brel(?:y|ies|ied|ying)\s+(?:up)?on\s+(?:(?:your|their|the|such)\s+)?$", re.I)
+"""A consent named as a legal basis: "consent as a legal basis" after it, "rely on" before it (``_a_legal_basis``)."""
 
 
 def _personal_data(sc: SentenceConcepts) -> bool:

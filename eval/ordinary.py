@@ -151,6 +151,9 @@ next seeded 1 % of the DMOZ corpus and a forty-second seeded man-page sample.
 
 A forty-fourth part, ``fresh-42``, was added and counted once round 16's first step was counted on ``fresh-41``,
 before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a forty-third seeded man-page sample.
+
+A forty-fifth part, ``fresh-43``, was added and counted once round 16's second step was measured on ``fresh-42``,
+before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a forty-fourth seeded man-page sample.
 """
 
 from __future__ import annotations
@@ -292,6 +295,7 @@ FRESH_SOURCES = {
     40: (("dmoz", "*/*.txt", "dmoz-policy", (11, 12)),),
     41: (("dmoz", "*/*.txt", "dmoz-policy", (12, 13)),),
     42: (("dmoz", "*/*.txt", "dmoz-policy", (13, 14)),),
+    43: (("dmoz", "*/*.txt", "dmoz-policy", (14, 15)),),
 }
 """Per fresh generation: (folder of the fresh directory, files, source name[, seeded share]). A share ``(lo, hi)``
 takes the files whose seeded hash falls in [lo, hi) of 100, so later generations can take other shares of a large

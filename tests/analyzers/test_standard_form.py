@@ -425,3 +425,21 @@ def test_access_for_people_with_disabilities_is_no_special_category_data() -> No
         "We collect and share health data of people with disabilities.",
     ):
         assert top(f"{POLICY} {data}") >= 3, data
+
+
+def test_a_right_a_law_gives_the_reader_is_what_the_reader_may_ask() -> None:
+    for right in (
+        "California law permits users who are California residents to request and obtain from us, free of charge, "
+        "a list of the third parties to whom we have disclosed their personal information for their direct "
+        "marketing purposes.",
+        "California Civil Code sections 1798.83-1798.84 give California residents the right to ask us for the third "
+        "parties to whom we disclosed their personal information for their direct marketing purposes.",
+        "The California Consumer Privacy Act (CCPA), effective January 1, 2020, gives California residents the "
+        "right to opt out of the sale of their Personal Information.",
+    ):
+        assert top(f"{POLICY} {right}") <= 2, right
+    for sale in (
+        "California law permits us to sell your personal information to data brokers.",
+        "The GDPR gives you the right to object, but we sell your personal data to data brokers anyway.",
+    ):
+        assert top(f"{POLICY} {sale}") >= 3, sale

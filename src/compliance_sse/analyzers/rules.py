@@ -1423,6 +1423,18 @@ _READER_RIGHT = re.compile(
 ...", "If you are a resident of Nevada, you may ...", "Ask us not to share ..."): in a notice, it says what the
 reader may ask, not what the firm does. Not when it goes on to what the firm does ("You may opt out, but we still
 sell ...")."""
+_LAW_GIVES_RIGHT = re.compile(
+    r"^(?![^.]*\b(?:but|however|although|yet|while)\s*,?\s+we\b)[^.;]{0,160}?"
+    r"\b(?:laws?|act|code|sections?|regulations?|statutes?|GDPR|CCPA|CPRA)\b(?:[^.;]|\.(?=\d)){0,80}?"
+    r"\b(?:gives?|grants?|provides?|permits?|allows?|entitles?|affords?)\s+(?:[A-Z][a-z]+\s+)?"
+    r"(?:residents?|users?|consumers?|individuals?|customers?|visitors?|you|data subjects?)\b[^.;]{0,60}?"
+    r"\b(?:the right|rights?\b|to (?:request|ask|obtain|opt|know|access|delete|object|receive))",
+)
+"""A law that gives the reader a right ("California Civil Code sections 1798.83-1798.84 give California residents
+the right to ask us ...", "California law permits users who are California residents to request ..."), perhaps
+after a heading run into it, its section numbers' full stops no sentence end: in a notice, what the reader may ask,
+like ``_READER_RIGHT``. Not a law that allows the firm something ("California law permits us to ..."), nor a right
+followed by what the firm does all the same ("..., but we ...")."""
 _READERS_CHOICE = re.compile(
     r"\bby (?:selecting|choosing|checking|ticking|clicking)\s+(?:on\s+)?(?:this|that|the)\s+"
     r"(?:option|box|button|link)\b,?\s+you (?:are|will be|have)\b",
@@ -1580,9 +1592,9 @@ def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -
     rule naming a conduct done without something is one too (``_conduct_item``), unless it is an item of a list
     led in by what the firm does ("We may:", "How we use data:"). In any document, a practice the firm denies
     (``_DENIAL``), a remedy (``_REMEDY``), an entry of a table of contents (``_CONTENTS_ENTRY``) and a saved web
-    page's menu (``_menu``) are policy too, and in a notice so are a right of the reader (``_READER_RIGHT``), an
-    option of a form the reader may choose (``_READERS_CHOICE``) and headings run together (``_heading_run``,
-    ``_question_headings``).
+    page's menu (``_menu``) are policy too, and in a notice so are a right of the reader (``_READER_RIGHT``), one a
+    law gives them (``_LAW_GIVES_RIGHT``), an option of a form the reader may choose (``_READERS_CHOICE``) and
+    headings run together (``_heading_run``, ``_question_headings``).
 
     An item's second sentence does not end the list; a heading or another lead-in does. ``lead``: the lead-in of
     the list the previous units ended inside (``"forbidding"``, ``"firm"`` or ``""``); returns this one's."""
@@ -1600,6 +1612,7 @@ def _mark_forbidden_lists(units: list[_Unit], lead: str, notice: bool = False) -
                 or _question_headings(unit.text)
                 or _YES_NO_QUESTION.match(unit.text)
                 or _READERS_CHOICE.search(unit.text)
+                or _LAW_GIVES_RIGHT.match(unit.text)
                 or _sale_as_a_term(unit.text)
                 if notice
                 else _menu(unit.text)  # a menu is a heading run, which a notice already reads as none

@@ -436,6 +436,8 @@ def test_a_right_a_law_gives_the_reader_is_what_the_reader_may_ask() -> None:
         "parties to whom we disclosed their personal information for their direct marketing purposes.",
         "The California Consumer Privacy Act (CCPA), effective January 1, 2020, gives California residents the "
         "right to opt out of the sale of their Personal Information.",
+        "The California Consumer Privacy Act gives California residents the right to know what personal "
+        "information we sell to third parties for their marketing.",
     ):
         assert top(f"{POLICY} {right}") <= 2, right
     for sale in (

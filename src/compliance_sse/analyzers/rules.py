@@ -1426,9 +1426,10 @@ sell ...")."""
 _LAW_GIVES_RIGHT = re.compile(
     r"^(?![^.]*\b(?:but|however|although|yet|while)\s*,?\s+we\b)[^.;]{0,160}?"
     r"\b(?:laws?|act|code|sections?|regulations?|statutes?|GDPR|CCPA|CPRA)\b(?:[^.;]|\.(?=\d)){0,80}?"
-    r"\b(?:gives?|grants?|provides?|permits?|allows?|entitles?|affords?)\s+(?:[A-Z][a-z]+\s+)?"
+    r"\b(?:gives?|grants?|provides?|permits?|allows?|entitles?|affords?)\s+(?:[a-z]+\s+)?"
     r"(?:residents?|users?|consumers?|individuals?|customers?|visitors?|you|data subjects?)\b[^.;]{0,60}?"
     r"\b(?:the right|rights?\b|to (?:request|ask|obtain|opt|know|access|delete|object|receive))",
+    re.I,
 )
 """A law that gives the reader a right ("California Civil Code sections 1798.83-1798.84 give California residents
 the right to ask us ...", "California law permits users who are California residents to request ..."), perhaps

@@ -31,8 +31,9 @@ step on the part after it, and ``fresh-36.jsonl`` its third, the model retrained
 round 14). ``fresh-37.jsonl`` to ``fresh-40.jsonl`` are round 15's steps, each on the next unread part: the model
 retrained once more (not taken), the sentences of text whose spaces were lost, a privacy notice's bribery findings,
 and a notice's questions and the CCPA's term for a sale (docs/EVALUATION.md, round 15). ``fresh-41.jsonl`` and
-``fresh-42.jsonl`` are round 16's two steps, each on the next unread part: a shop's catalogue and a reader's comments
-noted in a notice, then consent named as a legal basis and four other readings (docs/EVALUATION.md, round 16).
+``fresh-42.jsonl`` are round 16's first two steps, each on the next unread part: a shop's catalogue and a reader's
+comments noted in a notice, then consent named as a legal basis and four other readings; ``fresh-43.jsonl`` its third,
+a right a law gives the reader (docs/EVALUATION.md, round 16).
 """
 
 from __future__ import annotations

@@ -125,35 +125,11 @@ Round 13 measured its sixth step on it.
 A thirty-fifth part, ``fresh-33``, was added and counted once round 13's sixth step was measured on ``fresh-32``,
 before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a thirty-fourth seeded man-page sample.
 
-A thirty-sixth part, ``fresh-34``, was added and counted at the start of round 14, before any flag of it was read: the
-next seeded 1 % of the DMOZ corpus and a thirty-fifth seeded man-page sample.
-
-A thirty-seventh part, ``fresh-35``, was added and counted once round 14's first step was measured on ``fresh-34``,
-before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a thirty-sixth seeded man-page sample.
-
-A thirty-eighth part, ``fresh-36``, was added and counted once round 14's second step was measured on ``fresh-35``,
-before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a thirty-seventh seeded man-page sample.
-
-A thirty-ninth part, ``fresh-37``, was added and counted at the start of round 15, before any flag of it was read: the
-next seeded 1 % of the DMOZ corpus and a thirty-eighth seeded man-page sample.
-
-A fortieth part, ``fresh-38``, was added and counted once round 15's first step was measured on ``fresh-37``, before
-any flag of it was read: the next seeded 1 % of the DMOZ corpus and a thirty-ninth seeded man-page sample.
-
-A forty-first part, ``fresh-39``, was added and counted once round 15's second step was measured on ``fresh-38``,
-before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a fortieth seeded man-page sample.
-
-A forty-second part, ``fresh-40``, was added and counted once round 15's third step was measured on ``fresh-39``,
-before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a forty-first seeded man-page sample.
-
-A forty-third part, ``fresh-41``, was added and counted at the start of round 16, before any flag of it was read: the
-next seeded 1 % of the DMOZ corpus and a forty-second seeded man-page sample.
-
-A forty-fourth part, ``fresh-42``, was added and counted once round 16's first step was counted on ``fresh-41``,
-before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a forty-third seeded man-page sample.
-
-A forty-fifth part, ``fresh-43``, was added and counted once round 16's second step was measured on ``fresh-42``,
-before any flag of it was read: the next seeded 1 % of the DMOZ corpus and a forty-fourth seeded man-page sample.
+The thirty-sixth to forty-fifth parts, ``fresh-34`` to ``fresh-43``, each take the next seeded 1 % of the DMOZ
+corpus and the next seeded man-page sample (the thirty-fifth to the forty-fourth). Each was added and counted before
+any flag of it was read: ``fresh-34``, ``fresh-37`` and ``fresh-41`` at the start of rounds 14, 15 and 16, every
+other one once the round's step before it had been counted on the part before it, so that each step of those rounds
+is measured on a part no one had read (docs/EVALUATION.md, rounds 14 to 16).
 """
 
 from __future__ import annotations

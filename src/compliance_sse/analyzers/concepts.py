@@ -1277,17 +1277,18 @@ _RUNNING_DEAL = re.compile(r"\b(?:memberships?|plans?|recurring|renew\w*|your (?
 """A deal the reader is already in: a membership, a plan, what renews, the reader's own order or account."""
 
 
-def _catalogue_change(text: str) -> bool:
-    """A shop's catalogue changing: the only term of the deal it names is the price, of goods on offer or in passing
-    ("All prices are subject to change without notice", "descriptions of products or product pricing are subject
-    to change at any time without notice"), not a fee, the terms, or a price of a deal the reader is already in."""
+def _deal_term(text: str) -> bool:
+    """Whether the sentence names a term of the deal (terms, fees, prices, the agreement) that a change touches; a
+    shop's catalogue is none: the only term it names is the price, of goods on offer or in passing ("All prices are
+    subject to change without notice", "descriptions of products or product pricing are subject to change at any
+    time without notice"), with no deal the reader is already in."""
     terms = [m.group().lower() for m in _DEAL_TERM.finditer(text)]
-    return (
-        bool(terms)
-        and all(t.startswith("pric") for t in terms)
+    catalogue = (
+        all(t.startswith("pric") for t in terms)
         and _CATALOGUE.search(text) is not None
         and _RUNNING_DEAL.search(text) is None
     )
+    return bool(terms) and not catalogue
 
 
 _BUSINESS_SALE = re.compile(
@@ -1315,10 +1316,10 @@ def notice_clause(sc: SentenceConcepts, category: str) -> bool:
     and no consent, notice, information or safeguard said to be missing ("we may change these terms at any time" is
     ordinary terms; "... at any time without notice" is what consumer groups flag). A service that may change
     without notice is still ordinary: for a change, only one of a term of the deal (terms, fees, prices, the
-    agreement) without notice is a risk, and a shop's catalogue is not one (``_catalogue_change``)."""
+    agreement) without notice is a risk, and a shop's catalogue is not one (``_deal_term``)."""
     if passes_on(sc):
         return False
-    if category == "risk_management" and (_DEAL_TERM.search(sc.text) is None or _catalogue_change(sc.text)):
+    if category == "risk_management" and not _deal_term(sc.text):
         return all(sc.lacking(c) is None for c in _MISSING if c != "NOTICE")
     return all(sc.lacking(c) is None for c in _MISSING)
 

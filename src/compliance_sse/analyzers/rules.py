@@ -1401,9 +1401,12 @@ _DENIAL = re.compile(
 "Customer data is never sold", "Foot Locker does not collect ...", "We do not use your e-mail for marketing", "We do
 not intend to collect ..."), with no exception after it: a promise, not a practice. A denied control ("we do not
 verify ...") is not among the verbs."""
+_FIRM_AFTER = r"(?![^.]*\b(?:but|however|although|yet|while)\s*,?\s+we\b)"
+"""Not when the sentence goes on to what the firm does all the same ("You may opt out, but we still sell ...")."""
 _READER_RIGHT = re.compile(
-    r"^(?![^.]*\b(?:but|however|although|yet|while)\s*,?\s+we\b)"
-    r"\W*(?:\w{1,4}[.)]\s*)?(?:[A-Z][a-z]+(?: [a-z]+){0,3}:\s+)?(?:(?:however|specifically|also|additionally|in "
+    "^"
+    + _FIRM_AFTER
+    + r"\W*(?:\w{1,4}[.)]\s*)?(?:[A-Z][a-z]+(?: [a-z]+){0,3}:\s+)?(?:(?:however|specifically|also|additionally|in "
     r"addition|finally),?\s+)?(?:(?:as an?|if you are an?|if you (?:live|reside) in) [^.,;:]{1,50},\s+)?(?:"
     r"(?:the\s+|your\s+)?right (?:to|of)\b"
     r"|(?:(?:a|an|the|each|any|every|all)\s+)?(?:\w+\s+){0,2}?(?:you|users?|data subjects?|consumers?|residents?|"
@@ -1424,7 +1427,7 @@ _READER_RIGHT = re.compile(
 reader may ask, not what the firm does. Not when it goes on to what the firm does ("You may opt out, but we still
 sell ...")."""
 _LAW_GIVES_RIGHT = re.compile(
-    r"^(?![^.]*\b(?:but|however|although|yet|while)\s*,?\s+we\b)[^.;]{0,160}?"
+    "^" + _FIRM_AFTER + r"[^.;]{0,160}?"
     r"\b(?:laws?|act|code|sections?|regulations?|statutes?|GDPR|CCPA|CPRA)\b(?:[^.;]|\.(?=\d)){0,80}?"
     r"\b(?:gives?|grants?|provides?|permits?|allows?|entitles?|affords?)\s+(?:[a-z]+\s+)?"
     r"(?:residents?|users?|consumers?|individuals?|customers?|visitors?|you|data subjects?)\b[^.;]{0,60}?"
